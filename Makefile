@@ -1,0 +1,90 @@
+# School site: build, check consent, test and publish.
+# Every target bootstraps the environment itself (uv + the committed uv.lock).
+
+PY ?= python3
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN = $(UV) run --frozen
+PELICAN ?= $(RUN) pelican
+PELICANOPTS ?=
+
+BASEDIR = $(CURDIR)
+INPUTDIR = $(BASEDIR)/content
+OUTPUTDIR = $(BASEDIR)/output
+CONFFILE = $(BASEDIR)/pelicanconf.py
+PUBLISHCONF = $(BASEDIR)/publishconf.py
+
+DEBUG ?= 0
+ifeq ($(DEBUG), 1)
+	PELICANOPTS += -D
+endif
+
+RELATIVE ?= 0
+ifeq ($(RELATIVE), 1)
+	PELICANOPTS += --relative-urls
+endif
+
+SERVER ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-deps lint bench s3_upload
+
+help:
+	@echo 'Usage:'
+	@echo '   make demo          build the sample site through the consent gate, publish it to a local S3 server, serve it'
+	@echo '   make test          set up everything and run the whole test suite'
+	@echo '   make html          (re)generate the web site into output/'
+	@echo '   make clean         remove the generated files'
+	@echo '   make regenerate    regenerate files upon modification'
+	@echo '   make serve         serve output/ at http://$(SERVER):$(PORT)'
+	@echo '   make devserver     serve and regenerate together'
+	@echo '   make publish       generate using production settings (publishconf.py)'
+	@echo '   make s3_upload     build with publishconf.py and upload output/ to S3'
+	@echo '   make lint          ruff'
+	@echo '   make bench         run the benchmarks in bench/'
+
+# Install uv when missing, then the locked environment.
+bootstrap: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v $(UV) >/dev/null 2>&1 || $(PY) -m pip install --user --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+html: bootstrap
+	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+
+clean:
+	[ ! -d "$(OUTPUTDIR)" ] || rm -rf "$(OUTPUTDIR)"
+
+regenerate: bootstrap
+	$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+
+serve: bootstrap
+	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
+
+devserver: bootstrap
+	$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
+
+publish: bootstrap
+	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) $(PELICANOPTS)
+
+# Browser and axe-core for the page tests (Debian chromium, never a downloaded browser).
+test-deps: bootstrap
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
+
+lint: bootstrap
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+test: test-deps lint
+	$(RUN) pytest -q
+
+bench: bootstrap
+	$(RUN) python -m bench
+
+demo: bootstrap
+	$(RUN) python -m tools.demo --serve $(SERVER):$(PORT)
+
+s3_upload: bootstrap
+	$(RUN) publish --build

@@ -1,0 +1,5 @@
+"""Placeholder until the consent gate plugin lands."""
+
+
+def register():
+    pass

@@ -1,0 +1,150 @@
+"""Data types shared by the consent registry, the face engine, the gate and publishing.
+
+Nothing here imports Pelican, so every part can be tested alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+PUBLISH = "publish"
+WITHHOLD = "withhold"
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One person's consent as the gate sees it (templates decrypted, in memory only)."""
+
+    person_id: str
+    name: str
+    role: str  # "student" or "staff"
+    scopes: frozenset[str]
+    expires: date | None
+    revoked: bool
+    never_publish: bool
+    encodings: tuple[np.ndarray, ...]  # 128-d face templates
+
+    def refusal(self, today: date, scope: str) -> str | None:
+        """Why this record does not allow publishing today, or None when it does."""
+        if self.never_publish:
+            return "marked never-publish"
+        if self.revoked:
+            return "consent revoked"
+        if self.expires is not None and self.expires < today:
+            return f"consent expired on {self.expires.isoformat()}"
+        if scope not in self.scopes:
+            return f"consent does not cover '{scope}'"
+        return None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The consent office's manual decision to publish one exact image (by content hash)."""
+
+    sha256: str
+    by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """The registry as it is at one moment: what a gate run decides against."""
+
+    records: tuple[ConsentRecord, ...]
+    approvals: dict[str, Approval]  # keyed by image sha256
+    today: date
+    # Changes whenever any record, template or approval changes (cache key for matching).
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face box in dlib/face_recognition order: (top, right, bottom, left), pixels."""
+
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    def as_css(self) -> tuple[int, int, int, int]:
+        return (self.top, self.right, self.bottom, self.left)
+
+
+@dataclass
+class DetectedFace:
+    """A face found in an image; encoding is None when it could not be encoded."""
+
+    box: FaceBox
+    detector: str
+    score: float
+    encoding: np.ndarray | None = None
+
+
+@dataclass
+class FaceResult:
+    """The gate's finding for one face."""
+
+    box: FaceBox
+    person_id: str | None  # matched record, or None
+    distance: float | None  # to the best record
+    margin: float | None  # second-best distance minus best distance
+    ok: bool  # this face allows publishing
+    reason: str  # plain words: "matched S1024 (consent on file)", "unknown face", ...
+
+    def to_json(self) -> dict:
+        return {
+            "box": {
+                "top": self.box.top,
+                "right": self.box.right,
+                "bottom": self.box.bottom,
+                "left": self.box.left,
+            },
+            "person_id": self.person_id,
+            "distance": None if self.distance is None else round(float(self.distance), 4),
+            "margin": None if self.margin is None else round(float(self.margin), 4),
+            "ok": self.ok,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Verdict:
+    """The gate's decision for one image: publish only when every face allows it."""
+
+    path: str
+    sha256: str
+    verdict: str  # PUBLISH or WITHHOLD
+    reasons: list[str] = field(default_factory=list)
+    faces: list[FaceResult] = field(default_factory=list)
+    approved_by: str | None = None
+
+    @property
+    def publish(self) -> bool:
+        return self.verdict == PUBLISH
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "faces": [f.to_json() for f in self.faces],
+            "approved_by": self.approved_by,
+        }
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,5 @@
+"""Placeholder until the site_alerts plugin lands."""
+
+
+def register():
+    pass

@@ -1,0 +1,53 @@
+"""Shared test helpers: project paths and a real Pelican build in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_FACES = ROOT.parent / "shared" / "faces"
+
+
+def run_pelican(
+    output: Path,
+    content: Path | None = None,
+    settings_file: Path | None = None,
+    extra: dict | None = None,
+    env: dict | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Build a site with the project's settings into `output` and return the finished process.
+
+    `extra` values are passed to Pelican as JSON (`-e KEY=value`), so they override
+    pelicanconf.py exactly as a school's own settings would.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "pelican",
+        str(content or ROOT / "content"),
+        "-o",
+        str(output),
+        "-s",
+        str(settings_file or ROOT / "pelicanconf.py"),
+    ]
+    for key, value in (extra or {}).items():
+        cmd += ["-e", f"{key}={json.dumps(value)}"]
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pelican failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def shared_faces() -> Path:
+    if not SHARED_FACES.is_dir():
+        pytest.fail(f"the shared face photos are missing: expected them at {SHARED_FACES}")
+    return SHARED_FACES
