@@ -1,0 +1,1 @@
+"""Helpers shared by the site's plugins (no Pelican imports): the build's notion of today."""
