@@ -46,7 +46,8 @@ help:
 bootstrap: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
-	@command -v $(UV) >/dev/null 2>&1 || $(PY) -m pip install --user --quiet uv
+	@command -v $(UV) >/dev/null 2>&1 || $(PY) -m pip install --user --quiet uv \
+		|| $(PY) -m pip install --user --quiet --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
 

@@ -1,6 +1,13 @@
 """Pelican settings for local development. Production overrides live in publishconf.py."""
 
 import os
+import sys
+from pathlib import Path
+
+# Plugins import shared helpers (school_feeds) from their own folder.
+_PLUGINS_DIR = str(Path(__file__).resolve().parent / "plugins")
+if _PLUGINS_DIR not in sys.path:
+    sys.path.insert(0, _PLUGINS_DIR)
 
 AUTHOR = "Cedar Hollow School"
 SITENAME = "Cedar Hollow School"
@@ -15,11 +22,12 @@ DEFAULT_DATE_FORMAT = "%B %-d, %Y"
 THEME = "themes/school"
 PLUGIN_PATHS = ["plugins"]
 # The consent gate must stay last: it scans everything the others wrote.
-PLUGINS = ["site_alerts", "lunch_menu", "athletics", "consent_gate"]
+PLUGINS = ["site_alerts", "site_checks", "lunch_menu", "athletics", "consent_gate"]
 
 ARTICLE_PATHS = ["articles"]
 PAGE_PATHS = ["pages"]
 STATIC_PATHS = ["images", "extra"]
+# content/alerts/ is read by the site_alerts plugin, not by Pelican's readers.
 EXTRA_PATH_METADATA = {
     "extra/robots.txt": {"path": "robots.txt"},
     "extra/favicon.svg": {"path": "favicon.svg"},
@@ -39,10 +47,18 @@ TAG_SAVE_AS = "news/tag/{slug}/index.html"
 TAGS_SAVE_AS = "news/tags/index.html"
 AUTHOR_SAVE_AS = ""
 AUTHORS_SAVE_AS = ""
+ARCHIVES_URL = "news/archive/"
 ARCHIVES_SAVE_AS = "news/archive/index.html"
+INDEX_URL = "news/"
 INDEX_SAVE_AS = "news/index.html"
+CATEGORIES_URL = "news/categories/"
+TAGS_URL = "news/tags/"
 DIRECT_TEMPLATES = ["index", "archives", "categories", "tags"]
-TEMPLATE_PAGES = {"home.html": "index.html", "404.html": "404.html"}
+TEMPLATE_PAGES = {
+    "home.html": "index.html",
+    "404.html": "404.html",
+    "sitemap.xml": "sitemap.xml",
+}
 
 DEFAULT_PAGINATION = 6
 # /page/N/ paths: Pelican's default pattern collides with names such as tag/u112.html.
@@ -85,8 +101,18 @@ NAV_LINKS = (
     ("Contact", "contact/"),
 )
 
-# Site-wide alert banner; a content file in content/alerts/ can set one too.
+# Default image for link previews (Open Graph) when an article has no `Image:` metadata.
+SITE_IMAGE = "theme/images/og-default.png"
+# Where the footer's "Accessibility statement" link points.
+ACCESSIBILITY_URL = "accessibility/"
+
+# Site-wide alert banner (plugins/site_alerts). Each alert is a dict:
+#   {"message": "...", "level": "info" | "warning" | "urgent", "link": "news/...",
+#    "link_text": "Read more", "starts": "2026-01-12T05:30", "expires": "2026-01-12T18:00"}
+# Times without a zone are school time (TIMEZONE); a bare date for "expires" means the
+# end of that day. Content files in content/alerts/*.md add more (see README.md).
 ALERTS = []
+ALERTS_PATH = "alerts"
 
 # Consent gate: the registry and key live outside git (see consent/README.md).
 CONSENT_REGISTRY = os.environ.get("CONSENT_REGISTRY", "consent/registry.sqlite3")

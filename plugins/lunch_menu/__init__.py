@@ -1,5 +1,164 @@
-"""Placeholder until the lunch_menu plugin lands."""
+"""Lunch menus: files dropped into content/data/lunch/ and feeds named in its feeds.toml.
+
+Templates read `lunch` (a menus.LunchView) from the context. Pages and articles can use
+`[lunch-week]`, `[lunch-week next]`, `[lunch-week 2026-11-30 school="..." meal="..."]`,
+`[lunch-today]` and `[embed ...]`. The build writes calendars/lunch.ics.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pelican import signals
+from pelican.generators import Generator
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "LUNCH_PATH": "data/lunch",  # inside PATH (content/)
+    "LUNCH_CACHE_PATH": "",  # empty: .cache/feeds next to the content folder
+    "LUNCH_FEED_TIMEOUT": 10,
+    "LUNCH_DEFAULT_SCHOOL": "",  # empty: SITENAME
+    "LUNCH_DEFAULT_MEAL": "Lunch",
+    "LUNCH_WEEKS": 2,
+    "LUNCH_CALENDAR_SAVE_AS": "calendars/lunch.ics",
+    "LUNCH_UID_DOMAIN": "",  # empty: derived from SITENAME
+    # Vendor menu widgets that [embed] may show (a host also allows its subdomains).
+    "LUNCH_EMBED_HOSTS": [
+        "nutrislice.com",
+        "schoolcafe.com",
+        "linqconnect.com",
+        "myschoolmenus.com",
+    ],
+}
+
+SHORTCODES = ["lunch-week", "lunch-today"]
+_state: dict = {}
+
+
+def set_defaults(pelican) -> None:
+    for name, value in DEFAULTS.items():
+        pelican.settings.setdefault(name, value)
+
+
+def _load(settings: dict):
+    from school_feeds.paths import cache_dir, data_dir
+    from school_feeds.site_date import site_today
+
+    from .menus import build_view, load_menus, week_start
+
+    tz = settings.get("TIMEZONE") or "UTC"
+    today = site_today(tz)
+    weeks = max(1, int(settings["LUNCH_WEEKS"]))
+    first = week_start(today + timedelta(days=2 if today.weekday() >= 5 else 0))
+    mondays = [first + timedelta(days=7 * n) for n in range(weeks)]
+    defaults = {
+        "school": settings["LUNCH_DEFAULT_SCHOOL"] or settings.get("SITENAME", "School"),
+        "meal": settings["LUNCH_DEFAULT_MEAL"],
+    }
+    result = load_menus(
+        data_dir(settings, "LUNCH_PATH"),
+        cache_dir(settings, "LUNCH_CACHE_PATH"),
+        defaults,
+        tz,
+        mondays,
+        timeout=float(settings["LUNCH_FEED_TIMEOUT"]),
+    )
+    for problem in result.problems:
+        logger.warning("Lunch menu: %s", problem)
+    view = build_view(result, today, weeks)
+    view.calendar_url = settings["LUNCH_CALENDAR_SAVE_AS"]
+    logger.info(
+        "lunch_menu: %d menu(s) from %d source(s), today is %s",
+        len(result.menus),
+        len(result.sources),
+        today.isoformat(),
+    )
+    return view
+
+
+def add_menus_to_context(generator) -> None:
+    # Every generator shares one context: load once per build.
+    if "lunch" not in generator.context:
+        generator.context["lunch"] = _load(generator.settings)
+        _state["env"] = generator.env
+
+
+def _render_shortcode(instance, name: str, positional: list[str], named: dict[str, str]) -> str:
+    view = instance._context["lunch"]
+    source = getattr(instance, "relative_source_path", "") or "a page"
+    level = named.get("level", "2")
+    level = int(level) if level in {"2", "3", "4"} else 2
+    if name == "lunch-today":
+        template = _state["env"].get_template("partials/lunch_today.html")
+        return template.render(lunch=view, heading_level=level, in_content=True)
+    when = positional[0] if positional else "this"
+    if when in {"this", "today", "current"}:
+        day = view.today
+    elif when == "next":
+        day = view.today + timedelta(days=7)
+    else:
+        try:
+            day = date.fromisoformat(when)
+        except ValueError:
+            logger.warning(
+                "Lunch shortcode in %s: %r is not a date; write [lunch-week 2026-11-30], "
+                "[lunch-week] or [lunch-week next]. Showing this week instead.",
+                source,
+                when,
+            )
+            day = view.today
+    week = view.week_of(day, named.get("school", ""), named.get("meal", ""), named.get("title", ""))
+    template = _state["env"].get_template("partials/lunch_week.html")
+    return template.render(week=week, lunch=view, heading_level=level)
+
+
+def expand_shortcodes(instance) -> None:
+    from school_feeds.embed_hook import allowlists, apply_embeds
+    from school_feeds.shortcodes import replace_shortcodes
+
+    context = getattr(instance, "_context", None) or {}
+    content = getattr(instance, "_content", None)
+    if "lunch" not in context or "env" not in _state or not isinstance(content, str):
+        return
+    if "[lunch-" in content:
+        instance._content = replace_shortcodes(
+            content, SHORTCODES, lambda *args: _render_shortcode(instance, *args)
+        )
+    apply_embeds(instance, _state["env"], allowlists(instance.settings))
+
+
+class LunchCalendarGenerator(Generator):
+    """Writes the menu subscription calendar (calendars/lunch.ics)."""
+
+    def generate_output(self, writer) -> None:
+        from school_feeds.ics_out import write_calendar
+        from school_feeds.paths import uid_domain
+
+        from .calendar import lunch_calendar
+
+        view = self.context.get("lunch")
+        save_as = self.settings["LUNCH_CALENDAR_SAVE_AS"]
+        if view is None or not save_as:
+            return
+        calendar = lunch_calendar(
+            view.menus,
+            self.settings.get("SITENAME", "School"),
+            self.settings.get("TIMEZONE") or "UTC",
+            uid_domain(self.settings, "LUNCH_UID_DOMAIN"),
+            datetime.combine(view.today, datetime.min.time(), tzinfo=UTC),
+        )
+        write_calendar(calendar, Path(self.output_path) / save_as)
+
+
+def get_generators(pelican):
+    return LunchCalendarGenerator
 
 
 def register():
-    pass
+    signals.initialized.connect(set_defaults)
+    signals.generator_init.connect(add_menus_to_context)
+    signals.content_object_init.connect(expand_shortcodes)
+    signals.get_generators.connect(get_generators)

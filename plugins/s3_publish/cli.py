@@ -1,0 +1,119 @@
+"""`publish`: upload the built site to S3 (see `publish --help`). Exit code 0 on success,
+1 with a clear message on any error."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from consent_gate import gate_today
+from consent_gate.settings import GateSettings
+
+from .consent import registry_checker
+from .errors import PublishError
+from .settings import PublishSettings, normalize_prefix
+from .sync import publish
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="publish",
+        description=(
+            "Upload the built site to S3: only what changed (MD5 against ETag), every image "
+            "re-checked against the consent registry as it is now, takedowns first."
+        ),
+    )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        default=Path("publishconf.py"),
+        help="Pelican settings file with the S3_* and CONSENT_* settings (default: %(default)s)",
+    )
+    parser.add_argument("--build", action="store_true", help="build the site with pelican first")
+    parser.add_argument("--dry-run", action="store_true", help="list the changes, make none")
+    parser.add_argument("--output", type=Path, help="the built site (default: OUTPUT_PATH)")
+    parser.add_argument("--bucket", help="bucket (default: S3_BUCKET)")
+    parser.add_argument("--prefix", help="key prefix inside the bucket (default: S3_PREFIX)")
+    parser.add_argument("--endpoint-url", help="S3-compatible endpoint (default: S3_ENDPOINT_URL)")
+    parser.add_argument(
+        "--max-deletes",
+        type=int,
+        help="allow this many ordinary deletions for this run (default: S3_MAX_DELETES)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="upload every file, changed or not (new headers)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def load_settings(settings_file: Path) -> dict:
+    """The Pelican settings (defaults + the file), read the way pelican reads them."""
+    from pelican.settings import read_settings
+
+    if not settings_file.is_file():
+        raise PublishError(f"the settings file {settings_file} does not exist")
+    return read_settings(str(settings_file))
+
+
+def run_build(settings_file: Path, output: Path | None) -> None:
+    cmd = [sys.executable, "-m", "pelican", "-s", str(settings_file.resolve())]
+    if output is not None:
+        cmd += ["-o", str(output.resolve())]
+    print("building:", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=settings_file.resolve().parent)
+    if proc.returncode != 0:
+        raise PublishError(
+            f"the build failed (pelican exited with {proc.returncode}); nothing was published"
+        )
+
+
+def apply_options(settings: PublishSettings, args: argparse.Namespace) -> PublishSettings:
+    """Command-line options win over the environment and the settings file."""
+    changes = {}
+    if args.bucket:
+        changes["bucket"] = args.bucket
+    if args.prefix is not None:
+        changes["prefix"] = normalize_prefix(args.prefix)
+    if args.endpoint_url:
+        changes["endpoint_url"] = args.endpoint_url
+    if args.max_deletes is not None:
+        changes["max_deletes"] = args.max_deletes
+    return replace(settings, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        if args.build:
+            run_build(args.settings, args.output)
+        pelican_settings = load_settings(args.settings)
+        settings = apply_options(PublishSettings.from_mapping(pelican_settings), args)
+        gate = GateSettings.from_mapping(pelican_settings)
+        output = args.output or Path(pelican_settings["OUTPUT_PATH"])
+        result = publish(
+            output,
+            settings,
+            registry_checker(
+                gate, today=gate_today(pelican_settings.get("TIMEZONE")), progress=not args.quiet
+            ),
+            gate.image_extensions,
+            dry_run=args.dry_run,
+            force=args.force,
+            progress=not args.quiet,
+        )
+    except PublishError as exc:
+        print(f"publish: error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"publish: error in the settings: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0

@@ -1,0 +1,610 @@
+"""Incremental publishing of a built site to an S3 bucket.
+
+The plan compares the MD5 of the bytes each file would be uploaded as with the object's
+ETag (every upload is a single-part PUT, so the ETag stays the MD5): an identical rebuild
+uploads nothing, and an interrupted publish finishes on the next run without sending again
+what already arrived. Every image is re-checked against the consent registry first; a
+withheld image is never uploaded and, when it is in the bucket, is taken down before
+anything else happens. Order: takedowns, assets, pages, then ordinary deletions, which a
+cap (S3_MAX_DELETES) guards against publishing an empty or wrong folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import logging
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from consent_gate.output_scan import find_derivatives
+from tqdm import tqdm
+
+from .consent import Checker, ImageDecision, decide
+from .errors import PublishError
+from .headers import cache_control_for, content_type_for, gzip_bytes, is_text_type
+from .settings import PublishSettings
+
+log = logging.getLogger(__name__)
+
+PAGE_SUFFIXES = (".html", ".htm")
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+# More changed paths than this and one "/*" invalidation is cheaper than listing them.
+CLOUDFRONT_MAX_PATHS = 100
+CREDENTIAL_ERRORS = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+    "AuthorizationHeaderMalformed",
+    "403",
+}
+RETRYABLE_ERRORS = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "500",
+    "502",
+    "503",
+    "504",
+}
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """One file of the built site, as it would be uploaded."""
+
+    path: Path
+    name: str  # path inside the site, POSIX style
+    key: str  # prefix + name
+    content_type: str
+    cache_control: str | None
+    gzip: bool
+    md5: str  # of the bytes that are uploaded (after gzip)
+    size: int
+
+    @property
+    def is_page(self) -> bool:
+        return self.name.lower().endswith(PAGE_SUFFIXES)
+
+    def body(self) -> bytes:
+        data = self.path.read_bytes()
+        return gzip_bytes(data) if self.gzip else data
+
+
+@dataclass(frozen=True)
+class Takedown:
+    key: str
+    name: str
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    bucket: str
+    prefix: str
+    endpoint: str
+    uploads: list[LocalFile] = field(default_factory=list)  # assets first, then pages
+    new_keys: set[str] = field(default_factory=set)
+    unchanged: list[LocalFile] = field(default_factory=list)
+    takedowns: list[Takedown] = field(default_factory=list)
+    deletions: list[str] = field(default_factory=list)
+    withheld: list[ImageDecision] = field(default_factory=list)  # in output, not uploaded
+    remote_count: int = 0
+    delete_limit: int | None = None
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def over_delete_limit(self) -> bool:
+        return self.delete_limit is not None and len(self.deletions) > self.delete_limit
+
+
+@dataclass
+class PublishResult:
+    plan: Plan
+    uploaded: int = 0
+    deleted: int = 0
+    takedowns: int = 0
+    dry_run: bool = False
+    invalidation_id: str | None = None
+
+    def summary(self) -> str:
+        plan = self.plan
+        if self.dry_run:
+            lines = [
+                f"Dry run for {plan.location}: {len(plan.uploads)} to upload, "
+                f"{len(plan.deletions) + len(plan.takedowns)} to delete "
+                f"({len(plan.takedowns)} takedowns), {len(plan.unchanged)} unchanged. "
+                "Nothing was changed."
+            ]
+            lines += [
+                f"  upload   {f.key} ({'new' if f.key in plan.new_keys else 'changed'})"
+                for f in plan.uploads
+            ]
+            lines += [f"  delete   {key}" for key in plan.deletions]
+        else:
+            lines = [
+                f"Published to {plan.location}: {self.uploaded} uploaded, "
+                f"{self.deleted} deleted ({self.takedowns} takedowns), "
+                f"{len(plan.unchanged)} unchanged."
+            ]
+        lines += [f"  takedown {t.key}: {'; '.join(t.reasons)}" for t in plan.takedowns]
+        lines += [f"  withheld {d.name}: {'; '.join(d.reasons)}" for d in plan.withheld]
+        if self.invalidation_id:
+            lines.append(f"  CloudFront invalidation {self.invalidation_id} created")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+def make_client(settings: PublishSettings, service: str = "s3", session=None):
+    """A boto3 client using the standard credential chain (AWS_PROFILE, env, config files)."""
+    session = session or boto3.session.Session()
+    config = Config(
+        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        max_pool_connections=max(10, settings.workers * 2),
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    region = settings.region
+    if service == "s3" and settings.endpoint_url:
+        # S3-compatible servers: path-style URLs, and no newer checksum headers they may reject.
+        config = config.merge(
+            Config(
+                s3={"addressing_style": "path"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            )
+        )
+        region = region or session.region_name or "us-east-1"
+        return session.client(
+            "s3", endpoint_url=settings.endpoint_url, region_name=region, config=config
+        )
+    return session.client(service, region_name=region, config=config)
+
+
+def endpoint_of(client) -> str:
+    return getattr(getattr(client, "meta", None), "endpoint_url", None) or "AWS S3"
+
+
+def _explain_client_error(exc: Exception, bucket: str, endpoint: str, doing: str) -> PublishError:
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return PublishError(
+            f"no S3 credentials found for bucket {bucket} at {endpoint}: set AWS_PROFILE, or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the environment. Nothing was changed."
+        )
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = error.get("Message", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in CREDENTIAL_ERRORS or status == 403:
+            return PublishError(
+                f"S3 refused the credentials for bucket {bucket} at {endpoint} while {doing} "
+                f"({code}: {message}): check AWS_PROFILE / AWS_ACCESS_KEY_ID / "
+                "AWS_SECRET_ACCESS_KEY and that they may list and write the bucket. "
+                "Nothing was changed."
+            )
+        if code in ("NoSuchBucket", "404"):
+            return PublishError(
+                f"the bucket {bucket} does not exist at {endpoint}: create it (see README, "
+                "Deploying) or fix S3_BUCKET / --bucket. Nothing was changed."
+            )
+        return PublishError(f"S3 error while {doing} ({bucket} at {endpoint}): {code}: {message}")
+    return PublishError(f"cannot reach S3 at {endpoint} while {doing}: {exc}. Nothing was changed.")
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def scan_output(
+    output_dir: Path, settings: PublishSettings, progress: bool = False
+) -> list[LocalFile]:
+    """Every file under output_dir with its key, headers and the MD5 of its upload body."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise PublishError(
+            f"the output folder {output_dir} does not exist: build the site first "
+            "(make publish, or publish --build)"
+        )
+    paths = sorted(p for p in output_dir.rglob("*") if p.is_file())
+    files = []
+    for path in tqdm(paths, desc="hashing", unit="file", disable=not progress, leave=False):
+        name = path.relative_to(output_dir).as_posix()
+        content_type = content_type_for(name)
+        compress = settings.gzip and is_text_type(content_type)
+        if compress:
+            body = gzip_bytes(path.read_bytes())
+            md5, size = hashlib.md5(body).hexdigest(), len(body)
+        else:
+            md5, size = _md5_file(path)
+        files.append(
+            LocalFile(
+                path=path,
+                name=name,
+                key=settings.prefix + name,
+                content_type=content_type,
+                cache_control=cache_control_for(name, settings.cache_control),
+                gzip=compress,
+                md5=md5,
+                size=size,
+            )
+        )
+    return files
+
+
+def _md5_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.md5()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def list_remote(client, bucket: str, prefix: str) -> dict[str, str]:
+    """key -> ETag (unquoted, lower case) of every object under prefix."""
+    endpoint = endpoint_of(client)
+    remote: dict[str, str] = {}
+    try:
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if obj["Key"].endswith("/"):  # folder marker, not a file of the site
+                    continue
+                remote[obj["Key"]] = obj.get("ETag", "").strip('"').lower()
+    except (ClientError, BotoCoreError) as exc:
+        raise _explain_client_error(exc, bucket, endpoint, "listing the bucket") from exc
+    return remote
+
+
+def plan_publish(
+    client,
+    output_dir: Path,
+    settings: PublishSettings,
+    checker: Checker,
+    image_extensions: Sequence[str],
+    *,
+    force: bool = False,
+    progress: bool = False,
+) -> Plan:
+    """Compare the output folder with the bucket and decide every change; changes nothing."""
+    if not settings.bucket:
+        raise PublishError(
+            "no bucket to publish to: set S3_BUCKET in the settings file or the environment, "
+            "or pass --bucket"
+        )
+    bucket, prefix = settings.bucket, settings.prefix
+    plan = Plan(bucket=bucket, prefix=prefix, endpoint=endpoint_of(client))
+    local = scan_output(output_dir, settings, progress=progress)
+    # Listing first: wrong credentials fail fast, before the slow consent re-check.
+    remote = list_remote(client, bucket, prefix)
+    plan.remote_count = len(remote)
+    extensions = tuple(e.lower() for e in image_extensions)
+
+    def is_image(name: str) -> bool:
+        return PurePosixPath(name).suffix.lower() in extensions
+
+    # Re-check every image of the output against the registry as it is now.
+    local_images = [f for f in local if is_image(f.name)]
+    decisions = decide(checker, [f.path for f in local_images], [f.name for f in local_images])
+    withheld = {d.name: d for d in decisions if not d.publish}
+
+    # Images in the bucket that the output no longer has: re-check the published copy, so a
+    # photo dropped for lack of consent is a takedown (first, never capped), not a deletion.
+    local_keys = {f.key for f in local}
+    stale_images = sorted(k for k in remote if k not in local_keys and is_image(k[len(prefix) :]))
+    if stale_images:
+        withheld.update(_check_stale_images(client, bucket, prefix, stale_images, checker))
+
+    # Variants of a withheld photo go with it (the build gate's own rule, so both agree).
+    all_images = {f.name for f in local_images} | {k[len(prefix) :] for k in stale_images}
+    for name, original in find_derivatives(list(withheld), sorted(all_images)).items():
+        if name not in withheld:
+            withheld[name] = ImageDecision(
+                name=name, publish=False, reasons=[f"derivative of withheld {original}"]
+            )
+
+    assets, pages = [], []
+    for f in local:
+        if f.name in withheld:
+            plan.withheld.append(withheld[f.name])
+        elif force or remote.get(f.key) != f.md5:
+            (pages if f.is_page else assets).append(f)
+            if f.key not in remote:
+                plan.new_keys.add(f.key)
+        else:
+            plan.unchanged.append(f)
+    plan.uploads = assets + pages
+
+    uploadable = {f.key for f in local if f.name not in withheld}
+    for key in sorted(remote):
+        name = key[len(prefix) :]
+        if name in withheld:
+            plan.takedowns.append(Takedown(key, name, tuple(withheld[name].reasons)))
+        elif key not in uploadable:
+            plan.deletions.append(key)
+    plan.delete_limit = _delete_limit(settings.max_deletes, len(remote))
+    return plan
+
+
+def _check_stale_images(
+    client, bucket: str, prefix: str, keys: list[str], checker: Checker
+) -> dict[str, ImageDecision]:
+    endpoint = endpoint_of(client)
+    with tempfile.TemporaryDirectory(prefix="publish-recheck-") as tmp:
+        paths, names = [], []
+        for i, key in enumerate(keys):
+            name = key[len(prefix) :]
+            path = Path(tmp) / f"{i:06d}{PurePosixPath(name).suffix.lower()}"
+            try:
+                obj = client.get_object(Bucket=bucket, Key=key)
+                data = obj["Body"].read()
+                if obj.get("ContentEncoding") == "gzip":
+                    data = gzip.decompress(data)
+            except (ClientError, BotoCoreError) as exc:
+                raise _explain_client_error(exc, bucket, endpoint, f"reading {key}") from exc
+            path.write_bytes(data)
+            paths.append(path)
+            names.append(name)
+        decisions = decide(checker, paths, names)
+    return {d.name: d for d in decisions if not d.publish}
+
+
+def _delete_limit(max_deletes: int | float | None, remote_count: int) -> int | None:
+    if max_deletes is None:
+        return None
+    if isinstance(max_deletes, float):
+        return int(max_deletes * remote_count)
+    return int(max_deletes)
+
+
+# ---------------------------------------------------------------------------- execution
+
+
+def execute_plan(
+    client,
+    plan: Plan,
+    settings: PublishSettings,
+    *,
+    progress: bool = False,
+    cloudfront_client=None,
+) -> PublishResult:
+    """Carry the plan out: takedowns, assets, pages, deletions, then CloudFront."""
+    result = PublishResult(plan=plan)
+    if plan.takedowns:
+        result.takedowns = _delete_keys(client, plan, [t.key for t in plan.takedowns])
+        result.deleted += result.takedowns
+        for t in plan.takedowns:
+            log.warning("took down %s: %s", t.key, "; ".join(t.reasons))
+    if plan.over_delete_limit:
+        done = f"{result.takedowns} takedowns were carried out; " if plan.takedowns else ""
+        raise PublishError(
+            f"this publish would delete {len(plan.deletions)} objects from {plan.location}, "
+            f"more than S3_MAX_DELETES allows ({plan.delete_limit}). Is --output the right, "
+            f"fully built folder? {done}nothing else was uploaded or deleted. If the deletions "
+            "are intended, raise S3_MAX_DELETES or pass --max-deletes."
+        )
+    assets = [f for f in plan.uploads if not f.is_page]
+    pages = [f for f in plan.uploads if f.is_page]
+    total_bytes = sum(f.size for f in plan.uploads)
+    with tqdm(
+        total=total_bytes,
+        unit="B",
+        unit_scale=True,
+        desc="uploading",
+        disable=not progress or not plan.uploads,
+    ) as bar:
+        for group in (assets, pages):
+            result.uploaded += _upload_all(client, plan, settings, group, bar)
+    if plan.deletions:
+        result.deleted += _delete_keys(client, plan, plan.deletions)
+    if settings.cloudfront_distribution_id and (plan.uploads or result.deleted):
+        result.invalidation_id = invalidate_cloudfront(
+            cloudfront_client or make_client(settings, "cloudfront"),
+            settings.cloudfront_distribution_id,
+            changed_paths(plan),
+        )
+    return result
+
+
+def _upload_all(client, plan: Plan, settings: PublishSettings, files, bar) -> int:
+    if not files:
+        return 0
+    failed: list[tuple[LocalFile, Exception]] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    uploaded = 0
+
+    def upload(f: LocalFile) -> None:
+        nonlocal uploaded
+        if stop.is_set():
+            return
+        try:
+            upload_file(client, plan.bucket, f, settings.max_attempts)
+        except Exception as exc:  # reported below, after the in-flight uploads finish
+            stop.set()
+            with lock:
+                failed.append((f, exc))
+            return
+        with lock:
+            uploaded += 1
+            bar.update(f.size)
+
+    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+        list(pool.map(upload, files))
+    if failed:
+        f, exc = failed[0]
+        if isinstance(exc, ClientError | BotoCoreError):
+            exc = _explain_client_error(exc, plan.bucket, plan.endpoint, f"uploading {f.key}")
+        raise PublishError(
+            f"upload of {f.key} failed: {exc}. {uploaded} files arrived before the stop and "
+            "no deletions were made; run publish again to finish (files that arrived are "
+            "not uploaded again)."
+        )
+    return uploaded
+
+
+def upload_file(client, bucket: str, f: LocalFile, attempts: int = 3) -> None:
+    """One single-part PUT (so the ETag is the body's MD5), retried on throttling and
+    network errors on top of boto3's own retries."""
+    body = f.body()
+    md5 = hashlib.md5(body)
+    args = {
+        "Bucket": bucket,
+        "Key": f.key,
+        "Body": body,
+        "ContentType": f.content_type,
+        "ContentMD5": base64.b64encode(md5.digest()).decode("ascii"),
+    }
+    if f.cache_control:
+        args["CacheControl"] = f.cache_control
+    if f.gzip:
+        args["ContentEncoding"] = "gzip"
+    response = _with_retries(lambda: client.put_object(**args), attempts, f"PUT {f.key}")
+    etag = str(response.get("ETag", "")).strip('"').lower()
+    if etag and etag != md5.hexdigest():
+        log.warning(
+            "the server's ETag for %s is not its MD5; unchanged files cannot be recognised "
+            "and will be uploaded again on every publish",
+            f.key,
+        )
+
+
+def _with_retries(call: Callable, attempts: int, what: str):
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except (BotoConnectionError, ReadTimeoutError) as exc:
+            error: Exception = exc
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code not in RETRYABLE_ERRORS:
+                raise
+            error = exc
+        if attempt == attempts:
+            raise error
+        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
+        log.info("%s failed (%s); retrying in %.1f s", what, error, delay)
+        time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _delete_keys(client, plan: Plan, keys: Sequence[str]) -> int:
+    deleted = 0
+    for start in range(0, len(keys), DELETE_BATCH):
+        batch = list(keys[start : start + DELETE_BATCH])
+        try:
+            response = _with_retries(
+                lambda batch=batch: client.delete_objects(
+                    Bucket=plan.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                ),
+                3,
+                "DELETE",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _explain_client_error(exc, plan.bucket, plan.endpoint, "deleting") from exc
+        errors = response.get("Errors") or []
+        if errors:
+            details = ", ".join(f"{e.get('Key')} ({e.get('Code')})" for e in errors[:5])
+            raise PublishError(
+                f"S3 did not delete {len(errors)} objects from {plan.location}: {details}"
+            )
+        deleted += len(batch)
+    return deleted
+
+
+def changed_paths(plan: Plan) -> list[str]:
+    """Site paths (as visitors request them) of everything uploaded or deleted."""
+    names = [f.name for f in plan.uploads]
+    names += [t.name for t in plan.takedowns]
+    names += [k[len(plan.prefix) :] for k in plan.deletions]
+    paths = set()
+    for name in names:
+        paths.add("/" + quote(name, safe="/-_.~"))
+        if name == "index.html" or name.endswith("/index.html"):
+            paths.add("/" + quote(name[: -len("index.html")], safe="/-_.~"))
+    return sorted(paths)
+
+
+def invalidate_cloudfront(cloudfront, distribution_id: str, paths: list[str]) -> str | None:
+    if not paths:
+        return None
+    if len(paths) > CLOUDFRONT_MAX_PATHS:
+        paths = ["/*"]
+    try:
+        response = cloudfront.create_invalidation(
+            DistributionId=distribution_id,
+            InvalidationBatch={
+                "Paths": {"Quantity": len(paths), "Items": paths},
+                "CallerReference": f"publish-{time.time_ns()}",
+            },
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise PublishError(
+            f"the site was published, but the CloudFront invalidation for {distribution_id} "
+            f"failed: {exc}. Visitors may see cached copies until they expire."
+        ) from exc
+    return response["Invalidation"]["Id"]
+
+
+def publish(
+    output_dir: Path,
+    settings: PublishSettings,
+    checker: Checker,
+    image_extensions: Sequence[str],
+    *,
+    client=None,
+    cloudfront_client=None,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: bool = False,
+) -> PublishResult:
+    """Plan, then (unless dry_run) carry out. Raises PublishError with a clear message."""
+    client = client or make_client(settings)
+    plan = plan_publish(
+        client, output_dir, settings, checker, image_extensions, force=force, progress=progress
+    )
+    if dry_run:
+        if plan.over_delete_limit:
+            raise PublishError(
+                f"dry run: publishing would stop, because it would delete {len(plan.deletions)} "
+                f"objects, more than S3_MAX_DELETES allows ({plan.delete_limit}). Nothing was "
+                "changed.\n" + PublishResult(plan=plan, dry_run=True).summary()
+            )
+        return PublishResult(plan=plan, dry_run=True)
+    return execute_plan(
+        client, plan, settings, progress=progress, cloudfront_client=cloudfront_client
+    )

@@ -1,0 +1,210 @@
+"""Integration tests of the face engine and the gate with the real models and photos."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from consent_gate import faces
+from consent_gate.cache import FaceCache
+from consent_gate.decision import check_files, decide
+from consent_gate.faces import FaceError, detect_faces, reference_encoding
+from consent_gate.model import PUBLISH, WITHHOLD
+from PIL import Image
+
+from bench.hardcases import _crop_head, _hog_faces, _paste
+
+from .conftest import png_bytes, record, snapshot
+
+
+def consented(templates, *people, **changes):
+    return snapshot(*(record(p, templates[p], **changes) for p in people))
+
+
+def read(shared_faces, relative: str) -> bytes:
+    return (shared_faces / relative).read_bytes()
+
+
+def test_reference_templates_of_different_people_are_far_apart(templates):
+    assert all(t.shape == (128,) for t in templates.values())
+    people = list(templates)
+    for i, a in enumerate(people):
+        for b in people[i + 1 :]:
+            assert np.linalg.norm(templates[a] - templates[b]) > 0.6, (a, b)
+
+
+def test_reference_photo_must_hold_exactly_one_face(shared_faces):
+    with pytest.raises(FaceError, match=r"^3 faces found in group\.jpg: use a photo of the"):
+        reference_encoding(read(shared_faces, "groups/biden_obama_and_child.jpg"), "group.jpg")
+    with pytest.raises(FaceError, match=r"^no face found in wall\.png: use a clear, front-facing"):
+        reference_encoding(png_bytes(size=(300, 300)), "wall.png")
+    with pytest.raises(FaceError, match="could not be read"):
+        reference_encoding(b"\x89PNG broken", "broken.png")
+
+
+def test_detector_finds_the_child_with_her_head_tilted_down(shared_faces):
+    found = detect_faces(read(shared_faces, "groups/biden_obama_and_child.jpg"))
+    assert len(found) == 3
+    assert all(f.encoding is not None for f in found)
+
+
+@pytest.mark.parametrize(
+    ("relative", "person"),
+    [
+        ("people/obama/obama2.jpg", "obama"),
+        ("people/obama/obama_partial_face.jpg", "obama"),
+        ("people/biden/biden2.jpg", "biden"),
+        ("people/kit_harington/kit3.jpg", "kit"),
+    ],
+)
+def test_consented_single_photos_are_published(shared_faces, templates, settings, relative, person):
+    snap = consented(templates, "obama", "biden", "kit")
+    verdict = decide(read(shared_faces, relative), snap, settings, path=relative)
+    assert verdict.verdict == PUBLISH, verdict.reasons
+    assert [f.person_id for f in verdict.faces] == [person]
+
+
+def test_person_without_consent_is_withheld(shared_faces, templates, settings):
+    snap = consented(templates, "obama", "biden", "kit")
+    verdict = decide(read(shared_faces, "people/lin_manuel_miranda/lin1.png"), snap, settings)
+    assert verdict.verdict == WITHHOLD
+    assert "unknown face" in verdict.reasons[0]
+
+
+def test_revoked_consent_is_withheld_with_the_reason(shared_faces, templates, settings):
+    snap = snapshot(
+        record("rose", templates["rose"], revoked=True), record("kit", templates["kit"])
+    )
+    verdict = decide(read(shared_faces, "people/rose_leslie/rose2.jpg"), snap, settings)
+    assert verdict.verdict == WITHHOLD
+    assert verdict.faces[0].person_id == "rose"
+    assert "consent revoked" in verdict.reasons[0]
+
+
+def test_group_with_an_unconsented_child_is_withheld(shared_faces, templates, settings):
+    snap = consented(templates, "obama", "biden")
+    verdict = decide(read(shared_faces, "groups/biden_obama_and_child.jpg"), snap, settings)
+    assert verdict.verdict == WITHHOLD
+    assert sorted(str(f.person_id) for f in verdict.faces) == ["None", "biden", "obama"]
+    assert len(verdict.reasons) == 1 and "unknown face" in verdict.reasons[0]
+
+
+def test_group_of_two_consented_adults_is_published(shared_faces, templates, settings):
+    snap = consented(templates, "obama", "biden")
+    verdict = decide(read(shared_faces, "groups/obama_and_biden.jpg"), snap, settings)
+    assert verdict.verdict == PUBLISH, verdict.reasons
+    assert sorted(f.person_id for f in verdict.faces) == ["biden", "obama"]
+    # Without biden's consent the same photo is withheld.
+    assert (
+        decide(
+            read(shared_faces, "groups/obama_and_biden.jpg"),
+            consented(templates, "obama"),
+            settings,
+        ).verdict
+        == WITHHOLD
+    )
+
+
+def _source(shared_faces, relative, person):
+    image = Image.open(shared_faces / relative).convert("RGB")
+    boxes, _ = _hog_faces(image)
+    return _crop_head(image, boxes[0], person, relative)
+
+
+@pytest.mark.parametrize(("side", "angle", "blur"), [(34, 25.0, 0.0), (70, -30.0, 1.0)])
+def test_pasted_small_or_rotated_unconsented_face_is_withheld(
+    shared_faces, templates, settings, side, angle, blur
+):
+    canvas = Image.new("RGB", (900, 600), (90, 120, 70))
+    _paste(canvas, _source(shared_faces, "people/obama/obama2.jpg", "obama"), 150, (250, 300), 0, 0)
+    stranger = _source(shared_faces, "people/lin_manuel_miranda/lin1.png", "lin")
+    _paste(canvas, stranger, side, (650, 320), angle, blur)
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=90)
+    verdict = decide(buffer.getvalue(), consented(templates, "obama", "biden"), settings)
+    assert verdict.verdict == WITHHOLD
+    assert [f.ok for f in sorted(verdict.faces, key=lambda f: f.box.left)] == [True, False]
+
+
+def test_exif_orientation_is_applied_before_detection(shared_faces, templates, settings):
+    upright = Image.open(shared_faces / "people/obama/obama2.jpg").convert("RGB")
+    stored = upright.rotate(90, expand=True)  # as a camera held sideways stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif)
+    found = detect_faces(buffer.getvalue())
+    assert len(found) == 1
+    assert found[0].box.height <= upright.height and found[0].box.right <= upright.width
+    assert decide(buffer.getvalue(), consented(templates, "obama"), settings).publish
+
+
+def test_every_frame_of_an_animation_is_checked(shared_faces, templates, settings):
+    rose = Image.open(shared_faces / "people/rose_leslie/rose2.jpg").convert("RGB")
+    rose.thumbnail((400, 400))
+    blank = Image.new("RGB", rose.size, (20, 40, 160))
+    buffer = io.BytesIO()
+    blank.save(buffer, "GIF", save_all=True, append_images=[rose], duration=200)
+    assert len(faces.load_frames(buffer.getvalue())) == 2
+    verdict = decide(buffer.getvalue(), consented(templates, "obama"), settings)
+    assert verdict.verdict == WITHHOLD
+
+
+def test_check_files_caches_face_work_and_rematches_on_registry_change(
+    shared_faces, templates, settings, tmp_path
+):
+    paths = [
+        shared_faces / "groups/obama_and_biden.jpg",
+        shared_faces / "people/kit_harington/kit2.jpg",
+    ]
+    names = ["gallery/a.jpg", "gallery/b.jpg"]
+    snap = consented(templates, "obama", "biden", "kit")
+    parallel = replace(settings, workers=2)
+
+    first_cache = FaceCache(settings.cache_dir)
+    first = check_files(
+        paths, snap, parallel, progress=False, display_names=names, cache=first_cache
+    )
+    assert [v.verdict for v in first] == [PUBLISH, PUBLISH]
+    assert [v.path for v in first] == names
+    assert (first_cache.misses, first_cache.writes) == (2, 2)
+    # Same verdicts as the single-image function.
+    assert decide(paths[0].read_bytes(), snap, settings).faces == first[0].faces
+
+    # A rebuild with no new photos does no face work: both come from the cache.
+    second_cache = FaceCache(settings.cache_dir)
+    second = check_files(paths, snap, settings, progress=False, cache=second_cache)
+    assert (second_cache.hits, second_cache.misses, second_cache.writes) == (2, 0, 0)
+    assert [v.verdict for v in second] == [PUBLISH, PUBLISH]
+
+    # A registry change only re-matches the cached encodings.
+    revoked = snapshot(
+        record("obama", templates["obama"], revoked=True),
+        record("biden", templates["biden"]),
+        record("kit", templates["kit"]),
+    )
+    third_cache = FaceCache(settings.cache_dir)
+    third = check_files(paths, revoked, settings, progress=False, cache=third_cache)
+    assert (third_cache.hits, third_cache.misses) == (2, 0)
+    assert [v.verdict for v in third] == [WITHHOLD, PUBLISH]
+    assert any("obama: consent revoked" in r for r in third[0].reasons)
+
+
+def test_detect_only_batch_withholds_faces_without_encoding_them(shared_faces, settings):
+    detect_only = replace(settings, mode="detect-only")
+    cache = FaceCache(settings.cache_dir)
+    paths = [shared_faces / "people/kit_harington/kit2.jpg"]
+    verdicts = check_files(paths, snapshot(), detect_only, progress=False, cache=cache)
+    assert verdicts[0].verdict == WITHHOLD
+    assert cache.get(verdicts[0].sha256, need_encodings=True) is None
+    assert cache.get(verdicts[0].sha256, need_encodings=False)[0].encoding is None
+
+
+def test_corrupt_file_in_a_batch_is_withheld(settings, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    verdicts = check_files([bad], snapshot(), settings, progress=False)
+    assert verdicts[0].verdict == WITHHOLD
+    assert "broken.jpg could not be read as an image" in verdicts[0].reasons[0]

@@ -1,0 +1,223 @@
+"""Unit tests of the decision rules with synthetic encodings (no face models involved)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from consent_gate import decision
+from consent_gate.model import PUBLISH, WITHHOLD, Approval, DetectedFace, FaceBox, sha256_bytes
+
+from .conftest import TODAY, png_bytes, record, snapshot
+
+IMAGE = png_bytes()
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=128)
+    return vector / np.linalg.norm(vector)
+
+
+def near(base: np.ndarray, distance: float, seed: int = 99) -> np.ndarray:
+    """A vector exactly `distance` away from base."""
+    direction = np.random.default_rng(seed).normal(size=128)
+    direction -= direction.dot(base) * base
+    return base + direction / np.linalg.norm(direction) * distance
+
+
+def face(encoding: np.ndarray | None, size: int = 120) -> DetectedFace:
+    return DetectedFace(FaceBox(10, 10 + size, 10 + size, 10), "test", 0.9, encoding)
+
+
+A, B, C = unit(1), unit(2), unit(3)
+
+
+def test_face_within_tolerance_of_a_consented_record_publishes(settings):
+    verdict = decision.decide(
+        IMAGE, snapshot(record("S1", A), record("S2", B)), settings, faces=[face(near(A, 0.3))]
+    )
+    assert verdict.verdict == PUBLISH
+    assert verdict.faces[0].person_id == "S1"
+    assert verdict.faces[0].reason == "matched S1 (consent on file)"
+    assert verdict.sha256 == sha256_bytes(IMAGE)
+
+
+def test_face_beyond_tolerance_withholds_as_unknown(settings):
+    snap = snapshot(record("S1", A))
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.55))])
+    assert verdict.verdict == WITHHOLD
+    assert verdict.faces[0].person_id is None
+    assert "unknown face" in verdict.faces[0].reason
+    # Exactly at the tolerance still matches.
+    at_limit = decision.decide(IMAGE, snap, settings, faces=[face(near(A, settings.tolerance))])
+    assert at_limit.verdict == PUBLISH
+
+
+def test_two_records_too_close_together_withhold_as_ambiguous(settings):
+    # A face 0.30 from S1 and 0.35 from S2: margin 0.05 < 0.08.
+    twin = near(A, 0.05, seed=5)
+    probe = near(A, 0.30, seed=6)
+    d1, d2 = np.linalg.norm(probe - A), np.linalg.norm(probe - twin)
+    assert abs(d2 - d1) < settings.margin
+    verdict = decision.decide(
+        IMAGE, snapshot(record("S1", A), record("S2", twin)), settings, faces=[face(probe)]
+    )
+    assert verdict.verdict == WITHHOLD
+    assert "ambiguous" in verdict.faces[0].reason
+    # A margin requirement of zero accepts the same face.
+    relaxed = replace(settings, margin=0.0)
+    assert (
+        decision.decide(
+            IMAGE, snapshot(record("S1", A), record("S2", twin)), relaxed, faces=[face(probe)]
+        ).verdict
+        == PUBLISH
+    )
+
+
+def test_record_distance_is_the_nearest_of_its_templates(settings):
+    snap = snapshot(record("S1", B, A), record("S2", C))
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.2))])
+    assert verdict.verdict == PUBLISH
+    assert verdict.faces[0].distance == pytest.approx(0.2, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"revoked": True}, "consent revoked"),
+        ({"never_publish": True}, "marked never-publish"),
+        ({"expires": date(2026, 2, 28)}, "consent expired on 2026-02-28"),
+        ({"scopes": frozenset({"newsletter"})}, "consent does not cover 'website'"),
+    ],
+)
+def test_matched_but_refused_record_withholds_with_its_reason(settings, changes, reason):
+    snap = snapshot(record("S1", A, **changes), record("S2", B))
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1))])
+    assert verdict.verdict == WITHHOLD
+    assert verdict.faces[0].person_id == "S1"
+    assert verdict.faces[0].reason == f"S1: {reason}"
+    assert reason in verdict.reasons[0]
+
+
+def test_consent_expiring_today_still_publishes(settings):
+    snap = snapshot(record("S1", A, expires=TODAY))
+    assert decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1))]).publish
+
+
+def test_one_unknown_face_among_consented_faces_withholds(settings):
+    snap = snapshot(record("S1", A), record("S2", B))
+    faces = [face(near(A, 0.1)), face(near(B, 0.1)), face(C)]
+    verdict = decision.decide(IMAGE, snap, settings, faces=faces)
+    assert verdict.verdict == WITHHOLD
+    assert [f.ok for f in verdict.faces] == [True, True, False]
+    assert len(verdict.reasons) == 1
+
+
+def test_small_or_unencoded_faces_withhold(settings):
+    snap = snapshot(record("S1", A))
+    small = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1), size=30)])
+    assert small.verdict == WITHHOLD
+    assert "face too small/blurred to match" in small.faces[0].reason
+    blurred = decision.decide(IMAGE, snap, settings, faces=[face(None)])
+    assert blurred.verdict == WITHHOLD
+    assert "could not be encoded" in blurred.faces[0].reason
+
+
+def test_no_faces_publishes_and_no_records_withholds_any_face(settings):
+    assert decision.decide(IMAGE, snapshot(), settings, faces=[]).verdict == PUBLISH
+    verdict = decision.decide(IMAGE, snapshot(), settings, faces=[face(A)])
+    assert verdict.verdict == WITHHOLD
+    assert "no consent records" in verdict.faces[0].reason
+
+
+def test_approval_publishes_regardless_of_faces(settings, monkeypatch):
+    approval = Approval(
+        sha256_bytes(IMAGE), "Ms. Rivera", "press photo, cleared", datetime(2026, 2, 1)
+    )
+    snap = snapshot(record("S1", A, revoked=True), approvals={approval.sha256: approval})
+
+    def no_face_work(*args, **kwargs):
+        raise AssertionError("an approved image needs no face work")
+
+    monkeypatch.setattr(decision, "detect_faces", no_face_work)
+    verdict = decision.decide(IMAGE, snap, settings)
+    assert verdict.verdict == PUBLISH
+    assert verdict.approved_by == "Ms. Rivera"
+    assert "press photo, cleared" in verdict.reasons[0]
+    # An approval of other bytes does not carry over.
+    other = decision.decide(png_bytes((1, 2, 3)), snap, settings, faces=[face(near(A, 0.1))])
+    assert other.verdict == WITHHOLD
+
+
+def test_detect_only_withholds_every_face_and_skips_encodings(settings, monkeypatch):
+    detect_only = replace(settings, mode="detect-only")
+    calls = []
+
+    def fake_detect(image_bytes, encode=True, **kwargs):
+        calls.append(encode)
+        return [face(None)]
+
+    monkeypatch.setattr(decision, "detect_faces", fake_detect)
+    verdict = decision.decide(IMAGE, snapshot(record("S1", A)), detect_only)
+    assert calls == [False]
+    assert verdict.verdict == WITHHOLD
+    assert "detect-only" in verdict.faces[0].reason
+    assert decision.decide(IMAGE, snapshot(), detect_only, faces=[]).verdict == PUBLISH
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", IMAGE[: len(IMAGE) // 2]])
+def test_corrupt_bytes_withhold_with_a_reason(settings, data):
+    verdict = decision.decide(data, snapshot(record("S1", A)), settings, path="gallery/x.png")
+    assert verdict.verdict == WITHHOLD
+    assert "gallery/x.png" in verdict.reasons[0]
+
+
+def test_unexpected_errors_withhold_instead_of_raising(settings, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("model file truncated")
+
+    monkeypatch.setattr(decision, "detect_faces", broken)
+    verdict = decision.decide(IMAGE, snapshot(), settings, path="a.jpg")
+    assert verdict.verdict == WITHHOLD
+    assert "model file truncated" in verdict.reasons[0]
+
+
+def test_missing_file_in_a_batch_withholds(settings, tmp_path):
+    verdicts = decision.check_files([tmp_path / "gone.jpg"], snapshot(), settings, progress=False)
+    assert verdicts[0].verdict == WITHHOLD
+    assert "could not read" in verdicts[0].reasons[0]
+
+
+def test_verdict_serialises_to_json(settings):
+    verdict = decision.decide(
+        IMAGE, snapshot(record("S1", A)), settings, path="p.jpg", faces=[face(near(A, 0.2))]
+    )
+    data = verdict.to_json()
+    assert data["verdict"] == PUBLISH
+    assert data["faces"][0]["person_id"] == "S1"
+
+
+def test_batch_falls_back_to_this_process_when_the_pool_breaks(settings, tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BrokenPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            raise BrokenProcessPool("workers could not start")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(decision, "ProcessPoolExecutor", BrokenPool)
+    paths = []
+    for n, colour in enumerate([(10, 20, 30), (200, 100, 50)]):
+        paths.append(tmp_path / f"plain{n}.png")
+        paths[-1].write_bytes(png_bytes(colour))
+    parallel = replace(settings, workers=2)
+    verdicts = decision.check_files(paths, snapshot(), parallel, progress=False)
+    assert [v.verdict for v in verdicts] == [PUBLISH, PUBLISH]
+    assert [v.reasons for v in verdicts] == [["no faces found"], ["no faces found"]]

@@ -1,0 +1,171 @@
+"""Unit tests for the gate's output handling: URL resolution, derivatives, page rewriting,
+feeds, name warnings and metadata removal (no Pelican, no face models)."""
+
+from __future__ import annotations
+
+import io
+from html import unescape
+
+from consent_gate.feeds import FeedDoc
+from consent_gate.html_rewrite import PageDoc, scan_uses
+from consent_gate.metadata import clean_bytes, find_metadata
+from consent_gate.model import ConsentRecord
+from consent_gate.output_scan import (
+    UrlResolver,
+    find_derivatives,
+    names_in,
+    student_name_tokens,
+)
+from PIL import ExifTags, Image
+
+PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'
+
+PAGE = """<!doctype html><html><head>
+<meta property="og:image" content="https://www.example.org/site/images/a.jpg">
+<meta property="og:image:alt" content="Two pupils">
+<meta name="twitter:image" content="/site/images/ok.jpg">
+<link rel="icon" href="/site/favicon.svg">
+</head><body>
+<!-- <img src="images/a.jpg"> -->
+<p><img alt="Pupils in class" src="../images/a.jpg"></p>
+<p>Before <img src="../images/ok.jpg" srcset="../images/ok.jpg, ../images/a-640w.jpg 2x"> after</p>
+<picture><source srcset="/site/images/a.webp"><img src="../images/ok.jpg" alt="ok"></picture>
+<a href="../images/a.jpg">full size</a>
+<script>var html = "<img src='../images/a.jpg'>";</script>
+<p>Café</p>
+</body></html>"""
+
+
+def test_urls_resolve_to_output_paths():
+    resolver = UrlResolver("https://www.example.org/site")
+    page = "news/index.html"
+    assert resolver.resolve("../images/a.jpg", page).path == "images/a.jpg"
+    assert resolver.resolve("/site/images/a.jpg?v=2#x", page).path == "images/a.jpg"
+    assert resolver.resolve("https://www.example.org/site/images/a%20b.jpg", page).path == (
+        "images/a b.jpg"
+    )
+    assert resolver.resolve("https://cdn.example.com/a.jpg", page).kind == "remote"
+    assert resolver.resolve("//cdn.example.com/a.jpg", page).kind == "remote"
+    assert resolver.resolve("data:image/jpeg;base64,AAAA", page).kind == "inline"
+    assert resolver.resolve("data:image/svg+xml,<svg/>", page).kind == "other"
+    assert resolver.resolve("mailto:office@example.org", page).kind == "other"
+    assert resolver.resolve("../../../etc/passwd", page).kind == "other"
+    assert UrlResolver("").resolve("https://www.example.org/a.jpg", page).kind == "remote"
+
+
+def test_derivatives_follow_the_name_rule():
+    images = [
+        "images/photo.jpg",
+        "images/photo-640w.jpg",
+        "images/photo.thumbnail.jpg",
+        "images/photo@2x.webp",
+        "derivatives/640/photo.jpg",
+        "thumbnails/photo_small.jpg",
+        "images/photograph.jpg",
+        "images/other.jpg",
+    ]
+    found = find_derivatives(["images/photo.jpg"], images)
+    assert set(found) == {
+        "images/photo-640w.jpg",
+        "images/photo.thumbnail.jpg",
+        "images/photo@2x.webp",
+        "derivatives/640/photo.jpg",
+        "thumbnails/photo_small.jpg",
+    }
+    assert set(found.values()) == {"images/photo.jpg"}
+
+
+def test_quick_scan_finds_what_the_full_parse_finds():
+    full = [(u.kind, u.url, u.alt) for u in PageDoc(PAGE).uses]
+    quick = [(u.kind, u.url, u.alt) for u in scan_uses(PAGE)]
+    # Neither counts the <img> inside the comment or the script.
+    assert quick == full
+    assert ("img", "../images/a-640w.jpg", None) in quick
+
+
+def test_withheld_images_become_placeholders_and_their_meta_goes():
+    resolver = UrlResolver("https://www.example.org/site")
+    withheld = {"images/a.jpg", "images/a-640w.jpg", "images/a.webp"}
+
+    def blocked(use):
+        return resolver.resolve(use.url, "news/index.html").path in withheld
+
+    new, count = PageDoc(PAGE).rewrite(blocked, PLACEHOLDER)
+    assert count == 3
+    assert 'property="og:image"' not in new and "og:image:alt" not in new
+    assert 'name="twitter:image"' in new  # a published image keeps its meta
+    assert "<p><img" not in new  # the paragraph holding only the photo became the placeholder
+    assert "Before " + PLACEHOLDER + " after" in new
+    assert "<picture>" not in new
+    assert "full size" in new and 'href="../images/a.jpg"' not in new
+    assert '<!-- <img src="images/a.jpg"> -->' in new  # comments and scripts untouched
+    assert "var html = \"<img src='../images/a.jpg'>\"" in new
+    assert new.endswith("<p>Café</p>\n</body></html>")
+
+
+def test_feed_entries_lose_withheld_images():
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        '<title>News</title><entry><title>Visit</title><content type="html">'
+        '&lt;p&gt;&lt;img alt="A pupil" src="/images/a.jpg"&gt;&lt;/p&gt;&lt;p&gt;Text'
+        "&lt;/p&gt;</content></entry></feed>"
+    )
+    assert [u.url for u in scan_uses(unescape(feed))] == ["/images/a.jpg"]
+    new, count = FeedDoc(feed).rewrite(lambda use: use.url == "/images/a.jpg", PLACEHOLDER)
+    assert count == 1
+    assert "a.jpg" not in new and "A pupil" not in new
+    assert 'xmlns="http://www.w3.org/2005/Atom"' in new
+    assert "&lt;p&gt;Text&lt;/p&gt;" in new
+
+
+def test_student_name_tokens_skip_staff_and_short_parts():
+    records = [
+        ConsentRecord("S1", "Jo Anne Smithers", "student", frozenset({"website"}), None,
+                      False, False, ()),
+        ConsentRecord("T1", "Morgan Teacher", "staff", frozenset({"website"}), None,
+                      False, False, ()),
+    ]  # fmt: skip
+    tokens = student_name_tokens(records)
+    assert tokens == {"anne", "smithers"}
+    assert names_in("smithers_2026-field-day", tokens) == ["smithers"]
+    assert names_in("Anne at the fair", tokens) == ["anne"]
+    assert names_in("Annex building", tokens) == []
+    assert names_in("Morgan at the fair", tokens) == []
+
+
+def _photo_with_metadata() -> bytes:
+    image = Image.new("RGB", (64, 32), (200, 100, 50))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (41.0, 2.0, 3.0)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, xmp=b"<x:xmpmeta/>", comment=b"by a parent")
+    return buffer.getvalue()
+
+
+def test_metadata_is_removed_deterministically_and_clean_files_stay_as_they_are():
+    data = _photo_with_metadata()
+    assert set(find_metadata(Image.open(io.BytesIO(data)))) >= {"EXIF", "XMP", "comment"}
+    clean, removed = clean_bytes(data, "photo.jpg")
+    assert removed
+    image = Image.open(io.BytesIO(clean))
+    assert image.size == (32, 64)  # orientation applied to the pixels
+    assert not image.getexif() and find_metadata(image) == []
+    assert clean_bytes(data, "photo.jpg")[0] == clean  # deterministic
+    assert clean_bytes(clean, "photo.jpg") == (clean, [])  # clean files are left alone
+
+
+def test_png_text_chunks_are_removed():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "A parent")
+    buffer = io.BytesIO()
+    Image.new("RGBA", (8, 8), (1, 2, 3, 128)).save(buffer, "PNG", pnginfo=info)
+    clean, removed = clean_bytes(buffer.getvalue(), "icon.png")
+    assert removed == ["text chunks"]
+    image = Image.open(io.BytesIO(clean))
+    image.load()
+    assert image.mode == "RGBA" and not getattr(image, "text", {})

@@ -1,0 +1,17 @@
+"""Fixtures for the site tests: real Pelican builds of the theme and sample content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.site.helpers import PRODUCTION_URL, build
+
+
+@pytest.fixture(scope="module")
+def production_site(tmp_path_factory) -> Path:
+    """The sample site built with absolute production URLs."""
+    out = tmp_path_factory.mktemp("site-prod") / "output"
+    build(out, SITEURL=PRODUCTION_URL, FEED_DOMAIN=PRODUCTION_URL, RELATIVE_URLS=False)
+    return out
