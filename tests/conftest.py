@@ -37,8 +37,9 @@ def run_pelican(
         "-s",
         str(settings_file or ROOT / "pelicanconf.py"),
     ]
-    for key, value in (extra or {}).items():
-        cmd += ["-e", f"{key}={json.dumps(value)}"]
+    if extra:
+        # One -e with every pair: Pelican keeps only the last -e option given.
+        cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True)
     if check and proc.returncode != 0:

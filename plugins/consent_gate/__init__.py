@@ -14,8 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pelican import signals
-
 from .settings import DEFAULTS, GateSettings
 
 logger = logging.getLogger(__name__)
@@ -103,5 +101,8 @@ def check_output(pelican) -> None:
 
 
 def register():
+    # Imported here so that the plain modules of this package never pull in Pelican.
+    from pelican import signals
+
     signals.generator_init.connect(remember_template_env)
     signals.finalized.connect(check_output)

@@ -109,10 +109,20 @@ def verdict_for_faces(
     path: str = "",
 ) -> Verdict:
     """The verdict for an image whose faces are already known (no face work here)."""
-    approval = snapshot.approvals.get(sha256)
-    if approval is not None:
-        return _approved(path, sha256, snapshot)
     results = [match_face(face, snapshot, settings) for face in faces]
+    if sha256 in snapshot.approvals:
+        # The office's approval covers consent, not safeguarding: a never-publish child
+        # recognised in an approved photo still withholds it.
+        never = {r.person_id for r in snapshot.records if r.never_publish}
+        flagged = [r for r in results if r.person_id in never]
+        if flagged:
+            reasons = [
+                f"approved, but the face at ({r.box.left},{r.box.top}) is {r.person_id}, "
+                "marked never-publish"
+                for r in flagged
+            ]
+            return Verdict(path, sha256, WITHHOLD, reasons, results)
+        return _approved(path, sha256, snapshot, results)
     if not results:
         return Verdict(path, sha256, PUBLISH, ["no faces found"], [])
     refused = [r for r in results if not r.ok]
@@ -127,12 +137,14 @@ def verdict_for_faces(
     )
 
 
-def _approved(path: str, sha256: str, snapshot: RegistrySnapshot) -> Verdict:
+def _approved(
+    path: str, sha256: str, snapshot: RegistrySnapshot, faces: list[FaceResult]
+) -> Verdict:
     approval = snapshot.approvals[sha256]
     reason = f"approved by {approval.by} on {approval.at:%Y-%m-%d}"
     if approval.reason:
         reason += f": {approval.reason}"
-    return Verdict(path, sha256, PUBLISH, [reason], [], approved_by=approval.by)
+    return Verdict(path, sha256, PUBLISH, [reason], faces, approved_by=approval.by)
 
 
 def _error(path: str, sha256: str, message: str) -> Verdict:
@@ -150,8 +162,6 @@ def decide(
     sha256 = ""
     try:
         sha256 = _sha256(image_bytes)
-        if sha256 in snapshot.approvals:
-            return _approved(path, sha256, snapshot)
         if faces is None:
             faces = detect_faces(
                 image_bytes, encode=settings.mode == "recognise", source=path or "the image"
@@ -218,7 +228,7 @@ def check_files(
             bar.update()
             continue
         sha256 = hashes[i] = _sha256(data)
-        if sha256 not in snapshot.approvals and sha256 not in known and sha256 not in todo:
+        if sha256 not in known and sha256 not in todo:
             cached = cache.get(sha256, need_encodings=encode)
             if cached is None:
                 todo[sha256] = (i, data)
@@ -266,9 +276,7 @@ def check_files(
             continue
         sha256 = hashes[i]
         found = known.get(sha256)
-        if sha256 in snapshot.approvals:
-            results.append(_approved(names[i], sha256, snapshot))
-        elif isinstance(found, str):
+        if isinstance(found, str):
             results.append(_error(names[i], sha256, found))
         elif found is None:
             results.append(_error(names[i], sha256, f"{names[i]} was not checked"))

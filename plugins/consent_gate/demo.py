@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 GALLERY = Path("images") / "gallery"
 CONSENTED_ID = "DEMO-S001"
-CONSENTED_NAME = "Demo Student Astronaut"
+CONSENTED_NAME = "Jordan Example"
 # (left, top, right, bottom) of the astronaut photo that goes into the gallery.
 ASTRONAUT_CROP = (0, 0, 512, 320)
 

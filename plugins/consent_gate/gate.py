@@ -104,6 +104,9 @@ def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot
     from .registry import Registry
 
     with Registry.open(settings.registry, settings.key_file) as registry:
+        # Retention: expired consent loses its templates at the first build after expiry.
+        # Never purge by a preview date (SITE_DATE) in the future: only by the real one.
+        registry.purge_expired(min(today, date.today()), actor="site build")
         return registry.snapshot(today), True
 
 

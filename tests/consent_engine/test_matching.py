@@ -46,7 +46,9 @@ def test_face_within_tolerance_of_a_consented_record_publishes(settings):
 
 def test_face_beyond_tolerance_withholds_as_unknown(settings):
     snap = snapshot(record("S1", A))
-    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.55))])
+    verdict = decision.decide(
+        IMAGE, snap, settings, faces=[face(near(A, settings.tolerance + 0.05))]
+    )
     assert verdict.verdict == WITHHOLD
     assert verdict.faces[0].person_id is None
     assert "unknown face" in verdict.faces[0].reason
@@ -132,23 +134,34 @@ def test_no_faces_publishes_and_no_records_withholds_any_face(settings):
     assert "no consent records" in verdict.faces[0].reason
 
 
-def test_approval_publishes_regardless_of_faces(settings, monkeypatch):
+def test_approval_publishes_unknown_and_revoked_faces(settings):
     approval = Approval(
         sha256_bytes(IMAGE), "Ms. Rivera", "press photo, cleared", datetime(2026, 2, 1)
     )
     snap = snapshot(record("S1", A, revoked=True), approvals={approval.sha256: approval})
-
-    def no_face_work(*args, **kwargs):
-        raise AssertionError("an approved image needs no face work")
-
-    monkeypatch.setattr(decision, "detect_faces", no_face_work)
-    verdict = decision.decide(IMAGE, snap, settings)
+    faces = [face(near(A, 0.1)), face(near(B, 0.1))]
+    verdict = decision.decide(IMAGE, snap, settings, faces=faces)
     assert verdict.verdict == PUBLISH
     assert verdict.approved_by == "Ms. Rivera"
     assert "press photo, cleared" in verdict.reasons[0]
     # An approval of other bytes does not carry over.
     other = decision.decide(png_bytes((1, 2, 3)), snap, settings, faces=[face(near(A, 0.1))])
     assert other.verdict == WITHHOLD
+
+
+def test_approval_never_overrides_never_publish(settings):
+    approval = Approval(sha256_bytes(IMAGE), "Ms. Rivera", "class photo", datetime(2026, 2, 1))
+    snap = snapshot(
+        record("S1", A),
+        record("S2", B, never_publish=True),
+        approvals={approval.sha256: approval},
+    )
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1)), face(near(B, 0.1))])
+    assert verdict.verdict == WITHHOLD
+    assert any("S2" in reason and "never-publish" in reason for reason in verdict.reasons)
+    # The same approval with only the consented face publishes.
+    alone = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1))])
+    assert alone.verdict == PUBLISH
 
 
 def test_detect_only_withholds_every_face_and_skips_encodings(settings, monkeypatch):
