@@ -71,8 +71,8 @@ def _recall(scene: Scene, boxes: list) -> int:
 
 def _snapshot() -> RegistrySnapshot:
     records = []
-    for person, photo in reference_photos(SHARED_FACES).items():
-        template = engine.reference_encoding(photo, person)
+    for person, photos in reference_photos(SHARED_FACES).items():
+        templates = tuple(engine.reference_encoding(photo, person) for photo in photos)
         records.append(
             ConsentRecord(
                 person_id=person,
@@ -82,7 +82,7 @@ def _snapshot() -> RegistrySnapshot:
                 expires=None,
                 revoked=person in REVOKED,
                 never_publish=False,
-                encodings=(template,),
+                encodings=templates,
             )
         )
     return RegistrySnapshot(tuple(records), {}, date.today(), "bench")

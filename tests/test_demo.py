@@ -37,4 +37,4 @@ def test_demo_builds_gates_and_publishes(tmp_path):
     assert "Photo withheld: consent not on file" in page
     assert "grace_hopper.jpg" not in page
     assert "Published to s3://site/:" in log
-    assert " 0 takedowns" in log
+    assert "(0 takedowns)" in log
