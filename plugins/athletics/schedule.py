@@ -17,7 +17,7 @@ import recurring_ical_events
 from school_feeds.config import read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
 from school_feeds.ics_out import stable_uid
-from school_feeds.status import SourceStatus
+from school_feeds.status import SourcesSummary, SourceStatus
 from school_feeds.text import clean_text, slugify
 
 from .model import Game, Team
@@ -286,7 +286,7 @@ def _sort_key(game: Game) -> tuple:
 
 
 @dataclass
-class AthleticsView:
+class AthleticsView(SourcesSummary):
     """What the athletics templates read (context variable `athletics`)."""
 
     today: date
@@ -337,15 +337,6 @@ class AthleticsView:
     def team_url(self, game: Game) -> str:
         team = self.team(game.team_slug)
         return team.url if team else ""
-
-    @property
-    def last_updated(self) -> SourceStatus | None:
-        dated = [source for source in self.sources if source.updated]
-        return max(dated, key=lambda s: s.updated) if dated else None
-
-    @property
-    def stale_sources(self) -> list[SourceStatus]:
-        return [source for source in self.sources if source.stale]
 
 
 def group_teams(games: list[Game]) -> list[Team]:

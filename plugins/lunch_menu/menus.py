@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from school_feeds.config import FeedSource, read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
-from school_feeds.status import SourceStatus
+from school_feeds.status import SourcesSummary, SourceStatus
 from school_feeds.text import date_label, slugify
 
 from .model import MenuDay, meal_sort_key
@@ -148,7 +148,7 @@ class WeekView:
 
 
 @dataclass
-class LunchView:
+class LunchView(SourcesSummary):
     """What the lunch templates read (context variable `lunch`)."""
 
     today: date
@@ -186,15 +186,6 @@ class LunchView:
     @property
     def next_lunch(self) -> list[MenuDay]:
         return _lunch_first(self.next_menus)
-
-    @property
-    def last_updated(self) -> SourceStatus | None:
-        dated = [source for source in self.sources if source.updated]
-        return max(dated, key=lambda s: s.updated) if dated else None
-
-    @property
-    def stale_sources(self) -> list[SourceStatus]:
-        return [source for source in self.sources if source.stale]
 
     def week_of(self, day: date, school: str = "", meal: str = "", title: str = "") -> WeekView:
         """The week containing `day`, optionally for one school and/or one meal."""

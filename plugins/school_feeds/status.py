@@ -22,3 +22,18 @@ class SourceStatus:
     @property
     def stale(self) -> bool:
         return self.error is not None
+
+
+class SourcesSummary:
+    """Mixin for a view with a `sources` list: the freshest source and the stale ones."""
+
+    sources: list[SourceStatus]
+
+    @property
+    def last_updated(self) -> SourceStatus | None:
+        dated = [source for source in self.sources if source.updated]
+        return max(dated, key=lambda s: s.updated) if dated else None
+
+    @property
+    def stale_sources(self) -> list[SourceStatus]:
+        return [source for source in self.sources if source.stale]
