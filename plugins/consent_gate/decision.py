@@ -32,34 +32,21 @@ def match_face(
 ) -> FaceResult:
     """What one detected face allows, in plain words."""
     box = face.box
+
+    def unusable(reason: str) -> FaceResult:
+        return FaceResult(box, None, None, None, False, reason)
+
     if settings.mode == "detect-only":
-        return FaceResult(
-            box,
-            None,
-            None,
-            None,
-            False,
-            "face found (detect-only mode: any face withholds unless the consent office approves)",
+        return unusable(
+            "face found (detect-only mode: any face withholds unless the consent office approves)"
         )
     size = min(box.width, box.height)
     if size < settings.min_face_px:
-        return FaceResult(
-            box,
-            None,
-            None,
-            None,
-            False,
-            f"face too small/blurred to match ({size} px, under {settings.min_face_px} px)",
+        return unusable(
+            f"face too small/blurred to match ({size} px, under {settings.min_face_px} px)"
         )
     if face.encoding is None:
-        return FaceResult(
-            box,
-            None,
-            None,
-            None,
-            False,
-            "face too small/blurred to match (it could not be encoded)",
-        )
+        return unusable("face too small/blurred to match (it could not be encoded)")
     distances = []
     for record in snapshot.records:
         if not record.encodings:
@@ -67,7 +54,7 @@ def match_face(
         templates = np.stack(record.encodings)
         distances.append((float(np.min(np.linalg.norm(templates - face.encoding, axis=1))), record))
     if not distances:
-        return FaceResult(box, None, None, None, False, "unknown face (no consent records)")
+        return unusable("unknown face (no consent records)")
     distances.sort(key=lambda item: item[0])
     best, record = distances[0]
     margin = distances[1][0] - best if len(distances) > 1 else None

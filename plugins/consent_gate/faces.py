@@ -18,7 +18,6 @@ the image bytes and MODEL_VERSION, which is what the cache keys on.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import math
 import os
@@ -29,12 +28,12 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
+from .imaging import ImageTooLarge, open_bounded
 from .model import DetectedFace, FaceBox
 
 log = logging.getLogger(__name__)
 
 # Decompression-bomb guard: larger images are refused (and so withheld), not decoded.
-MAX_PIXELS = 60_000_000
 # Animated images: every distinct frame is checked, up to this many.
 MAX_FRAMES = 200
 
@@ -115,12 +114,7 @@ def _decode(image_bytes: bytes, name: str) -> list[np.ndarray]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(image_bytes))
-            if image.width * image.height > MAX_PIXELS:
-                raise FaceError(
-                    f"{name} is too large to check ({image.width}x{image.height} pixels): "
-                    "scale it down below 60 megapixels"
-                )
+            image = open_bounded(image_bytes)
             n_frames = getattr(image, "n_frames", 1)
             if n_frames > MAX_FRAMES:
                 raise FaceError(
@@ -139,6 +133,11 @@ def _decode(image_bytes: bytes, name: str) -> list[np.ndarray]:
                 frames.append(np.ascontiguousarray(array))
     except FaceError:
         raise
+    except ImageTooLarge as exc:
+        raise FaceError(
+            f"{name} is too large to check ({exc.width}x{exc.height} pixels): "
+            "scale it down below 60 megapixels"
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise FaceError(
             f"{name} could not be read as an image ({type(exc).__name__}: {exc}): "

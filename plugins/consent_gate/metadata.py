@@ -20,14 +20,13 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence
 
+from .imaging import MAX_PIXELS, ImageTooLarge, open_bounded
 from .model import sha256_bytes
 
 # Bump when the re-encoding changes: cached clean copies are keyed by it.
 STRIP_VERSION = "1"
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
-# Same guard as the face engine: larger images are refused, never decoded.
-MAX_PIXELS = 60_000_000
 
 # Info keys that describe how to show the pixels, not who or where: these survive.
 _HARMLESS_INFO = {"icc_profile", "dpi", "transparency", "duration", "loop", "background"}
@@ -120,12 +119,7 @@ def clean_bytes(data: bytes, source: str = "") -> tuple[bytes, list[str]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise MetadataError(
-                    f"{where}: {image.width}x{image.height} pixels is larger than the "
-                    f"{MAX_PIXELS:,}-pixel limit; resize the photo and rebuild"
-                )
+            image = open_bounded(data)
             found = find_metadata(image)
             if not found:
                 return data, []
@@ -133,6 +127,11 @@ def clean_bytes(data: bytes, source: str = "") -> tuple[bytes, list[str]]:
             _save_clean(image, out)
     except MetadataError:
         raise
+    except ImageTooLarge as exc:
+        raise MetadataError(
+            f"{where}: {exc.width}x{exc.height} pixels is larger than the "
+            f"{MAX_PIXELS:,}-pixel limit; resize the photo and rebuild"
+        ) from exc
     except Exception as exc:  # Pillow raises many types for damaged files
         raise MetadataError(
             f"{where}: cannot remove its metadata ({exc.__class__.__name__}: {exc}); "
