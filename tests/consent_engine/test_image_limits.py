@@ -1,0 +1,33 @@
+"""Images over the pixel limit are refused, undecoded, by the engine and the stripper alike."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from consent_gate import decision
+from consent_gate.imaging import MAX_PIXELS
+from consent_gate.metadata import MetadataError, clean_bytes
+from consent_gate.model import WITHHOLD
+from PIL import Image
+
+from .conftest import snapshot
+
+
+@pytest.fixture(scope="module")
+def oversized_png() -> bytes:
+    side = int(MAX_PIXELS**0.5) + 1
+    buffer = io.BytesIO()
+    Image.new("1", (side, side)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_engine_withholds_an_oversized_image(oversized_png, settings):
+    verdict = decision.decide(oversized_png, snapshot(), settings, path="huge.png")
+    assert verdict.verdict == WITHHOLD
+    assert "too large to check" in verdict.reasons[0]
+
+
+def test_stripper_refuses_an_oversized_image(oversized_png):
+    with pytest.raises(MetadataError, match="pixel limit"):
+        clean_bytes(oversized_png, "huge.png")
