@@ -197,9 +197,10 @@ def _grid(
     cols = max(1, int(width // cell))
     rows = max(1, int(height // cell))
     slots = [(c, r) for r in range(rows) for c in range(cols)]
+    # In random order: callers take points from the front and keep the rest as spares.
     chosen = rng.choice(len(slots), size=min(count, len(slots)), replace=False)
     points = []
-    for index in sorted(chosen):
+    for index in chosen:
         c, r = slots[index]
         jitter = rng.uniform(-0.12, 0.12, size=2) * cell
         points.append(((c + 0.5) * cell + jitter[0], (r + 0.5) * cell + jitter[1]))
@@ -231,18 +232,23 @@ def _scene(
     cell = size[1] * 2.2
     faces = []
     heads: list[tuple[float, float, float, float]] = []
-    centers = _grid(rng, width, height, count, cell)
-    for i, center in enumerate(centers):
-        person = people[i % len(people)]
+    # Spare grid points: a face whose head would cover another one moves on to the next point,
+    # so every listed person (above all the unconsented ones) lands in the scene.
+    queue = list(people[:count])
+    for center in _grid(rng, width, height, count * 2, cell):
+        if not queue:
+            break
+        person = queue[0]
         source = by_person[person][int(rng.integers(len(by_person[person])))]
         side = float(rng.uniform(*size))
         magnitude = float(rng.uniform(*angle))
         turn = magnitude * (1 if rng.random() < 0.5 else -1)
         sigma = float(rng.uniform(*blur))
-        if i < edge_cuts:
+        placed = len(faces)
+        if placed < edge_cuts:
             # Push the face over an edge so that 25-40 % of it is outside the frame.
             outside = float(rng.uniform(0.25, 0.40)) * side
-            edge = i % 4
+            edge = placed % 4
             cx, cy = center
             if edge == 0:
                 cx = side / 2 - outside
@@ -259,6 +265,10 @@ def _scene(
             continue
         heads.append(head)
         faces.append(_paste(canvas, source, side, center, turn, sigma))
+        queue.pop(0)
+    missing = [p for p in queue if p not in CONSENTED]
+    if missing:
+        raise RuntimeError(f"scene {name}: no room left for {missing}; use a larger canvas")
     buffer = io.BytesIO()
     canvas.save(buffer, "JPEG", quality=90)
     return Scene(name, kind, buffer.getvalue(), faces)
@@ -331,5 +341,12 @@ def build_scenes(root: Path, seed: int = 20240611, scale: float = 1.0) -> list[S
             _scene(rng, f"edge-{i}", "edge", sources,
                    mix(1 + i % 2, count), count, (80, 130), (0, 15), (0, 0.6), (1400, 900),
                    edge_cuts=4)
+        )  # fmt: skip
+    # Camera-sized photos: small faces that a scaled-down detection pass shrinks too far.
+    for i in range(n(2)):
+        count = 60
+        scenes.append(
+            _scene(rng, f"large-{i}", "large", sources,
+                   mix(2, count), count, (26, 40), (0, 12), (0, 0.6), (5000, 3400))
         )  # fmt: skip
     return scenes

@@ -127,13 +127,13 @@ def write_site(content: Path, count: int) -> None:
 
 def seed_registry(registry: Path, key_file: Path) -> None:
     sys.path.insert(0, str(ROOT / "plugins"))
-    from consent_gate.faces import reference_encoding
+    from consent_gate.faces import reference_templates
     from consent_gate.registry import Registry
 
     with Registry.open(registry, key_file) as reg:
         for rel, (person_id, name) in CONSENTED.items():
-            encoding = reference_encoding((SHARED_FACES / rel).read_bytes(), source=rel)
-            reg.add(person_id, name, [encoding], role="student", actor="bench")
+            templates = reference_templates((SHARED_FACES / rel).read_bytes(), source=rel)
+            reg.add(person_id, name, templates, role="student", actor="bench")
 
 
 def build(

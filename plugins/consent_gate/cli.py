@@ -167,7 +167,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
         for photo in tqdm(photos, desc="reference photos", unit="photo", disable=len(photos) < 2):
             try:
-                encodings.append(faces.reference_encoding(photo.read_bytes(), source=str(photo)))
+                encodings += faces.reference_templates(photo.read_bytes(), source=str(photo))
             except faces.FaceError as exc:
                 problems.append(str(exc))
         if problems:
@@ -189,7 +189,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         )
     verb = "Updated" if existing else "Added"
     photo_text = (
-        _plural(len(encodings), "reference photo")
+        _plural(len(photos), "reference photo")
         if encodings
         else f"kept {_plural(person.templates, 'stored template')}"
     )
@@ -357,7 +357,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         summary = import_export(
             registry,
             Path(args.csv),
-            encode=lambda data, source: faces.reference_encoding(data, source=source),
+            encode=lambda data, source: faces.reference_templates(data, source=source),
             face_errors=(faces.FaceError,),
             photos_dir=photos_dir,
             ignore_columns=args.ignore_column or (),

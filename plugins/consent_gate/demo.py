@@ -40,7 +40,7 @@ def prepare_demo(content_dir: Path, registry_path: Path, key_file: Path) -> list
 
     Returns the copied files. Safe to run again: the record is replaced, not duplicated.
     """
-    from .faces import reference_encoding
+    from .faces import reference_templates
     from .registry import Registry
 
     gallery = Path(content_dir) / GALLERY
@@ -67,7 +67,7 @@ def prepare_demo(content_dir: Path, registry_path: Path, key_file: Path) -> list
         mirrored = ImageOps.mirror(photo.convert("RGB"))
     buffer = io.BytesIO()
     mirrored.save(buffer, "PNG")
-    encoding = reference_encoding(buffer.getvalue(), source="astronaut (mirrored)")
+    templates = reference_templates(buffer.getvalue(), source="astronaut (mirrored)")
 
     registry_path = Path(registry_path)
     registry_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def prepare_demo(content_dir: Path, registry_path: Path, key_file: Path) -> list
         registry.add(
             CONSENTED_ID,
             CONSENTED_NAME,
-            [encoding],
+            templates,
             role="student",
             scopes=("website",),
             actor="demo",

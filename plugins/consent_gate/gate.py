@@ -3,6 +3,7 @@ only photos the registry allows stay.
 
 Steps, after every writer has finished:
 
+0. delete SVG files that draw embedded or remote pictures (they cannot be checked);
 1. remove EXIF/XMP/IPTC metadata from every image (so the bytes checked are the bytes
    published, and an approval by content hash matches both);
 2. decide every image against the registry (``decision.check_files``);
@@ -10,7 +11,8 @@ Steps, after every writer has finished:
    page and feed entry with the placeholder, drop it from og:image/twitter:image meta
    (pages are found by a quick scan; only pages that change are parsed, and a rewrite is
    cached by page content and withheld URLs, so a rebuild parses nothing again);
-4. warn about hot-linked images (and, strict, replace them too) and about student names
+4. replace pictures written into pages as data: URLs (they cannot be checked either); warn
+   about hot-linked images (and, strict, replace them too) and about student names
    in image file names and alt text;
 5. write the JSON report outside the output folder.
 
@@ -47,6 +49,7 @@ from .output_scan import (
     names_in,
     relative,
     student_name_tokens,
+    svg_embedded_images,
 )
 from .report import check_report_path, write_report
 from .settings import GateSettings
@@ -159,6 +162,8 @@ def _run(
     safe: set[Path],
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
+    # 0. SVG files that draw embedded or remote pictures cannot be checked: they go first.
+    svg_problems = _unreadable_svgs(output)
     images = list_files(output, settings.image_extensions)
     rels = [relative(path, output) for path in images]
     path_of = dict(zip(rels, images, strict=True))
@@ -199,6 +204,10 @@ def _run(
         verdicts = dict(zip(rels, results, strict=True))
     for rel, message in strip_errors.items():
         _withhold(verdicts[rel], f"its metadata could not be removed: {message}")
+    for rel, (path, digest, message) in svg_problems.items():
+        verdicts[rel] = Verdict(rel, digest, WITHHOLD, [message], [])
+        rels.append(rel)
+        path_of[rel] = path
 
     # 3. Which pages (and feeds) use which image: a quick scan of every one.
     resolver = UrlResolver(siteurl)
@@ -207,6 +216,7 @@ def _run(
     used_by: dict[str, set[str]] = defaultdict(set)
     fed_by: dict[str, set[str]] = defaultdict(set)
     remote_uses: list[dict] = []
+    inline_uses: list[dict] = []  # data: URLs: never checked, so always replaced
     missing_uses: dict[str, set[str]] = defaultdict(set)
     alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
     scanned: dict[Path, tuple[str, str, str, list[ImageUse]]] = {}
@@ -235,7 +245,8 @@ def _run(
                     alt_texts[(target.path, use.alt)].add(page)
             elif target.kind in ("remote", "inline") and use.kind in _SHOWN[:4]:
                 if not is_feed:
-                    remote_uses.append({"page": page, "kind": use.kind, "url": _short(use.url)})
+                    uses_list = remote_uses if target.kind == "remote" else inline_uses
+                    uses_list.append({"page": page, "kind": use.kind, "url": _short(use.url)})
                 keep = True
         if keep:
             scanned[page_path] = (page, base, text, uses)
@@ -255,7 +266,9 @@ def _run(
             if target.path in withheld:
                 return True
             return use.kind in _SHOWN and target.path in missing_uses
-        return settings.strict and target.kind in ("remote", "inline") and use.kind in _SHOWN[:4]
+        if use.kind not in _SHOWN[:4]:
+            return False
+        return target.kind == "inline" or (settings.strict and target.kind == "remote")
 
     placeholders = 0
     pages_rewritten = 0
@@ -292,11 +305,11 @@ def _run(
         verdict = verdicts[rel]
         pages = sorted(used_by.get(rel, ()))
         logger.warning(
-            "Consent gate withheld %s (used by %s): %s. What to do: %s.",
+            "Consent gate withheld %s (used by %s): %s.%s",
             rel,
             ", ".join(pages) if pages else "no page",
             "; ".join(verdict.reasons) or "no reason given",
-            approve_hint(verdict.sha256),
+            "" if rel in svg_problems else f" What to do: {approve_hint(verdict.sha256)}.",
         )
     for rel, pages in sorted(missing_uses.items()):
         logger.warning(
@@ -317,6 +330,17 @@ def _run(
             ", ".join(sorted(set(urls))[:3]),
             "; replaced by the placeholder (CONSENT_STRICT)" if settings.strict else "",
         )
+    inline_by_page: dict[str, int] = defaultdict(int)
+    for use in inline_uses:
+        inline_by_page[use["page"]] += 1
+    for page, count in sorted(inline_by_page.items()):
+        logger.warning(
+            "%s has %d picture(s) written into the page itself (a data: URL), which the consent "
+            "gate cannot check: replaced by the placeholder. Save the photo as a file in "
+            "content/images and link to it instead",
+            page,
+            count,
+        )
     name_warnings = _name_warnings(snapshot, rels, alt_texts)
     for warning in name_warnings:
         logger.warning("%s", warning["message"])
@@ -328,6 +352,7 @@ def _run(
         "withheld": len(withheld),
         "metadata_cleaned": cleaned,
         "remote_images": len(remote_uses),
+        "inline_images": len(inline_uses),
         "missing_images": len(missing_uses),
         "placeholders": placeholders,
         "pages_rewritten": pages_rewritten,
@@ -394,6 +419,28 @@ def _rewrite_cached(
     except OSError as exc:
         logger.debug("could not cache the rewrite of a page: %s", exc)
     return new_text, count
+
+
+def _unreadable_svgs(output: Path) -> dict[str, tuple[Path, str, str]]:
+    """Delete every SVG that draws an embedded or remote picture (or cannot be read);
+    return {path: (file, sha256, reason)} for the report and the pages that use them."""
+    found = {}
+    for path in list_files(output, (".svg",)):
+        data = path.read_bytes()
+        try:
+            embedded = svg_embedded_images(data)
+        except ValueError as exc:
+            reason = f"{exc}, so the pictures it may hold cannot be checked"
+        else:
+            if not embedded:
+                continue
+            reason = (
+                f"the drawing holds {len(embedded)} picture(s) the gate cannot check "
+                f"({', '.join(embedded[:2])}): export the photo as its own JPEG or PNG file"
+            )
+        path.unlink()
+        found[relative(path, output)] = (path, sha256_bytes(data), reason)
+    return found
 
 
 def _withhold(verdict: Verdict, reason: str) -> None:

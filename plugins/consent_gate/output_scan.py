@@ -30,6 +30,9 @@ DERIVATIVE_SEPARATORS = "-_.@"
 # Name parts shorter than this are too common to warn about ("Li", "Jo").
 MIN_NAME_TOKEN = 3
 _RASTER_DATA = re.compile(r"^data:image/(?!svg)", re.IGNORECASE)
+_SVG_DATA = re.compile(r"^data:image/svg\+xml(;[^,]*)?,", re.IGNORECASE)
+# SVG elements that draw another image: the gate cannot check what they embed.
+_SVG_IMAGE_TAGS = frozenset({"image", "feimage", "img"})
 
 
 def list_files(output: Path, suffixes: Iterable[str]) -> list[Path]:
@@ -66,7 +69,7 @@ class UrlResolver:
 
     def resolve(self, url: str, page: str) -> Target:
         url = url.strip()
-        if _RASTER_DATA.match(url):
+        if _RASTER_DATA.match(url) or (_SVG_DATA.match(url) and _svg_data_embeds(url)):
             return Target("inline")
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -93,6 +96,48 @@ class UrlResolver:
         if normal.startswith("../") or normal in ("..", ".") or path.endswith("/"):
             return Target("other")
         return Target("local", normal)
+
+
+def svg_embedded_images(data: bytes) -> list[str]:
+    """What an SVG draws that the gate cannot check: images embedded in it (data: URLs) or
+    fetched from elsewhere. Images it links from the site itself are files the gate checks.
+
+    Raises ValueError when the SVG cannot be read (the caller withholds it)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ValueError(f"it is not well-formed SVG ({exc})") from exc
+    found = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag.rsplit("}", 1)[-1].lower() not in _SVG_IMAGE_TAGS:
+            continue
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1].lower() not in ("href", "src"):
+                continue
+            url = value.strip()
+            scheme = urlsplit(url).scheme.lower()
+            if scheme == "data" or urlsplit(url).netloc or scheme not in ("", "http", "https"):
+                found.append(url if len(url) <= 60 else url[:57] + "...")
+    return found
+
+
+def _svg_data_embeds(url: str) -> bool:
+    """Whether an SVG data: URL draws an image inside it (unreadable ones count as yes)."""
+    import base64
+
+    header, _, payload = url.partition(",")
+    try:
+        if ";base64" in header.lower():
+            data = base64.b64decode(payload, validate=False)
+        else:
+            data = unquote(payload).encode("utf-8")
+        return bool(svg_embedded_images(data))
+    except ValueError:
+        return True
 
 
 def derivative_stems(name: str) -> tuple[str, tuple[str, ...]]:

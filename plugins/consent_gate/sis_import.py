@@ -396,7 +396,7 @@ def plan(rows: list[ImportRow], registry: Registry, today: date, path: Path) -> 
 def import_export(
     registry: Registry,
     path: Path,
-    encode: Callable[[bytes, str], np.ndarray],
+    encode: Callable[[bytes, str], list[np.ndarray]],
     face_errors: tuple[type[BaseException], ...],
     photos_dir: Path | None = None,
     ignore_columns: Sequence[str] = (),
@@ -407,7 +407,7 @@ def import_export(
 ) -> ImportSummary:
     """Check, encode and (unless `dry_run`) save a whole export; ImportFailed on any problem.
 
-    `encode(image_bytes, source)` makes a template from a reference photo and raises one of
+    `encode(image_bytes, source)` makes the templates of a reference photo and raises one of
     `face_errors` (with a plain message) when the photo is not usable.
     """
     from tqdm import tqdm
@@ -423,7 +423,7 @@ def import_export(
         work, desc="reference photos", unit="photo", disable=not progress or not work
     ):
         try:
-            row.encodings.append(encode(photo.read_bytes(), str(photo)))
+            row.encodings += encode(photo.read_bytes(), str(photo))
         except OSError as exc:
             problems.append(f"{row.label}: photo {photo} cannot be read ({exc.strerror or exc})")
         except face_errors as exc:

@@ -53,13 +53,13 @@ def settings(tmp_path: Path) -> GateSettings:
 
 
 @pytest.fixture(scope="session")
-def templates() -> dict[str, np.ndarray]:
+def templates() -> dict[str, list[np.ndarray]]:
     """Reference templates of four people, from the shared photos, with the real models."""
-    from consent_gate.faces import reference_encoding
+    from consent_gate.faces import reference_templates
 
     if not SHARED_FACES.is_dir():
         pytest.fail(f"the shared face photos are missing: expected them at {SHARED_FACES}")
     return {
-        person: reference_encoding((SHARED_FACES / relative).read_bytes(), relative)
+        person: reference_templates((SHARED_FACES / relative).read_bytes(), relative)
         for person, relative in REFERENCES.items()
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -10,17 +11,17 @@ import pytest
 from consent_gate import faces
 from consent_gate.cache import FaceCache
 from consent_gate.decision import check_files, decide
-from consent_gate.faces import FaceError, detect_faces, reference_encoding
+from consent_gate.faces import FaceError, detect_faces, reference_templates
 from consent_gate.model import PUBLISH, WITHHOLD
 from PIL import Image
 
-from bench.hardcases import _crop_head, _hog_faces, _paste
+from bench.hardcases import _background, _crop_head, _hog_faces, _paste
 
 from .conftest import png_bytes, record, snapshot
 
 
 def consented(templates, *people, **changes):
-    return snapshot(*(record(p, templates[p], **changes) for p in people))
+    return snapshot(*(record(p, *templates[p], **changes) for p in people))
 
 
 def read(shared_faces, relative: str) -> bytes:
@@ -28,20 +29,45 @@ def read(shared_faces, relative: str) -> bytes:
 
 
 def test_reference_templates_of_different_people_are_far_apart(templates):
-    assert all(t.shape == (128,) for t in templates.values())
+    # Each photo gives its own template and one per scaled-down copy (90 and 60 px faces).
+    assert all(len(t) == 3 and all(e.shape == (128,) for e in t) for t in templates.values())
     people = list(templates)
+    for a in people:
+        own = [np.linalg.norm(x - y) for x in templates[a] for y in templates[a]]
+        assert max(own) < 0.4, a
     for i, a in enumerate(people):
         for b in people[i + 1 :]:
-            assert np.linalg.norm(templates[a] - templates[b]) > 0.6, (a, b)
+            closest = min(np.linalg.norm(x - y) for x in templates[a] for y in templates[b])
+            assert closest > 0.6, (a, b)
+
+
+def test_scaled_copies_are_made_only_of_faces_larger_than_them(shared_faces):
+    original = read(shared_faces, "people/obama/obama1.jpg")
+    (face,) = detect_faces(original, encode=False)
+    photo = Image.open(io.BytesIO(original)).convert("RGB")
+    # Scale the photo so the face is about 75 px wide: only the 60 px copy is smaller.
+    factor = 75 / face.box.width
+    photo = photo.resize((round(photo.width * factor), round(photo.height * factor)))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    assert len(reference_templates(buffer.getvalue(), "smaller.png")) == 2
+    # A face too small for a good template is refused with what to do.
+    photo = photo.resize((photo.width * 2 // 3, photo.height * 2 // 3))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    with pytest.raises(
+        FaceError, match=r"^the face in tiny\.png is too small \(\d+ px wide, at le"
+    ):
+        reference_templates(buffer.getvalue(), "tiny.png")
 
 
 def test_reference_photo_must_hold_exactly_one_face(shared_faces):
     with pytest.raises(FaceError, match=r"^3 faces found in group\.jpg: use a photo of the"):
-        reference_encoding(read(shared_faces, "groups/biden_obama_and_child.jpg"), "group.jpg")
+        reference_templates(read(shared_faces, "groups/biden_obama_and_child.jpg"), "group.jpg")
     with pytest.raises(FaceError, match=r"^no face found in wall\.png: use a clear, front-facing"):
-        reference_encoding(png_bytes(size=(300, 300)), "wall.png")
+        reference_templates(png_bytes(size=(300, 300)), "wall.png")
     with pytest.raises(FaceError, match="could not be read"):
-        reference_encoding(b"\x89PNG broken", "broken.png")
+        reference_templates(b"\x89PNG broken", "broken.png")
 
 
 def test_detector_finds_the_child_with_her_head_tilted_down(shared_faces):
@@ -75,7 +101,7 @@ def test_person_without_consent_is_withheld(shared_faces, templates, settings):
 
 def test_revoked_consent_is_withheld_with_the_reason(shared_faces, templates, settings):
     snap = snapshot(
-        record("rose", templates["rose"], revoked=True), record("kit", templates["kit"])
+        record("rose", *templates["rose"], revoked=True), record("kit", *templates["kit"])
     )
     verdict = decide(read(shared_faces, "people/rose_leslie/rose2.jpg"), snap, settings)
     assert verdict.verdict == WITHHOLD
@@ -126,6 +152,65 @@ def test_pasted_small_or_rotated_unconsented_face_is_withheld(
     verdict = decide(buffer.getvalue(), consented(templates, "obama", "biden"), settings)
     assert verdict.verdict == WITHHOLD
     assert [f.ok for f in sorted(verdict.faces, key=lambda f: f.box.left)] == [True, False]
+
+
+def _edge_cut_scene(shared_faces, relative, person) -> bytes:
+    """One face, 140 px wide, with about 30 % of it outside the left edge of the frame."""
+    canvas = Image.new("RGB", (700, 500), (90, 120, 70))
+    _paste(canvas, _source(shared_faces, relative, person), 140, (28, 250), 0, 0)
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def test_face_cut_by_the_frame_edge_is_matched_and_a_strangers_is_withheld(
+    shared_faces, templates, settings
+):
+    snap = consented(templates, "obama", "biden", "kit")
+    cut = decide(_edge_cut_scene(shared_faces, "people/obama/obama2.jpg", "obama"), snap, settings)
+    assert cut.verdict == PUBLISH, cut.reasons
+    assert [f.person_id for f in cut.faces] == ["obama"] and cut.faces[0].box.left == 0
+    stranger = _edge_cut_scene(shared_faces, "people/lin_manuel_miranda/lin1.png", "lin")
+    assert decide(stranger, snap, settings).verdict == WITHHOLD
+
+
+def test_small_face_in_a_camera_sized_photo_is_found_by_the_tiles(shared_faces, settings):
+    # A noisy backdrop, as in a real photo: on a flat one the scaled-down pass finds it too.
+    canvas = _background(np.random.default_rng(1), 6000, 4000)
+    _paste(canvas, _source(shared_faces, "people/lin_manuel_miranda/lin1.png", "lin"), 30,
+           (4400, 2900), 0, 0)  # fmt: skip
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=90)
+    photo = buffer.getvalue()
+    untiled = replace(faces.DEFAULT_CONFIG, centerface_tiles=False)
+    assert faces.detect_faces(photo, encode=False, config=untiled) == []
+    (found,) = faces.detect_faces(photo, encode=False)
+    assert found.detector == "centerface-tile" and 4380 < found.box.left < 4400
+    verdict = decide(photo, snapshot(), settings)
+    assert verdict.verdict == WITHHOLD and "too small" in verdict.faces[0].reason
+
+
+@pytest.mark.parametrize(("width", "height"), [(2048, 1000), (2049, 900), (6000, 4000)])
+def test_tiles_cover_the_photo_and_overlap(width, height):
+    tile = 2048
+    origins = faces._tile_origins(width, height, tile, faces.TILE_OVERLAP)
+    xs, ys = sorted({x for x, _ in origins}), sorted({y for _, y in origins})
+    for starts, length in ((xs, width), (ys, height)):
+        assert starts[0] == 0 and min(starts[-1] + tile, length) == length
+        assert all(b - a <= tile - faces.TILE_OVERLAP for a, b in itertools.pairwise(starts))
+
+
+def test_chip_padding_repeats_edge_pixels_only_when_a_chip_leaves_the_frame():
+    image = np.zeros((100, 120, 3), dtype=np.uint8)
+    image[:, 0] = (200, 10, 10)
+    inside = np.array([40.0, 30.0, 80.0, 70.0])
+    same, pad = faces._pad_for_chips(image, [inside])
+    assert same is image and pad == 0
+    cut = np.array([-20.0, 30.0, 40.0, 90.0])  # 60 px box, chip reaches 15 px further out
+    padded, pad = faces._pad_for_chips(image, [inside, cut])
+    assert pad >= 35 and padded.shape == (100 + 2 * pad, 120 + 2 * pad, 3)
+    assert (padded[pad:-pad, :pad] == (200, 10, 10)).all()
+    assert (padded[pad:-pad, pad:-pad] == image).all()
 
 
 def test_exif_orientation_is_applied_before_detection(shared_faces, templates, settings):
@@ -181,9 +266,9 @@ def test_check_files_caches_face_work_and_rematches_on_registry_change(
 
     # A registry change only re-matches the cached encodings.
     revoked = snapshot(
-        record("obama", templates["obama"], revoked=True),
-        record("biden", templates["biden"]),
-        record("kit", templates["kit"]),
+        record("obama", *templates["obama"], revoked=True),
+        record("biden", *templates["biden"]),
+        record("kit", *templates["kit"]),
     )
     third_cache = FaceCache(settings.cache_dir)
     third = check_files(paths, revoked, settings, progress=False, cache=third_cache)

@@ -43,11 +43,11 @@ def face_path(relative: str) -> Path:
     return path
 
 
-def reference_encodings() -> dict[str, np.ndarray]:
-    from consent_gate.faces import reference_encoding
+def reference_encodings() -> dict[str, list[np.ndarray]]:
+    from consent_gate.faces import reference_templates
 
     return {
-        key: reference_encoding(face_path(rel).read_bytes(), source=rel)
+        key: reference_templates(face_path(rel).read_bytes(), source=rel)
         for key, rel in REFERENCES.items()
     }
 
@@ -77,7 +77,7 @@ def seed_registry(folder: Path, encodings, people=PEOPLE, expires=None) -> Regis
             registry.add(
                 person_id,
                 name,
-                [encodings[key]],
+                encodings[key],
                 role=role,
                 scopes=("website",),
                 expires=(expires or {}).get(key),

@@ -3,6 +3,8 @@ what the pages show and what the build says."""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +18,7 @@ from tests.consent_gate_build.gate_helpers import (
     build_site,
     copy_face,
     days_from_today,
+    face_path,
     jpeg_with_gps_xmp_thumbnail,
     no_face_image,
     seed_registry,
@@ -88,7 +91,43 @@ The end of the article.
 """,
         image="images/visit/crowd.jpg",
     )
+    # Pictures the gate cannot check as files: drawn inside an SVG, or written into the page.
+    face = _png_data_url("people/lin_manuel_miranda/lin1.png")
+    (images / "visit/poster.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'viewBox="0 0 200 200"><rect width="200" height="200" fill="#eee"/>'
+        f'<image x="40" y="40" width="120" height="120" xlink:href="{face}"/></svg>',
+        encoding="utf-8",
+    )
+    (images / "visit/map.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+        '<path d="M1 1h8v8H1z" fill="#363"/></svg>',
+        encoding="utf-8",
+    )
+    write_article(
+        content,
+        "drawings",
+        f"""
+Drawings and pasted pictures.
+
+![The school fair poster]({{static}}/images/visit/poster.svg)
+
+![A map of the school grounds]({{static}}/images/visit/map.svg)
+
+<img src="{face}" alt="A photo pasted straight into the page">
+
+After the pictures.
+""",
+    )
     return content, theme_static
+
+
+def _png_data_url(relative: str) -> str:
+    photo = Image.open(face_path(relative)).convert("RGB")
+    photo.thumbnail((160, 160))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +265,22 @@ def test_withheld_images_are_reported_with_pages_reasons_and_what_to_do(main_bui
     assert f"consentapprove{crowd['sha256']}" in log.replace(" ", "")
     assert "ask the consent office to check consent" in log
     assert main_build.report["registry_fingerprint"]
+
+
+def test_pictures_the_gate_cannot_check_as_files_are_withheld(main_build):
+    output = main_build.output
+    assert not (output / "images/visit/poster.svg").exists()
+    entry = main_build.image("images/visit/poster.svg")
+    assert entry["verdict"] == "withhold"
+    assert "the drawing holds 1 picture(s) the gate cannot check" in entry["reasons"][0]
+    assert (output / "images/visit/map.svg").exists()  # a drawing without pictures stays
+    page = main_build.page("drawings")
+    assert "poster.svg" not in page and "map.svg" in page
+    assert "data:image/png" not in page
+    assert page.count('class="photo-withheld"') == 2 and "After the pictures." in page
+    assert "has 1 picture(s) written into the page itself (a data: URL)" in main_build.log
+    feed = (output / "feeds/all.atom.xml").read_text(encoding="utf-8")
+    assert "data:image/png" not in feed and "poster.svg" not in feed
 
 
 def test_remote_images_are_named_in_a_warning(main_build):

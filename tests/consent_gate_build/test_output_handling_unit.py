@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 from html import unescape
+from urllib.parse import quote
 
+import pytest
 from consent_gate.feeds import FeedDoc
 from consent_gate.html_rewrite import PageDoc, scan_uses
 from consent_gate.metadata import clean_bytes, find_metadata
@@ -15,6 +17,7 @@ from consent_gate.output_scan import (
     find_derivatives,
     names_in,
     student_name_tokens,
+    svg_embedded_images,
 )
 from PIL import ExifTags, Image
 
@@ -48,6 +51,12 @@ def test_urls_resolve_to_output_paths():
     assert resolver.resolve("//cdn.example.com/a.jpg", page).kind == "remote"
     assert resolver.resolve("data:image/jpeg;base64,AAAA", page).kind == "inline"
     assert resolver.resolve("data:image/svg+xml,<svg/>", page).kind == "other"
+    # An SVG data URL that draws a picture inside it is as unchecked as a raster one.
+    drawn = quote(
+        '<svg xmlns="http://www.w3.org/2000/svg"><image href="data:image/png;base64,AA"/></svg>'
+    )
+    assert resolver.resolve(f"data:image/svg+xml,{drawn}", page).kind == "inline"
+    assert resolver.resolve("data:image/svg+xml,<svg", page).kind == "inline"  # unreadable
     assert resolver.resolve("mailto:office@example.org", page).kind == "other"
     assert resolver.resolve("../../../etc/passwd", page).kind == "other"
     assert UrlResolver("").resolve("https://www.example.org/a.jpg", page).kind == "remote"
@@ -169,3 +178,29 @@ def test_png_text_chunks_are_removed():
     image = Image.open(io.BytesIO(clean))
     image.load()
     assert image.mode == "RGBA" and not getattr(image, "text", {})
+
+
+SVG_OPEN = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ('<rect width="4" height="4"/>', []),
+        ('<image href="photos/site-photo.jpg"/>', []),  # a file in the site: checked itself
+        ('<image xlink:href="data:image/jpeg;base64,/9j/AA"/>', ["data:image/jpeg;base64,/9j/AA"]),
+        (
+            '<g><image href="https://cdn.example.com/kid.jpg"/></g>',
+            ["https://cdn.example.com/kid.jpg"],
+        ),
+        ('<filter><feImage href="//cdn.example.com/a.png"/></filter>', ["//cdn.example.com/a.png"]),
+        ('<pattern><image href="file:///home/a.png"/></pattern>', ["file:///home/a.png"]),
+    ],
+)
+def test_svg_embedded_images_names_what_cannot_be_checked(body, found):
+    assert svg_embedded_images(f"{SVG_OPEN}{body}</svg>".encode()) == found
+
+
+def test_unreadable_svg_is_an_error():
+    with pytest.raises(ValueError, match="not well-formed SVG"):
+        svg_embedded_images(b"<svg><image href='x.png'></svg")

@@ -29,12 +29,12 @@ def write_photo(path: Path, seed: int | str) -> Path:
 
 @pytest.fixture
 def fake_faces(monkeypatch):
-    """Replace consent_gate.faces.reference_encoding; returns the list of sources encoded."""
+    """Replace consent_gate.faces.reference_templates; returns the list of sources encoded."""
     from consent_gate import faces
 
     calls: list[str] = []
 
-    def reference_encoding(image_bytes: bytes, source: str = "") -> np.ndarray:
+    def reference_templates(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
         calls.append(source)
         text = image_bytes.decode("ascii", "replace")
         if text == "NOFACE":
@@ -43,9 +43,9 @@ def fake_faces(monkeypatch):
             raise faces.FaceError(f"2 faces found in {source}: use a photo of the student alone")
         if not text.startswith("FACE:"):
             raise faces.FaceError(f"{source} is not an image")
-        return fake_encoding(int(text[5:]))
+        return [fake_encoding(int(text[5:]))]
 
-    monkeypatch.setattr(faces, "reference_encoding", reference_encoding)
+    monkeypatch.setattr(faces, "reference_templates", reference_templates)
     return calls
 
 

@@ -7,7 +7,7 @@ import io
 import shutil
 
 import pytest
-from consent_gate.faces import reference_encoding
+from consent_gate.faces import reference_templates
 from consent_gate.registry import Registry
 from consent_gate.settings import GateSettings
 from PIL import Image
@@ -41,7 +41,7 @@ def gate(tmp_path, monkeypatch):
 def consented_student(gate, shared_faces):
     reference = (shared_faces / "people/obama/obama1.jpg").read_bytes()
     with Registry.open(gate.registry, gate.key_file) as registry:
-        registry.add("S1001", "Sam Student", [reference_encoding(reference, "obama1.jpg")])
+        registry.add("S1001", "Sam Student", reference_templates(reference, "obama1.jpg"))
     return "S1001"
 
 
