@@ -55,7 +55,7 @@ CHIP_PADDING = 0.25
 # scaled-down pass anyway).
 TILE_OVERLAP = 256
 # Face widths (pixels) of the scaled-down copies a reference photo is also encoded at.
-TEMPLATE_FACE_SIDES = (90, 60)
+TEMPLATE_FACE_SIDES = (90, 60, 45)
 # A reference photo whose face is narrower than this makes a poor template: refused.
 REFERENCE_MIN_FACE_PX = 60
 

@@ -163,7 +163,7 @@ def _run(
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
     # 0. SVG files that draw embedded or remote pictures cannot be checked: they go first.
-    svg_problems = _unreadable_svgs(output)
+    svg_problems = _withhold_unchecked_svgs(output)
     images = list_files(output, settings.image_extensions)
     rels = [relative(path, output) for path in images]
     path_of = dict(zip(rels, images, strict=True))
@@ -421,7 +421,7 @@ def _rewrite_cached(
     return new_text, count
 
 
-def _unreadable_svgs(output: Path) -> dict[str, tuple[Path, str, str]]:
+def _withhold_unchecked_svgs(output: Path) -> dict[str, tuple[Path, str, str]]:
     """Delete every SVG that draws an embedded or remote picture (or cannot be read);
     return {path: (file, sha256, reason)} for the report and the pages that use them."""
     found = {}

@@ -11,6 +11,10 @@ is ``photo`` or starts with ``photo`` followed by ``-``, ``_``, ``.`` or ``@``
 that happens to share the name is withheld too, and the report says why. Every derivative
 is also checked on its own, like any image in the output.
 
+Pictures that are not image files cannot be checked: an SVG that draws an embedded or
+remote picture (``svg_embedded_images``) and a picture written into a page as a data: URL
+(``Target("inline")``). The gate withholds both.
+
 Nothing here imports Pelican.
 """
 
@@ -119,8 +123,9 @@ def svg_embedded_images(data: bytes) -> list[str]:
             if name.rsplit("}", 1)[-1].lower() not in ("href", "src"):
                 continue
             url = value.strip()
-            scheme = urlsplit(url).scheme.lower()
-            if scheme == "data" or urlsplit(url).netloc or scheme not in ("", "http", "https"):
+            parts = urlsplit(url)
+            # data:, file: and the like, or another host; a path in the site is fine.
+            if parts.netloc or parts.scheme.lower() not in ("", "http", "https"):
                 found.append(url if len(url) <= 60 else url[:57] + "...")
     return found
 

@@ -17,9 +17,9 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_SCOPE": "website",
     # Face distance at or below which a face may match a record (dlib's own default is 0.6).
     # Measured on bench/hardcases.py (records with multi-scale templates): 0.50 over-blocks
-    # every all-consented class photo, 0.55 one in 20, 0.60 none, all with 0 leaks; the
-    # closest unconsented face came at 0.63. A real registry holds hundreds of records, so
-    # look-alikes are likelier than in the bench: keep the margin below 0.6.
+    # every all-consented class photo, 0.55 and 0.60 none, all with 0 leaks; the closest
+    # unconsented face came at 0.63. A real registry holds hundreds of records, so
+    # look-alikes are likelier than in the bench's five: stay well under 0.6.
     "CONSENT_TOLERANCE": 0.55,
     # The best record must beat the second best by at least this much distance.
     "CONSENT_MARGIN": 0.08,

@@ -29,8 +29,8 @@ def read(shared_faces, relative: str) -> bytes:
 
 
 def test_reference_templates_of_different_people_are_far_apart(templates):
-    # Each photo gives its own template and one per scaled-down copy (90 and 60 px faces).
-    assert all(len(t) == 3 and all(e.shape == (128,) for e in t) for t in templates.values())
+    # Each photo gives its own template and one per scaled-down copy (90, 60 and 45 px faces).
+    assert all(len(t) == 4 and all(e.shape == (128,) for e in t) for t in templates.values())
     people = list(templates)
     for a in people:
         own = [np.linalg.norm(x - y) for x in templates[a] for y in templates[a]]
@@ -45,12 +45,12 @@ def test_scaled_copies_are_made_only_of_faces_larger_than_them(shared_faces):
     original = read(shared_faces, "people/obama/obama1.jpg")
     (face,) = detect_faces(original, encode=False)
     photo = Image.open(io.BytesIO(original)).convert("RGB")
-    # Scale the photo so the face is about 75 px wide: only the 60 px copy is smaller.
+    # Scale the photo so the face is about 75 px wide: only the 60 and 45 px copies are made.
     factor = 75 / face.box.width
     photo = photo.resize((round(photo.width * factor), round(photo.height * factor)))
     buffer = io.BytesIO()
     photo.save(buffer, "PNG")
-    assert len(reference_templates(buffer.getvalue(), "smaller.png")) == 2
+    assert len(reference_templates(buffer.getvalue(), "smaller.png")) == 3
     # A face too small for a good template is refused with what to do.
     photo = photo.resize((photo.width * 2 // 3, photo.height * 2 // 3))
     buffer = io.BytesIO()

@@ -70,8 +70,8 @@ def test_console_script_adds_with_the_real_engine(office):
     assert "Traceback" not in added.stderr
     with Registry.open(office["registry"], office["key_file"]) as registry:
         (person,) = registry.list_people()
-    # The photo as it is and two scaled-down copies (faces.TEMPLATE_FACE_SIDES).
-    assert person.templates == 3 and person.role == "staff"
+    # The photo as it is and three scaled-down copies (faces.TEMPLATE_FACE_SIDES).
+    assert person.templates == 4 and person.role == "staff"
 
 
 def test_check_json_publishes_the_consented_face_and_withholds_the_other(office):
@@ -190,5 +190,5 @@ def test_demo_export_imports(tmp_path, capsys, monkeypatch):
     assert "Skipped 1: expiry date already passed" in out and "DEMO-0003" in out
     with Registry.open(registry, key) as opened:
         (person,) = opened.list_people()
-    assert person.person_id == "DEMO-0001" and person.templates == 3
+    assert person.person_id == "DEMO-0001" and person.templates == 4
     shutil.rmtree(photos)
