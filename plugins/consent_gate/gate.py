@@ -59,9 +59,11 @@ logger = logging.getLogger(__name__)
 NO_REGISTRY_FINGERPRINT = "no-registry"
 FEED_SUFFIXES = (".xml",)
 # Bump when page rewriting changes: cached rewrites are keyed by it.
-REWRITE_VERSION = "1"
+REWRITE_VERSION = "2"
 # Image uses a placeholder can stand in for (links to a withheld image are unwrapped).
-_SHOWN = ("img", "source", "poster", "meta", "link")
+_SHOWN = ("img", "svg-image", "source", "poster", "meta", "link")
+# Uses whose remote or data: URL puts a picture on the page (a <link> does not).
+_DISPLAYED = ("img", "svg-image", "source", "poster", "meta")
 
 
 class GateError(RuntimeError):
@@ -243,7 +245,7 @@ def _run(
                 shown = is_image or target.path in missing_uses
                 if use.kind == "img" and use.alt and not is_feed and shown:
                     alt_texts[(target.path, use.alt)].add(page)
-            elif target.kind in ("remote", "inline") and use.kind in _SHOWN[:4]:
+            elif target.kind in ("remote", "inline") and use.kind in _DISPLAYED:
                 if not is_feed:
                     uses_list = remote_uses if target.kind == "remote" else inline_uses
                     uses_list.append({"page": page, "kind": use.kind, "url": _short(use.url)})
@@ -266,7 +268,7 @@ def _run(
             if target.path in withheld:
                 return True
             return use.kind in _SHOWN and target.path in missing_uses
-        if use.kind not in _SHOWN[:4]:
+        if use.kind not in _DISPLAYED:
             return False
         return target.kind == "inline" or (settings.strict and target.kind == "remote")
 

@@ -6,7 +6,9 @@ page byte for byte as the theme wrote it.
 
 What counts as using an image: ``<img src/srcset/data-src/data-srcset>``, ``<picture>``/
 ``<video>`` ``<source srcset/src>``, ``<video poster>``, ``<a href>`` to an image file,
-``<link href>`` (``image_src``, preloads, icons) and ``og:image``/``twitter:image`` meta.
+``<link href>`` (``image_src``, preloads, icons), ``og:image``/``twitter:image`` meta, and
+``<image>``/``<feImage>`` inside an inline ``<svg>`` (a withheld one replaces the whole
+drawing with the placeholder).
 
 Nothing here imports Pelican.
 """
@@ -157,6 +159,10 @@ def _uses_of(index: int, tag: str, attrs: dict[str, str]):
         key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
         if key in IMAGE_META and attrs.get("content", "").strip():
             yield ImageUse(index, "meta", attrs["content"].strip())
+    elif tag in ("image", "feimage"):
+        for name in ("href", "xlink:href", "src"):
+            if attrs.get(name, "").strip():
+                yield ImageUse(index, "svg-image", attrs[name].strip())
 
 
 # A quick scan for the uses, many times faster than a full parse. It decides which pages
@@ -164,7 +170,8 @@ def _uses_of(index: int, tag: str, attrs: dict[str, str]):
 # image behind (the withheld file itself is deleted whatever the pages say).
 _SKIP = re.compile(r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.S | re.I)
 _TAG = re.compile(
-    r"<(img|source|video|a|link|meta)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.I
+    r"<(img|source|video|a|link|meta|image|feimage)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    re.I,
 )
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
@@ -248,12 +255,27 @@ class PageDoc:
                 edits.append((element.start, element.start_end, ""))
                 if element.end_tag_start >= 0:
                     edits.append((element.end_tag_start, element.end, ""))
+            elif tag in ("image", "feimage"):
+                # The whole drawing goes; outside any <svg> a browser shows <image> as <img>.
+                unit = self._outermost_svg(index)
+                start, end = (unit.start, unit.end) if unit else (element.start, element.end)
+                edits.append((start, end, placeholder))
+                placeholders += 1
             elif tag == "link":
                 edits.append((element.start, element.end, ""))
             elif tag == "meta":
                 edits.append((element.start, element.end, ""))
                 edits.extend(self._image_meta_details(index))
         return _apply(self.text, edits), placeholders
+
+    def _outermost_svg(self, index: int) -> Element | None:
+        found = None
+        parent = self.elements[index].parent
+        while parent is not None:
+            if self.elements[parent].tag == "svg":
+                found = self.elements[parent]
+            parent = self.elements[parent].parent
+        return found
 
     def _image_meta_details(self, index: int) -> list[tuple[int, int, str]]:
         """og:image:alt/width/... following a removed og:image; twitter:image:alt."""

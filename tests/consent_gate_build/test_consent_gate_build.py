@@ -104,6 +104,10 @@ The end of the article.
         '<path d="M1 1h8v8H1z" fill="#363"/></svg>',
         encoding="utf-8",
     )
+    badge = (
+        '<svg viewBox="0 0 200 200" role="img" aria-label="Sports day badge">'
+        f'<circle r="90" cx="100" cy="100"/><image width="120" href="{face}"/></svg>'
+    )
     write_article(
         content,
         "drawings",
@@ -115,6 +119,8 @@ Drawings and pasted pictures.
 ![A map of the school grounds]({{static}}/images/visit/map.svg)
 
 <img src="{face}" alt="A photo pasted straight into the page">
+
+{badge}
 
 After the pictures.
 """,
@@ -277,8 +283,9 @@ def test_pictures_the_gate_cannot_check_as_files_are_withheld(main_build):
     page = main_build.page("drawings")
     assert "poster.svg" not in page and "map.svg" in page
     assert "data:image/png" not in page
-    assert page.count('class="photo-withheld"') == 2 and "After the pictures." in page
-    assert "has 1 picture(s) written into the page itself (a data: URL)" in main_build.log
+    assert page.count('class="photo-withheld"') == 3 and "After the pictures." in page
+    assert "Sports day badge" not in page  # the inline drawing went whole
+    assert "has 2 picture(s) written into the page itself (a data: URL)" in main_build.log
     feed = (output / "feeds/all.atom.xml").read_text(encoding="utf-8")
     assert "data:image/png" not in feed and "poster.svg" not in feed
 

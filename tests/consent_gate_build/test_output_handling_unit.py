@@ -36,6 +36,8 @@ PAGE = """<!doctype html><html><head>
 <a href="../images/a.jpg">full size</a>
 <script>var html = "<img src='../images/a.jpg'>";</script>
 <p>Café</p>
+<div><svg viewBox="0 0 9 9"><g><image width="9" xlink:href="../images/a.jpg"/></g></svg></div>
+<svg viewBox="0 0 9 9"><image href="../images/ok.jpg"/><circle r="3"/></svg>
 </body></html>"""
 
 
@@ -90,6 +92,7 @@ def test_quick_scan_finds_what_the_full_parse_finds():
     # Neither counts the <img> inside the comment or the script.
     assert quick == full
     assert ("img", "../images/a-640w.jpg", None) in quick
+    assert ("svg-image", "../images/a.jpg", None) in quick
 
 
 def test_withheld_images_become_placeholders_and_their_meta_goes():
@@ -100,7 +103,10 @@ def test_withheld_images_become_placeholders_and_their_meta_goes():
         return resolver.resolve(use.url, "news/index.html").path in withheld
 
     new, count = PageDoc(PAGE).rewrite(blocked, PLACEHOLDER)
-    assert count == 3
+    assert count == 4
+    # A drawing that shows a withheld photo is replaced whole; one with published images stays.
+    assert "<div>" + PLACEHOLDER + "</div>" in new
+    assert '<svg viewBox="0 0 9 9"><image href="../images/ok.jpg"/><circle r="3"/></svg>' in new
     assert 'property="og:image"' not in new and "og:image:alt" not in new
     assert 'name="twitter:image"' in new  # a published image keeps its meta
     assert "<p><img" not in new  # the paragraph holding only the photo became the placeholder
@@ -109,7 +115,11 @@ def test_withheld_images_become_placeholders_and_their_meta_goes():
     assert "full size" in new and 'href="../images/a.jpg"' not in new
     assert '<!-- <img src="images/a.jpg"> -->' in new  # comments and scripts untouched
     assert "var html = \"<img src='../images/a.jpg'>\"" in new
-    assert new.endswith("<p>Café</p>\n</body></html>")
+    assert new.endswith(
+        f"<p>Café</p>\n<div>{PLACEHOLDER}</div>\n"
+        '<svg viewBox="0 0 9 9"><image href="../images/ok.jpg"/><circle r="3"/></svg>\n'
+        "</body></html>"
+    )
 
 
 def test_feed_entries_lose_withheld_images():
