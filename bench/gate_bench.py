@@ -201,39 +201,30 @@ def _report_consented_faces(scenes, verdicts) -> None:
     )
 
 
+def _distance(record: ConsentRecord, encoding: np.ndarray) -> float:
+    return float(np.min(np.linalg.norm(np.stack(record.encodings) - encoding, axis=1)))
+
+
 def _report_sources(scenes, cached_faces, snapshot) -> None:
-    """Distance of each pasted face to its own record, per source photo."""
+    """Distance of each pasted face to its own record, per source photo; and how close the
+    unconsented faces come to a consented record (the leak risk)."""
     records = {r.person_id: r for r in snapshot.records}
-    distances: dict[str, list[float]] = {}
-    for scene, faces in zip(scenes, cached_faces, strict=True):
-        for truth in scene.faces:
-            record = records.get(truth.person)
-            if record is None:
-                continue
-            for face in faces:
-                if face.encoding is not None and _matches(face.box, truth):
-                    d = min(float(np.linalg.norm(t - face.encoding)) for t in record.encodings)
-                    distances.setdefault(truth.source, []).append(d)
-                    break
     consented = [r for r in snapshot.records if r.person_id in CONSENTED]
-    strangers = []  # closest consented record to each unconsented face: the leak risk
+    distances: dict[str, list[float]] = {}
+    strangers = []
     for scene, faces in zip(scenes, cached_faces, strict=True):
         for truth in scene.faces:
-            if truth.person in CONSENTED:
+            encoding = next(
+                (f.encoding for f in faces if f.encoding is not None and _matches(f.box, truth)),
+                None,
+            )
+            if encoding is None:
                 continue
-            for face in faces:
-                if face.encoding is not None and _matches(face.box, truth):
-                    strangers.append(
-                        min(
-                            float(
-                                np.min(
-                                    np.linalg.norm(np.stack(r.encodings) - face.encoding, axis=1)
-                                )
-                            )
-                            for r in consented
-                        )
-                    )
-                    break
+            if truth.person in records:
+                own = _distance(records[truth.person], encoding)
+                distances.setdefault(truth.source, []).append(own)
+            if truth.person not in CONSENTED:
+                strangers.append(min(_distance(r, encoding) for r in consented))
     if strangers:
         print(
             f"\nunconsented faces ({len(strangers)} encoded): closest consented record at "

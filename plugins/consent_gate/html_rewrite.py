@@ -257,10 +257,10 @@ class PageDoc:
                     edits.append((element.end_tag_start, element.end, ""))
             elif tag in ("image", "feimage"):
                 # The whole drawing goes; outside any <svg> a browser shows <image> as <img>.
-                unit = self._outermost_svg(index)
-                start, end = (unit.start, unit.end) if unit else (element.start, element.end)
-                edits.append((start, end, placeholder))
-                placeholders += 1
+                unit = self._outermost_svg(index) or element
+                if (unit.start, unit.end, placeholder) not in edits:  # one per drawing
+                    edits.append((unit.start, unit.end, placeholder))
+                    placeholders += 1
             elif tag == "link":
                 edits.append((element.start, element.end, ""))
             elif tag == "meta":

@@ -36,7 +36,8 @@ PAGE = """<!doctype html><html><head>
 <a href="../images/a.jpg">full size</a>
 <script>var html = "<img src='../images/a.jpg'>";</script>
 <p>Café</p>
-<div><svg viewBox="0 0 9 9"><g><image width="9" xlink:href="../images/a.jpg"/></g></svg></div>
+<div><svg viewBox="0 0 9 9"><g><image width="9" xlink:href="../images/a.jpg"/></g>
+<image href="/site/images/a-640w.jpg"/></svg></div>
 <svg viewBox="0 0 9 9"><image href="../images/ok.jpg"/><circle r="3"/></svg>
 </body></html>"""
 
