@@ -20,6 +20,7 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterable
@@ -42,9 +43,11 @@ _SVG_IMAGE_TAGS = frozenset({"image", "feimage", "img"})
 def list_files(output: Path, suffixes: Iterable[str]) -> list[Path]:
     """Every file under output whose name ends with one of suffixes (case-insensitive)."""
     suffixes = tuple(s.lower() for s in suffixes)
-    return sorted(
-        path for path in output.rglob("*") if path.is_file() and path.suffix.lower() in suffixes
-    )
+    found = []
+    # os.walk reads each folder once; rglob with is_file() costs a stat per file.
+    for folder, _dirs, names in os.walk(output):
+        found += [Path(folder, name) for name in names if name.lower().endswith(suffixes)]
+    return sorted(path for path in found if path.is_file())
 
 
 def relative(path: Path, output: Path) -> str:
