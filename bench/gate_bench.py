@@ -18,11 +18,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from consent_gate import faces as engine
-from consent_gate.cache import FaceCache
-from consent_gate.decision import check_files, verdict_for_faces
-from consent_gate.model import ConsentRecord, RegistrySnapshot
-from consent_gate.settings import GateSettings
+from consent_registry.settings import GateSettings
+from face_engine import faces as engine
+from face_engine.cache import FaceCache
+from face_engine.decision import check_files, verdict_for_faces
+from face_engine.model import ConsentRecord, RegistrySnapshot
 
 from bench.hardcases import CONSENTED, REVOKED, Scene, build_scenes, reference_photos
 

@@ -147,8 +147,8 @@ def write_site(root: Path) -> int:
 
 def consent_checker(tmp: Path):
     """The real re-check over an empty registry (the generated photos hold no faces)."""
-    from consent_gate.registry import Registry
-    from consent_gate.settings import GateSettings
+    from consent_registry.registry import Registry
+    from consent_registry.settings import GateSettings
     from s3_publish.consent import registry_checker
 
     gate = GateSettings.from_mapping(

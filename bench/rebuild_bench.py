@@ -131,8 +131,8 @@ def write_site(content: Path, count: int) -> None:
 
 def seed_registry(registry: Path, key_file: Path) -> None:
     sys.path.insert(0, str(ROOT / "plugins"))
-    from consent_gate.faces import reference_templates
-    from consent_gate.registry import Registry
+    from consent_registry.registry import Registry
+    from face_engine.faces import reference_templates
 
     with Registry.open(registry, key_file) as reg:
         for rel, (person_id, name) in CONSENTED.items():

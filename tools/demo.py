@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-data", type=Path, default=ROOT / ".s3data")
     args = parser.parse_args(argv)
 
-    from consent_gate.demo import prepare_demo
+    from consent_registry.demo import prepare_demo
     from s3_publish.local_s3 import LocalS3, SiteProxy
 
     registry = ROOT / "consent" / "demo-registry.sqlite3"

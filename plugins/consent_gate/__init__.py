@@ -9,12 +9,9 @@ placeholder for a withheld photo comes from the theme's
 from __future__ import annotations
 
 import logging
-import os
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from .settings import DEFAULTS, GateSettings
+from consent_registry.settings import DEFAULTS, GateSettings, gate_today
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +41,6 @@ def placeholder_html() -> str:
         except TemplateNotFound:
             pass
     return PLACEHOLDER_HTML
-
-
-def gate_today(timezone: str | None) -> date:
-    """Today at the school; a later SITE_DATE (site previews) only ever expires more."""
-    today = datetime.now(ZoneInfo(timezone) if timezone else None).date()
-    preview = os.environ.get("SITE_DATE", "").strip()
-    try:
-        return max(today, date.fromisoformat(preview)) if preview else today
-    except ValueError:
-        return today
 
 
 def _label(path: Path) -> str:

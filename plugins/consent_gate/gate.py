@@ -35,12 +35,13 @@ from functools import cache
 from html import unescape
 from pathlib import Path
 
+from consent_registry.settings import GateSettings
+from face_engine.model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha256_bytes
 from tqdm import tqdm
 
 from .feeds import FeedDoc
 from .html_rewrite import ImageUse, PageDoc, scan_uses
 from .metadata import MetadataError, strip_file
-from .model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha256_bytes
 from .output_scan import (
     PAGE_SUFFIXES,
     UrlResolver,
@@ -52,7 +53,6 @@ from .output_scan import (
     svg_embedded_images,
 )
 from .report import check_report_path, write_report
-from .settings import GateSettings
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot
     if not settings.registry.exists():
         return RegistrySnapshot(records=(), approvals={}, today=today,
                                 fingerprint=NO_REGISTRY_FINGERPRINT), False  # fmt: skip
-    from .registry import Registry
+    from consent_registry.registry import Registry
 
     with Registry.open(settings.registry, settings.key_file) as registry:
         # Retention: expired consent loses its templates at the first build after expiry.
@@ -196,7 +196,7 @@ def _run(
         )
     verdicts: dict[str, Verdict] = {}
     if images:
-        from .decision import check_files
+        from face_engine.decision import check_files
 
         results = check_files(images, snapshot, settings, progress=progress, display_names=rels)
         if len(results) != len(images):

@@ -18,10 +18,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from face_engine.imaging import MAX_PIXELS, ImageTooLarge, open_bounded
+from face_engine.model import sha256_bytes
 from PIL import Image, ImageOps, ImageSequence
-
-from .imaging import MAX_PIXELS, ImageTooLarge, open_bounded
-from .model import sha256_bytes
 
 # Bump when the re-encoding changes: cached clean copies are keyed by it.
 STRIP_VERSION = "1"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .model import ConsentRecord
+from face_engine.model import ConsentRecord
 
 PAGE_SUFFIXES = (".html", ".htm")
 DERIVATIVE_SEPARATORS = "-_.@"

@@ -10,8 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from consent_gate import gate_today
-from consent_gate.settings import GateSettings
+from consent_registry.settings import GateSettings, gate_today
 
 from .consent import registry_checker
 from .errors import PublishError

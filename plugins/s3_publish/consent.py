@@ -15,7 +15,7 @@ from .errors import PublishError
 log = logging.getLogger(__name__)
 
 # checker(files, display_names) -> one verdict per file, in order; each verdict has
-# `.publish` (bool) and `.reasons` (list of str), like consent_gate.model.Verdict.
+# `.publish` (bool) and `.reasons` (list of str), like face_engine.model.Verdict.
 Checker = Callable[[Sequence[Path], Sequence[str]], Sequence[Any]]
 
 
@@ -39,7 +39,7 @@ def registry_checker(
         nonlocal snapshot
         if not files:
             return []
-        from consent_gate.decision import check_files
+        from face_engine.decision import check_files
 
         if snapshot is None:
             snapshot = open_snapshot(gate_settings, today)
@@ -60,7 +60,7 @@ def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:
             "nothing was published. Run publish from the project folder, or point "
             "CONSENT_REGISTRY at the registry."
         )
-    from consent_gate.registry import Registry
+    from consent_registry.registry import Registry
 
     try:
         with Registry.open(registry_path, gate_settings.key_file) as registry:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_gate.model import ConsentRecord, RegistrySnapshot
-from consent_gate.settings import GateSettings
+from consent_registry.settings import GateSettings
+from face_engine.model import ConsentRecord, RegistrySnapshot
 from PIL import Image
 
 SHARED_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
@@ -55,7 +55,7 @@ def settings(tmp_path: Path) -> GateSettings:
 @pytest.fixture(scope="session")
 def templates() -> dict[str, list[np.ndarray]]:
     """Reference templates of four people, from the shared photos, with the real models."""
-    from consent_gate.faces import reference_templates
+    from face_engine.faces import reference_templates
 
     if not SHARED_FACES.is_dir():
         pytest.fail(f"the shared face photos are missing: expected them at {SHARED_FACES}")

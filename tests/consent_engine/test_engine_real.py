@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from consent_gate import faces
-from consent_gate.cache import FaceCache
-from consent_gate.decision import check_files, decide
-from consent_gate.faces import FaceError, detect_faces, reference_templates
-from consent_gate.model import PUBLISH, WITHHOLD
+from face_engine import faces
+from face_engine.cache import FaceCache
+from face_engine.decision import check_files, decide
+from face_engine.faces import FaceError, detect_faces, reference_templates
+from face_engine.model import PUBLISH, WITHHOLD
 from PIL import Image
 
 from bench.hardcases import _background, _crop_head, _hog_faces, _paste

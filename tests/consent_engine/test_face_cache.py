@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from consent_gate.cache import FaceCache
-from consent_gate.model import DetectedFace, FaceBox
+from face_engine.cache import FaceCache
+from face_engine.model import DetectedFace, FaceBox
 
 SHA = "ab" * 32
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from consent_gate import decision
-from consent_gate.imaging import MAX_PIXELS
 from consent_gate.metadata import MetadataError, clean_bytes
-from consent_gate.model import WITHHOLD
+from face_engine import decision
+from face_engine.imaging import MAX_PIXELS
+from face_engine.model import WITHHOLD
 from PIL import Image
 
 from .conftest import snapshot

@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from consent_gate import decision
-from consent_gate.model import PUBLISH, WITHHOLD, Approval, DetectedFace, FaceBox, sha256_bytes
+from face_engine import decision
+from face_engine.model import PUBLISH, WITHHOLD, Approval, DetectedFace, FaceBox, sha256_bytes
 
 from .conftest import TODAY, png_bytes, record, snapshot
 

@@ -44,7 +44,7 @@ def face_path(relative: str) -> Path:
 
 
 def reference_encodings() -> dict[str, list[np.ndarray]]:
-    from consent_gate.faces import reference_templates
+    from face_engine.faces import reference_templates
 
     return {
         key: reference_templates(face_path(rel).read_bytes(), source=rel)
@@ -62,7 +62,7 @@ class RegistryFiles:
         return {"CONSENT_REGISTRY": str(self.path), "CONSENT_KEY_FILE": str(self.key_file)}
 
     def open(self):
-        from consent_gate.registry import Registry
+        from consent_registry.registry import Registry
 
         return Registry.open(self.path, self.key_file)
 

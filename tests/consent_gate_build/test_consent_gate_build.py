@@ -454,7 +454,7 @@ def test_a_report_inside_the_output_folder_is_refused(tmp_path, face_cache):
 
 
 def test_demo_gallery_publishes_the_consented_photo_only(tmp_path, face_cache):
-    from consent_gate.demo import prepare_demo
+    from consent_registry.demo import prepare_demo
 
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("gallery"))

@@ -11,7 +11,6 @@ import pytest
 from consent_gate.feeds import FeedDoc
 from consent_gate.html_rewrite import PageDoc, scan_uses
 from consent_gate.metadata import clean_bytes, find_metadata
-from consent_gate.model import ConsentRecord
 from consent_gate.output_scan import (
     UrlResolver,
     find_derivatives,
@@ -19,6 +18,7 @@ from consent_gate.output_scan import (
     student_name_tokens,
     svg_embedded_images,
 )
+from face_engine.model import ConsentRecord
 from PIL import ExifTags, Image
 
 PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'

@@ -29,8 +29,8 @@ def write_photo(path: Path, seed: int | str) -> Path:
 
 @pytest.fixture
 def fake_faces(monkeypatch):
-    """Replace consent_gate.faces.reference_templates; returns the list of sources encoded."""
-    from consent_gate import faces
+    """Replace face_engine.faces.reference_templates; returns the list of sources encoded."""
+    from face_engine import faces
 
     calls: list[str] = []
 
@@ -62,7 +62,7 @@ def paths(tmp_path, monkeypatch) -> dict[str, Path]:
 
 @pytest.fixture
 def registry(paths):
-    from consent_gate.registry import Registry
+    from consent_registry.registry import Registry
 
     with Registry.open(paths["registry"], paths["key_file"]) as opened:
         yield opened

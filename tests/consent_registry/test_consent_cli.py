@@ -7,9 +7,9 @@ import sqlite3
 from datetime import date
 
 import pytest
-from consent_gate.cli import main
-from consent_gate.model import PUBLISH, WITHHOLD, FaceBox, FaceResult, Verdict, sha256_bytes
-from consent_gate.registry import Registry
+from consent_registry.cli import main
+from consent_registry.registry import Registry
+from face_engine.model import PUBLISH, WITHHOLD, FaceBox, FaceResult, Verdict, sha256_bytes
 
 from .conftest import fake_encoding, write_photo
 
@@ -286,7 +286,7 @@ def test_purge_expired(paths, capsys):
 def test_check_output_and_exit_codes(paths, capsys, tmp_path, monkeypatch):
     """The verdicts come from decision.check_files (replaced here; the real engine is
     exercised in test_consent_integration.py)."""
-    from consent_gate import decision
+    from face_engine import decision
 
     good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
     good.write_bytes(b"good")

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from consent_gate.cli import main
-from consent_gate.model import sha256_bytes
-from consent_gate.registry import Registry
+from consent_registry.cli import main
+from consent_registry.registry import Registry
+from face_engine.model import sha256_bytes
 
 from .conftest import CONSENT_SCRIPT
 

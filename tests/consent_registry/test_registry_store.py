@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from consent_gate.registry import (
+from consent_registry.registry import (
     SCHEMA_VERSION,
     PersonExists,
     PersonNotFound,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from consent_gate.cli import main
-from consent_gate.registry import Registry
-from consent_gate.sis_import import parse_date
+from consent_registry.cli import main
+from consent_registry.registry import Registry
+from consent_registry.sis_import import parse_date
 
 from .conftest import fake_encoding, write_photo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consent_gate.model import PUBLISH, WITHHOLD, Verdict
+from face_engine.model import PUBLISH, WITHHOLD, Verdict
 from s3_publish.settings import PublishSettings
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp")

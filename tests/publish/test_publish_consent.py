@@ -7,9 +7,9 @@ import io
 import shutil
 
 import pytest
-from consent_gate.faces import reference_templates
-from consent_gate.registry import Registry
-from consent_gate.settings import GateSettings
+from consent_registry.registry import Registry
+from consent_registry.settings import GateSettings
+from face_engine.faces import reference_templates
 from PIL import Image
 from s3_publish.consent import registry_checker
 from s3_publish.errors import PublishError

@@ -6,8 +6,8 @@ import hashlib
 import shutil
 
 import pytest
-from consent_gate.registry import Registry
-from consent_gate.settings import GateSettings
+from consent_registry.registry import Registry
+from consent_registry.settings import GateSettings
 from s3_publish.consent import registry_checker
 from s3_publish.sync import publish
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 DEFAULTS: dict[str, object] = {
     # Where the consent office's records live (git-ignored) and the key that encrypts templates.
@@ -76,3 +78,13 @@ class GateSettings:
             values[name] = Path(str(values[name])).expanduser()
         values["image_extensions"] = tuple(e.lower() for e in values["image_extensions"])
         return cls(**values)
+
+
+def gate_today(timezone: str | None) -> date:
+    """Today at the school; a later SITE_DATE (site previews) only ever expires more."""
+    today = datetime.now(ZoneInfo(timezone) if timezone else None).date()
+    preview = os.environ.get("SITE_DATE", "").strip()
+    try:
+        return max(today, date.fromisoformat(preview)) if preview else today
+    except ValueError:
+        return today

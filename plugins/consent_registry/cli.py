@@ -16,7 +16,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from .model import sha256_bytes
+from face_engine.model import sha256_bytes
+
 from .registry import KNOWN_SCOPES, ROLES, Person, Registry, RegistryError, default_actor
 from .settings import GateSettings
 from .sis_import import ImportFailed, import_export, parse_date
@@ -139,7 +140,7 @@ def _gate_settings(args: argparse.Namespace) -> GateSettings:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from . import faces
+    from face_engine import faces
 
     expires = _parse_expires(args.expires)
     photos = [Path(p) for p in args.photo or ()]
@@ -348,7 +349,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from . import faces
+    from face_engine import faces
 
     photos_dir = Path(args.photos_dir).expanduser() if args.photos_dir else None
     if photos_dir is not None and not photos_dir.is_dir():
@@ -460,8 +461,8 @@ def _expand_images(paths: Sequence[str], extensions: tuple[str, ...]) -> list[Pa
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .decision import check_files
-    from .model import RegistrySnapshot
+    from face_engine.decision import check_files
+    from face_engine.model import RegistrySnapshot
 
     settings = _gate_settings(args)
     paths = _expand_images(args.images, settings.image_extensions)

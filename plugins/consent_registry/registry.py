@@ -26,9 +26,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+from face_engine.model import Approval, ConsentRecord, RegistrySnapshot
 
 from . import crypto
-from .model import Approval, ConsentRecord, RegistrySnapshot
 
 log = logging.getLogger(__name__)
 

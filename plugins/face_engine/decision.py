@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,13 +23,24 @@ from .cache import FaceCache
 from .faces import FaceError, detect_faces, set_threads
 from .model import PUBLISH, WITHHOLD, DetectedFace, FaceResult, RegistrySnapshot, Verdict
 from .model import sha256_bytes as _sha256
-from .settings import GateSettings
 
 log = logging.getLogger(__name__)
 
 
+class MatchSettings(Protocol):
+    """What the decision needs from the consent settings (``consent_registry.settings``)."""
+
+    mode: str  # "recognise" or "detect-only"
+    scope: str
+    tolerance: float
+    margin: float
+    min_face_px: int
+    workers: int
+    cache_dir: Path
+
+
 def match_face(
-    face: DetectedFace, snapshot: RegistrySnapshot, settings: GateSettings
+    face: DetectedFace, snapshot: RegistrySnapshot, settings: MatchSettings
 ) -> FaceResult:
     """What one detected face allows, in plain words."""
     box = face.box
@@ -92,7 +104,7 @@ def verdict_for_faces(
     sha256: str,
     faces: Sequence[DetectedFace],
     snapshot: RegistrySnapshot,
-    settings: GateSettings,
+    settings: MatchSettings,
     path: str = "",
 ) -> Verdict:
     """The verdict for an image whose faces are already known (no face work here)."""
@@ -141,7 +153,7 @@ def _error(path: str, sha256: str, message: str) -> Verdict:
 def decide(
     image_bytes: bytes,
     snapshot: RegistrySnapshot,
-    settings: GateSettings,
+    settings: MatchSettings,
     path: str = "",
     faces: list[DetectedFace] | None = None,
 ) -> Verdict:
@@ -183,7 +195,7 @@ def _init_worker() -> None:
 def check_files(
     paths: Sequence[Path],
     snapshot: RegistrySnapshot,
-    settings: GateSettings,
+    settings: MatchSettings,
     progress: bool = True,
     display_names: Sequence[str] | None = None,
     cache: FaceCache | None = None,

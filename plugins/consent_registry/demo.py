@@ -40,7 +40,8 @@ def prepare_demo(content_dir: Path, registry_path: Path, key_file: Path) -> list
 
     Returns the copied files. Safe to run again: the record is replaced, not duplicated.
     """
-    from .faces import reference_templates
+    from face_engine.faces import reference_templates
+
     from .registry import Registry
 
     gallery = Path(content_dir) / GALLERY
