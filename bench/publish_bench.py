@@ -147,6 +147,7 @@ def write_site(root: Path) -> int:
 
 def consent_checker(tmp: Path):
     """The real re-check over an empty registry (the generated photos hold no faces)."""
+    from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
     from consent_registry.registry import Registry
     from consent_registry.settings import GateSettings
     from s3_publish.consent import registry_checker
@@ -159,7 +160,7 @@ def consent_checker(tmp: Path):
         }
     )
     Registry.open(gate.registry, gate.key_file).close()
-    return registry_checker(gate, progress=False), gate.image_extensions
+    return registry_checker(gate, progress=False), LEGACY_IMAGE_SUFFIXES
 
 
 def run_publish(output: Path, endpoint: str, bucket: str, checker) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from consent_registry.settings import DEFAULTS, GateSettings, gate_today
+from consent_registry.settings import GateSettings, gate_today
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +51,12 @@ def _label(path: Path) -> str:
 
 
 def check_output(pelican) -> None:
-    from .gate import GateError, remove_unverified, run_gate
+    from .gate import LEGACY_IMAGE_SUFFIXES, GateError, remove_unverified, run_gate
 
     try:
         settings = GateSettings.from_mapping(pelican.settings)
     except Exception as exc:
-        removed = remove_unverified(
-            Path(pelican.output_path), DEFAULTS["CONSENT_IMAGE_EXTENSIONS"], set()
-        )
+        removed = remove_unverified(Path(pelican.output_path), LEGACY_IMAGE_SUFFIXES, set())
         raise GateError(
             f"the consent gate settings are wrong ({exc}); {removed} image(s) that were not "
             "checked have been deleted from the output. Fix the setting and rebuild."

@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 NO_REGISTRY_FINGERPRINT = "no-registry"
 FEED_SUFFIXES = (".xml",)
+# Replaced by content sniffing in the default-deny gate.
+LEGACY_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 # Bump when page rewriting changes: cached rewrites are keyed by it.
 REWRITE_VERSION = "2"
 # Image uses a placeholder can stand in for (links to a withheld image are unwrapped).
@@ -144,7 +146,7 @@ def run_gate(
     try:
         return _run(output, settings, siteurl, placeholder, today, progress, safe)
     except BaseException as exc:
-        removed = remove_unverified(output, settings.image_extensions, safe)
+        removed = remove_unverified(output, LEGACY_IMAGE_SUFFIXES, safe)
         if isinstance(exc, Exception):
             raise GateError(
                 f"the consent gate failed ({exc.__class__.__name__}: {exc}); "
@@ -166,7 +168,7 @@ def _run(
     report_path = check_report_path(settings.report_path, output)
     # 0. SVG files that draw embedded or remote pictures cannot be checked: they go first.
     svg_problems = _withhold_unchecked_svgs(output)
-    images = list_files(output, settings.image_extensions)
+    images = list_files(output, LEGACY_IMAGE_SUFFIXES)
     rels = [relative(path, output) for path in images]
     path_of = dict(zip(rels, images, strict=True))
 
@@ -222,7 +224,7 @@ def _run(
     missing_uses: dict[str, set[str]] = defaultdict(set)
     alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
     scanned: dict[Path, tuple[str, str, str, list[ImageUse]]] = {}
-    extensions = settings.image_extensions
+    extensions = LEGACY_IMAGE_SUFFIXES
     for page_path in list_files(output, PAGE_SUFFIXES + FEED_SUFFIXES):
         page = relative(page_path, output)
         is_feed = page_path.suffix.lower() in FEED_SUFFIXES

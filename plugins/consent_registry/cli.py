@@ -441,13 +441,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _expand_images(paths: Sequence[str], extensions: tuple[str, ...]) -> list[Path]:
+def _expand_images(paths: Sequence[str]) -> list[Path]:
     found, missing = [], []
     for name in paths:
         path = Path(name)
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
             )
         elif path.is_file():
             found.append(path)
@@ -465,7 +465,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from face_engine.model import RegistrySnapshot
 
     settings = _gate_settings(args)
-    paths = _expand_images(args.images, settings.image_extensions)
+    paths = _expand_images(args.images)
     today = date.today()
     registry = _open(args, create=False)
     if registry is None:

@@ -1,8 +1,17 @@
-"""Consent gate settings: every CONSENT_* default lives here, in one place."""
+"""Consent settings: every CONSENT_* default lives here, in one place, and the one loader
+that the build, `consent` and `publish` all use, so they cannot disagree.
+
+Settings that would silently weaken the gate are refused with a message saying what to do
+(``SettingsError``): a tolerance past the model's limit, a cache or report inside the
+published folder, the gate missing from PLUGINS or not last. No setting narrows which
+files are checked: every file of the output is classified by its bytes.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -27,19 +36,35 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_MARGIN": 0.08,
     # Faces smaller than this (shorter side of the box, in pixels) cannot be matched reliably.
     "CONSENT_MIN_FACE_PX": 40,
-    # Withhold hot-linked images (they cannot be checked) instead of only warning.
+    # Withhold pictures from other sites (they cannot be checked) instead of only warning.
     "CONSENT_STRICT": False,
     # Detection and encoding cache, keyed by content hash and model version.
     "CONSENT_CACHE_DIR": ".cache/consent",
     # The build's JSON report: outside output/, never published.
     "CONSENT_REPORT_PATH": "reports/consent-report.json",
+    # The list of files the gate passed, which `publish` uploads from: outside output/.
+    "CONSENT_MANIFEST_PATH": "reports/publish-manifest.json",
     # Parallel face-work processes (0 = one per CPU core).
     "CONSENT_WORKERS": 0,
-    # Image files the gate scans in the output folder.
-    "CONSENT_IMAGE_EXTENSIONS": (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"),
-    # Turn the gate off (benchmarks only: the gate-off baseline). Never in production.
+    # Turn the gate off (benchmarks only: the gate-off baseline). Such a build writes no
+    # manifest, so `publish` refuses its output.
     "CONSENT_ENABLED": True,
 }
+
+# dlib's face model is documented for distances up to 0.6; past it, strangers match.
+MAX_TOLERANCE = 0.6
+GATE_PLUGIN = "consent_gate"
+# Settings of earlier versions that would now weaken the gate if they were honoured.
+REMOVED = {
+    "CONSENT_IMAGE_EXTENSIONS": (
+        "the gate no longer goes by file names: every file in the output is classified "
+        "by its content and checked. Delete CONSENT_IMAGE_EXTENSIONS from the settings"
+    ),
+}
+
+
+class SettingsError(ValueError):
+    """A consent setting is missing, malformed or unsafe; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -54,30 +79,122 @@ class GateSettings:
     strict: bool
     cache_dir: Path
     report_path: Path
+    manifest_path: Path
     workers: int
-    image_extensions: tuple[str, ...]
     enabled: bool
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object] | None = None) -> GateSettings:
         """Build from Pelican settings; environment variables CONSENT_REGISTRY and
-        CONSENT_KEY_FILE win over both the settings and the defaults."""
+        CONSENT_KEY_FILE win over both the settings and the defaults.
+
+        Raises SettingsError for values that would weaken the gate."""
+        settings = settings or {}
+        for key, why in REMOVED.items():
+            if key in settings:
+                raise SettingsError(f"{key} is set, but {why}")
         merged = dict(DEFAULTS)
         for key in DEFAULTS:
-            if settings is not None and key in settings:
+            if key in settings:
                 merged[key] = settings[key]
         for key in ("CONSENT_REGISTRY", "CONSENT_KEY_FILE"):
             if os.environ.get(key):
                 merged[key] = os.environ[key]
         if merged["CONSENT_MODE"] not in ("recognise", "detect-only"):
-            raise ValueError(
+            raise SettingsError(
                 f"CONSENT_MODE must be 'recognise' or 'detect-only', not {merged['CONSENT_MODE']!r}"
             )
+        try:
+            tolerance = float(merged["CONSENT_TOLERANCE"])
+            margin = float(merged["CONSENT_MARGIN"])
+            min_face = int(merged["CONSENT_MIN_FACE_PX"])
+            workers = int(merged["CONSENT_WORKERS"])
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"a CONSENT_* number setting is not a number ({exc})") from None
+        if not 0 < tolerance <= MAX_TOLERANCE:
+            raise SettingsError(
+                f"CONSENT_TOLERANCE = {tolerance} is unsafe: above {MAX_TOLERANCE} (the face "
+                "model's documented limit) strangers are taken for consented people. Use "
+                f"{DEFAULTS['CONSENT_TOLERANCE']} (the default); photos the gate is unsure "
+                "of go to the consent office's review instead"
+            )
+        if margin < 0:
+            raise SettingsError(f"CONSENT_MARGIN must be 0 or more, not {margin}")
+        if min_face < 1 or workers < 0:
+            raise SettingsError("CONSENT_MIN_FACE_PX must be positive and CONSENT_WORKERS >= 0")
         values = {f.name: merged["CONSENT_" + f.name.upper()] for f in fields(cls)}
-        for name in ("registry", "key_file", "cache_dir", "report_path"):
+        values.update(tolerance=tolerance, margin=margin, min_face_px=min_face, workers=workers)
+        for name in ("registry", "key_file", "cache_dir", "report_path", "manifest_path"):
             values[name] = Path(str(values[name])).expanduser()
-        values["image_extensions"] = tuple(e.lower() for e in values["image_extensions"])
+        values["strict"] = bool(values["strict"])
+        values["enabled"] = bool(values["enabled"])
         return cls(**values)
+
+    def check_outside(self, output: Path) -> None:
+        """Refuse a cache, report or manifest inside the folder that is published."""
+        published = Path(output).resolve()
+        for label, path in (
+            ("CONSENT_CACHE_DIR", self.cache_dir),
+            ("CONSENT_REPORT_PATH", self.report_path),
+            ("CONSENT_MANIFEST_PATH", self.manifest_path),
+        ):
+            if path.resolve().is_relative_to(published):
+                raise SettingsError(
+                    f"{label} ({path}) is inside the output folder ({output}), so it would be "
+                    "published with the site (it holds face data or names withheld photos): "
+                    f"set it to a path outside the output, e.g. {DEFAULTS[label]}"
+                )
+
+
+def check_plugins(plugins: object) -> None:
+    """The gate must be in PLUGINS and last: it checks what every other plugin wrote."""
+    names = [getattr(p, "__name__", str(p)).rsplit(".", 1)[-1] for p in (plugins or [])]
+    if GATE_PLUGIN not in names:
+        raise SettingsError(
+            f"{GATE_PLUGIN} is not in PLUGINS, so no photo would be checked: add it as the "
+            "last plugin (see pelicanconf.py)"
+        )
+    if names[-1] != GATE_PLUGIN:
+        raise SettingsError(
+            f"{GATE_PLUGIN} is not the last of PLUGINS ({', '.join(names)}), so the plugins "
+            f"after it could add unchecked files: move {GATE_PLUGIN} to the end"
+        )
+
+
+def read_settings_file(path: Path) -> dict[str, object]:
+    """The upper-case names a Pelican settings file defines, read as Pelican reads it (as
+    a module, with its folder importable, so publishconf.py can import pelicanconf)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SettingsError(f"the settings file {path} does not exist: check --settings")
+    folder = str(path.resolve().parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    previous = os.getcwd()
+    try:
+        os.chdir(folder)  # publishconf.py appends os.curdir to find pelicanconf
+        spec = importlib.util.spec_from_file_location(f"_settings_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except SettingsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error in the file is the user's to fix
+        raise SettingsError(
+            f"the settings file {path} cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
+    finally:
+        os.chdir(previous)
+        if added:
+            sys.path.remove(folder)
+    return {name: getattr(module, name) for name in dir(module) if name.isupper()}
+
+
+def load_settings(path: Path) -> GateSettings:
+    """The consent settings of a Pelican settings file (pelicanconf.py, publishconf.py)."""
+    values = read_settings_file(path)
+    check_plugins(values.get("PLUGINS"))
+    return GateSettings.from_mapping(values)
 
 
 def gate_today(timezone: str | None) -> date:

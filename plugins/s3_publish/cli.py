@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
 from consent_registry.settings import GateSettings, gate_today
 
 from .consent import registry_checker
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             registry_checker(
                 gate, today=gate_today(pelican_settings.get("TIMEZONE")), progress=not args.quiet
             ),
-            gate.image_extensions,
+            LEGACY_IMAGE_SUFFIXES,
             dry_run=args.dry_run,
             force=args.force,
             progress=not args.quiet,
