@@ -107,21 +107,13 @@ def verdict_for_faces(
     settings: MatchSettings,
     path: str = "",
 ) -> Verdict:
-    """The verdict for an image whose faces are already known (no face work here)."""
+    """The verdict for an image whose faces are already known (no face work here).
+
+    The one home of the verdict: the build, `consent check` and the publish-time re-check
+    all come here, through `decide` or `check_files`."""
     results = [match_face(face, snapshot, settings) for face in faces]
     if sha256 in snapshot.approvals:
-        # The office's approval covers consent, not safeguarding: a never-publish child
-        # recognised in an approved photo still withholds it.
-        never = {r.person_id for r in snapshot.records if r.never_publish}
-        flagged = [r for r in results if r.person_id in never]
-        if flagged:
-            reasons = [
-                f"approved, but the face at ({r.box.left},{r.box.top}) is {r.person_id}, "
-                "marked never-publish"
-                for r in flagged
-            ]
-            return Verdict(path, sha256, WITHHOLD, reasons, results)
-        return _approved(path, sha256, snapshot, results)
+        return _approved(path, sha256, snapshot, settings, results)
     if not results:
         return Verdict(path, sha256, PUBLISH, ["no faces found"], [])
     refused = [r for r in results if not r.ok]
@@ -137,12 +129,56 @@ def verdict_for_faces(
 
 
 def _approved(
-    path: str, sha256: str, snapshot: RegistrySnapshot, faces: list[FaceResult]
+    path: str,
+    sha256: str,
+    snapshot: RegistrySnapshot,
+    settings: MatchSettings,
+    faces: list[FaceResult],
 ) -> Verdict:
+    """An image the consent office approved: published while the approval holds.
+
+    The approval covers the faces the gate cannot confirm (unknown, too small, ambiguous),
+    never a refusal on record. It is void, and the image withheld with the reason, when
+    it does not say who is in the photo, when anyone it names is removed, revoked,
+    expired, marked never-publish or no longer covers the scope, or when the gate
+    recognises a face whose record refuses publishing."""
     approval = snapshot.approvals[sha256]
-    reason = f"approved by {approval.by} on {approval.at:%Y-%m-%d}"
+    records = {r.person_id: r for r in snapshot.records}
+    problems: list[str] = []
+    if approval.shows is None:
+        problems.append(
+            "it does not say who is in the photo (it was made before approvals recorded "
+            "that): approve it again, naming each person in it with --shows ID, or with "
+            "--shows nobody"
+        )
+    else:
+        for person_id in approval.shows:
+            record = records.get(person_id)
+            if record is None:
+                problems.append(
+                    f"{person_id}, shown in it, is no longer in the registry (removed, or the "
+                    "record failed the registry's integrity check)"
+                )
+                continue
+            refusal = record.refusal(snapshot.today, settings.scope)
+            if refusal is not None:
+                problems.append(f"{person_id}, shown in it: {refusal}")
+    named = set(approval.shows or ())
+    for face in faces:
+        if face.ok or face.person_id is None or face.person_id in named:
+            continue
+        problems.append(f"the face at ({face.box.left},{face.box.top}) is {face.reason}")
+    when = f"{approval.at:%Y-%m-%d}"
+    if problems:
+        reasons = [
+            f"the approval by {approval.by} on {when} no longer holds: {problem}"
+            for problem in problems
+        ]
+        return Verdict(path, sha256, WITHHOLD, reasons, faces)
+    reason = f"approved by {approval.by} on {when}"
     if approval.reason:
         reason += f": {approval.reason}"
+    reason += f" (shows {approval.shows_text()})"
     return Verdict(path, sha256, PUBLISH, [reason], faces, approved_by=approval.by)
 
 
@@ -199,8 +235,12 @@ def check_files(
     progress: bool = True,
     display_names: Sequence[str] | None = None,
     cache: FaceCache | None = None,
+    hashes: Sequence[str] | None = None,
 ) -> list[Verdict]:
-    """Verdicts for many image files (same rules as `decide`), in the order given."""
+    """Verdicts for many image files (same rules as `decide`), in the order given.
+
+    `hashes`, when the caller already has the files' SHA-256, lets cached files go
+    unread; a file that is read anyway is hashed again, and its own hash is used."""
     from tqdm import tqdm
 
     names = [str(p) for p in paths] if display_names is None else [str(n) for n in display_names]
@@ -210,7 +250,7 @@ def check_files(
         cache = FaceCache(settings.cache_dir)
     encode = settings.mode == "recognise"
     verdicts: list[Verdict | None] = [None] * len(paths)
-    hashes: list[str] = [""] * len(paths)
+    hashes_out: list[str] = [""] * len(paths)
     known: dict[str, list[DetectedFace] | str] = {}  # sha256 -> faces, or an error message
     todo: dict[str, tuple[int, bytes]] = {}  # sha256 -> (first index, bytes) needing face work
 
@@ -218,6 +258,17 @@ def check_files(
         total=len(paths), desc="consent gate", unit="image", file=sys.stderr, disable=not progress
     )
     for i, path in enumerate(paths):
+        if hashes is not None and hashes[i] in known:
+            hashes_out[i] = hashes[i]
+            bar.update()
+            continue
+        if hashes is not None:
+            cached = cache.get(hashes[i], need_encodings=encode)
+            if cached is not None:
+                hashes_out[i] = hashes[i]
+                known[hashes[i]] = cached
+                bar.update()
+                continue
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
@@ -226,7 +277,7 @@ def check_files(
             )
             bar.update()
             continue
-        sha256 = hashes[i] = _sha256(data)
+        sha256 = hashes_out[i] = _sha256(data)
         if sha256 not in known and sha256 not in todo:
             cached = cache.get(sha256, need_encodings=encode)
             if cached is None:
@@ -273,7 +324,7 @@ def check_files(
         if verdict is not None:
             results.append(verdict)
             continue
-        sha256 = hashes[i]
+        sha256 = hashes_out[i]
         found = known.get(sha256)
         if isinstance(found, str):
             results.append(_error(names[i], sha256, found))

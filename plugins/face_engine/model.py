@@ -41,14 +41,31 @@ class ConsentRecord:
         return None
 
 
+NOBODY = "nobody"  # what the office types for `--shows` when no one is identifiable
+
+
 @dataclass(frozen=True)
 class Approval:
-    """The consent office's manual decision to publish one exact image (by content hash)."""
+    """The consent office's manual decision to publish one exact image (by content hash).
+
+    `shows` names the people the office recognised in the photo: the approval holds only
+    while every one of them still has consent (``decision.verdict_for_faces``). An empty
+    tuple means the office saw no identifiable person; None means the approval does not
+    say (made before approvals recorded it), and such an approval publishes nothing.
+    """
 
     sha256: str
     by: str
     reason: str
     at: datetime
+    shows: tuple[str, ...] | None = None
+    label: str = ""  # the file the office approved, for messages ("" when approved by hash)
+
+    def shows_text(self) -> str:
+        """`S1024, S1025`, `nobody`, or `not recorded`, for messages."""
+        if self.shows is None:
+            return "not recorded"
+        return ", ".join(self.shows) if self.shows else NOBODY
 
 
 @dataclass(frozen=True)

@@ -134,31 +134,88 @@ def test_no_faces_publishes_and_no_records_withholds_any_face(settings):
     assert "no consent records" in verdict.faces[0].reason
 
 
-def test_approval_publishes_unknown_and_revoked_faces(settings):
-    approval = Approval(
-        sha256_bytes(IMAGE), "Ms. Rivera", "press photo, cleared", datetime(2026, 2, 1)
+def approval(shows: tuple[str, ...] | None, data: bytes = IMAGE) -> Approval:
+    return Approval(
+        sha256_bytes(data), "Ms. Rivera", "press photo, cleared", datetime(2026, 2, 1), shows
     )
-    snap = snapshot(record("S1", A, revoked=True), approvals={approval.sha256: approval})
-    faces = [face(near(A, 0.1)), face(near(B, 0.1))]
+
+
+def test_approval_publishes_faces_the_gate_cannot_confirm(settings):
+    approved = approval(("S1",))
+    snap = snapshot(record("S1", A), approvals={approved.sha256: approved})
+    faces = [face(near(A, 0.1)), face(near(B, 0.1)), face(None)]  # S1, unknown, blurred
     verdict = decision.decide(IMAGE, snap, settings, faces=faces)
     assert verdict.verdict == PUBLISH
     assert verdict.approved_by == "Ms. Rivera"
-    assert "press photo, cleared" in verdict.reasons[0]
+    assert verdict.reasons == [
+        "approved by Ms. Rivera on 2026-02-01: press photo, cleared (shows S1)"
+    ]
     # An approval of other bytes does not carry over.
-    other = decision.decide(png_bytes((1, 2, 3)), snap, settings, faces=[face(near(A, 0.1))])
+    other = decision.decide(png_bytes((1, 2, 3)), snap, settings, faces=[face(near(B, 0.1))])
     assert other.verdict == WITHHOLD
+    # "Nobody identifiable" is a decision too: unknown faces only, published.
+    nobody = approval(())
+    snap = snapshot(record("S1", A), approvals={nobody.sha256: nobody})
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(B, 0.1))])
+    assert verdict.verdict == PUBLISH and "(shows nobody)" in verdict.reasons[0]
 
 
-def test_approval_never_overrides_never_publish(settings):
-    approval = Approval(sha256_bytes(IMAGE), "Ms. Rivera", "class photo", datetime(2026, 2, 1))
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        # The registry deletes a revoked person's templates: their face is unknown now.
+        ({"revoked": True, "encodings": ()}, "S1, shown in it: consent revoked"),
+        ({"never_publish": True}, "S1, shown in it: marked never-publish"),
+        ({"expires": date(2026, 2, 28)}, "S1, shown in it: consent expired on 2026-02-28"),
+        (
+            {"scopes": frozenset({"print"})},
+            "S1, shown in it: consent does not cover 'website'",
+        ),
+        (None, "S1, shown in it, is no longer in the registry"),
+    ],
+)
+def test_an_approval_is_void_once_a_person_it_shows_loses_consent(settings, changes, why):
+    """The group photo case: approved while S1 had consent, then S1's consent ends."""
+    approved = approval(("S2", "S1"))
+    faces = [face(near(A, 0.1)), face(near(B, 0.1)), face(C)]
+    before = snapshot(record("S1", A), record("S2", B), approvals={approved.sha256: approved})
+    assert decision.decide(IMAGE, before, settings, faces=faces).verdict == PUBLISH
+
+    people = [record("S2", B)] + ([] if changes is None else [record("S1", A, **changes)])
+    after = snapshot(*people, approvals={approved.sha256: approved})
+    verdict = decision.decide(IMAGE, after, settings, faces=faces)
+    assert verdict.verdict == WITHHOLD
+    assert verdict.approved_by is None
+    (reason,) = verdict.reasons
+    assert reason.startswith("the approval by Ms. Rivera on 2026-02-01 no longer holds: ")
+    assert why in reason
+
+
+def test_an_approval_that_does_not_say_who_is_in_the_photo_publishes_nothing(settings):
+    legacy = approval(None)
+    snap = snapshot(record("S1", A), approvals={legacy.sha256: legacy})
+    verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1))])
+    assert verdict.verdict == WITHHOLD
+    assert "does not say who is in the photo" in verdict.reasons[0]
+    assert "--shows" in verdict.reasons[0]
+    # Even an image without faces: the approval is what decides it, and it is void.
+    assert decision.decide(IMAGE, snap, settings, faces=[]).verdict == WITHHOLD
+
+
+def test_approval_never_overrides_a_refusal_the_gate_recognises(settings):
+    approved = approval(("S1",))
     snap = snapshot(
         record("S1", A),
         record("S2", B, never_publish=True),
-        approvals={approval.sha256: approval},
+        record("S3", C, expires=date(2026, 1, 31)),
+        approvals={approved.sha256: approved},
     )
     verdict = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1)), face(near(B, 0.1))])
     assert verdict.verdict == WITHHOLD
     assert any("S2" in reason and "never-publish" in reason for reason in verdict.reasons)
+    expired = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1)), face(near(C, 0.1))])
+    assert expired.verdict == WITHHOLD
+    assert "is S3: consent expired on 2026-01-31" in expired.reasons[0]
     # The same approval with only the consented face publishes.
     alone = decision.decide(IMAGE, snap, settings, faces=[face(near(A, 0.1))])
     assert alone.verdict == PUBLISH
