@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 from school_feeds.fetch import FeedError
-from school_feeds.text import clean_text, time_label
+from school_feeds.text import clean_text, parse_day, time_label
 
 SPORTS = [
     "Track & Field", "Track and Field", "Indoor Track", "Outdoor Track", "Cross Country",
@@ -103,8 +103,32 @@ def parse_time(value: str) -> time | None:
     return None
 
 
-def _bus_label(value: str) -> str:
+# Times without a.m./p.m. ("3:30" in a spreadsheet): school games are afternoons and
+# evenings, so 1:00-11:59 means p.m. (with a warning asking for the a.m./p.m.); 12:xx is
+# the noon hour and 13:00-23:59 is a 24-hour time, both taken as written.
+AFTERNOON_HOURS = range(1, 12)
+HAS_MERIDIEM = re.compile(r"[ap]\.?\s*m\.?$", re.I)
+
+
+def parse_game_time(value: str) -> tuple[time | None, str | None]:
+    """A game time from a data file and, for a time read by the afternoon rule, a warning."""
     parsed = parse_time(value)
+    if parsed is None or HAS_MERIDIEM.search(value.strip()):
+        return parsed, None
+    if parsed.hour in AFTERNOON_HOURS:
+        afternoon = parsed.replace(hour=parsed.hour + 12)
+        shown = time_label(datetime.combine(date.today(), afternoon))
+        return afternoon, (
+            f"{value!r} has no a.m. or p.m.; read as {shown} (games without a.m./p.m. "
+            "between 1:00 and 11:59 are afternoon or evening games). Write 4:30 PM or "
+            "10:00 AM to be sure"
+        )
+    return parsed, None
+
+
+def _bus_label(value: str) -> str:
+    """A bus departure as shown; the afternoon rule of parse_game_time applies."""
+    parsed, _ = parse_game_time(value)
     return time_label(datetime.combine(date.today(), parsed)) if parsed else clean_text(value)
 
 
@@ -173,7 +197,34 @@ def describe(
     return info
 
 
-def parse_ics(raw: bytes) -> icalendar.Calendar:
+def event_problem(event: icalendar.Event) -> str | None:
+    """Why one VEVENT cannot be shown, or None. A broken date is kept by icalendar as a
+    vBroken property (the raw text) that fails only when read, so read each one here."""
+    for name in ("UID", "DTSTART"):
+        if not event.get(name):
+            return f"has no {name}"
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "DURATION", "EXDATE", "RDATE"):
+        values = event.get(name)
+        for value in values if isinstance(values, list) else [values]:
+            if value is None:
+                continue
+            try:
+                _ = value.dts if name in {"EXDATE", "RDATE"} else value.dt
+            except Exception:  # icalendar's BrokenCalendarProperty and friends
+                return f"{name} {str(value)[:40]!r} is not a valid date or time"
+    return None
+
+
+def describe_event(event: icalendar.Event) -> str:
+    """ "'Varsity Football vs. Central' (UID evt-1@x)" for messages."""
+    summary = clean_text(event.get("SUMMARY")) or "an event"
+    uid = clean_text(event.get("UID"))
+    return f"{summary!r} (UID {uid})" if uid else repr(summary)
+
+
+def read_ics(raw: bytes) -> tuple[icalendar.Calendar, list[str]]:
+    """An iCalendar file without the events that cannot be shown, and one problem per
+    event left out. Raises FeedError when the whole file is unusable."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -184,11 +235,18 @@ def parse_ics(raw: bytes) -> icalendar.Calendar:
         calendar = icalendar.Calendar.from_ical(text)
     except ValueError as exc:
         raise FeedError(f"not a valid iCalendar file: {exc}") from None
-    for event in calendar.walk("VEVENT"):
-        if not event.get("UID") or event.get("DTSTART") is None:
-            what = clean_text(event.get("SUMMARY")) or "an event"
-            raise FeedError(f"{what!r} has no UID or no DTSTART")
-    return calendar
+    problems = []
+    for event in list(calendar.walk("VEVENT")):
+        problem = event_problem(event)
+        if problem:
+            problems.append(f"the event {describe_event(event)} {problem}; it was skipped")
+            calendar.subcomponents.remove(event)
+    return calendar, problems
+
+
+def parse_ics(raw: bytes) -> icalendar.Calendar:
+    """read_ics for callers that only need the usable events."""
+    return read_ics(raw)[0]
 
 
 # CSV exports: header spellings vary between platforms.
@@ -226,15 +284,6 @@ class CsvGame:
     uid: str
 
 
-def _parse_date(value: str) -> date:
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"):
-        try:
-            return datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(value)
-
-
 def parse_csv(raw: bytes) -> tuple[list[CsvGame], list[str]]:
     try:
         text = raw.decode("utf-8-sig")
@@ -266,12 +315,14 @@ def parse_csv(raw: bytes) -> tuple[list[CsvGame], list[str]]:
             continue
         line = reader.line_num
         try:
-            day = _parse_date(cell("date"))
-        except ValueError:
-            problems.append(f"line {line}: {cell('date')!r} is not a date (use YYYY-MM-DD)")
+            day = parse_day(cell("date"))
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}; the row was skipped")
             continue
         raw_time = cell("time")
-        start = parse_time(raw_time) if raw_time else None
+        start, time_warning = parse_game_time(raw_time) if raw_time else (None, None)
+        if time_warning:
+            problems.append(f"line {line}: {time_warning}")
         if raw_time and start is None and raw_time.lower() not in {"tba", "tbd"}:
             problems.append(f"line {line}: {raw_time!r} is not a time (use 4:30 PM); shown as TBA")
         if not cell("sport"):

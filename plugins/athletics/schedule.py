@@ -21,7 +21,7 @@ from school_feeds.status import SourcesSummary, SourceStatus
 from school_feeds.text import clean_text, slugify
 
 from .model import Game, Team
-from .parsers import CsvGame, describe, local_start, parse_csv, parse_ics
+from .parsers import CsvGame, describe, local_start, parse_csv, read_ics
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +124,9 @@ def load_schedule(
         problems: list[str] = []
 
         def parse_feed(raw: bytes, fmt=feed.format, problems=problems):
-            if fmt == "ics":
-                return parse_ics(raw)
-            games, row_problems = parse_csv(raw)
-            problems[:] = row_problems
-            return games
+            data, item_problems = read_ics(raw) if fmt == "ics" else parse_csv(raw)
+            problems[:] = item_problems
+            return data
 
         outcome = fetch(feed.name, feed.url, parse_feed, cache_dir, timeout=feed.timeout)
         result.problems.extend(f"feed {feed.name!r} ({feed.url}): {p}" for p in problems)
@@ -146,11 +144,12 @@ def load_schedule(
         try:
             raw = path.read_bytes()
             if path.suffix.lower() == ".ics":
-                add_calendar(parse_ics(raw), path.name, labels)
+                calendar, problems = read_ics(raw)
+                add_calendar(calendar, path.name, labels)
             else:
                 games, problems = parse_csv(raw)
-                result.problems.extend(f"{path}: {problem}" for problem in problems)
                 result.csv_games.extend((game, path.name) for game in games)
+            result.problems.extend(f"{path}: {problem}" for problem in problems)
         except Exception as exc:  # untrusted input: report it, keep building
             result.problems.append(f"{path}: {_reason(exc)}; the file was skipped")
             continue

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import icalendar
 from school_feeds.fetch import FeedError
-from school_feeds.text import clean_text
+from school_feeds.text import clean_text, parse_day
 
 from .model import MenuDay, MenuItem
 
@@ -112,16 +112,6 @@ def parse_nutrislice(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
     return days, problems
 
 
-def _parse_date(value: str) -> date:
-    value = value.strip()
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(value)
-
-
 def parse_csv(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
     text = _decode(raw, "CSV")
     reader = csv.DictReader(io.StringIO(text))
@@ -145,9 +135,9 @@ def parse_csv(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
         if not any(cell(name) for name in columns):
             continue
         try:
-            day = _parse_date(cell("date"))
-        except ValueError:
-            problems.append(f"line {line}: {cell('date')!r} is not a date (use YYYY-MM-DD)")
+            day = parse_day(cell("date"))
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}; the row was skipped")
             continue
         item, meal = cell("item"), cell("meal") or labels["meal"]
         if not item:

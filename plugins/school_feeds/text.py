@@ -43,3 +43,17 @@ def clean_text(value: object) -> str:
     text = "" if value is None else str(value)
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y")
+DATE_FORMATS_HELP = "YYYY-MM-DD (2026-11-30), MM/DD/YYYY (11/30/2026) or MM/DD/YY (11/30/26)"
+
+
+def parse_day(value: str) -> date:
+    """A date as data files write it (DATE_FORMATS); ValueError names the accepted forms."""
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{value!r} is not a date: write {DATE_FORMATS_HELP}")

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from athletics.parsers import describe, parse_csv, parse_ics
+from athletics.parsers import describe, parse_csv, parse_ics, read_ics
 from athletics.schedule import LoadResult, SourceEvent, csv_uids, expand, merge_events
 from lunch_menu.menus import LoadResult as MenuLoad
 from lunch_menu.menus import build_view
@@ -286,8 +286,20 @@ def test_csv_uids_are_stable_and_distinct():
 def test_broken_ics_is_rejected_with_reason():
     with pytest.raises(FeedError, match="BEGIN:VCALENDAR"):
         parse_ics(b"<html>Service unavailable</html>")
-    with pytest.raises(FeedError, match="no UID"):
-        parse_ics(ics("BEGIN:VEVENT\r\nSUMMARY:x\r\nDTSTART:20261101T000000Z\r\nEND:VEVENT"))
+    # One bad event is left out with a reason naming it; the rest of the file is used.
+    calendar, problems = read_ics(
+        ics(
+            "BEGIN:VEVENT\r\nSUMMARY:x\r\nDTSTART:20261101T000000Z\r\nEND:VEVENT",
+            event("bad@x", "DTSTART:20261330T190000", "Varsity Football vs. Central"),
+            event("good@x", "DTSTART:20261105T230000Z", "Varsity Football vs. Riverton"),
+        )
+    )
+    assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == ["good@x"]
+    assert problems == [
+        "the event 'x' has no UID; it was skipped",
+        "the event 'Varsity Football vs. Central' (UID bad@x) DTSTART '20261330T190000' "
+        "is not a valid date or time; it was skipped",
+    ]
 
 
 def test_game_labels():
