@@ -1,29 +1,42 @@
-"""Find the images an HTML page uses and replace the withheld ones with a placeholder.
+"""Find every picture an HTML page shows or links to, and replace the withheld ones.
 
-Pages are parsed with the standard library's HTML parser; every element keeps its position
-in the source, so a rewrite changes only the elements it must and leaves the rest of the
-page byte for byte as the theme wrote it.
+Pages are read by a tokenizer that follows the HTML standard's tokenizer states (data,
+tag, attribute names and values, comments with their abrupt endings, bogus comments,
+script and style raw text): where a browser sees a tag, this sees one, whatever the
+spelling (uppercase, unquoted or duplicated attributes, ``<img/src=x>``, entities in
+values, comments that look like tags, ``<script>`` holding "<img"). Every element keeps its
+source position, so a rewrite changes only the elements it must and leaves the rest of the
+page byte for byte as the theme wrote it: an identical rebuild writes identical bytes.
 
-What counts as using an image: ``<img src/srcset/data-src/data-srcset>``, ``<picture>``/
-``<video>`` ``<source srcset/src>``, ``<video poster>``, ``<a href>`` to an image file,
-``<link href>`` (``image_src``, preloads, icons), ``og:image``/``twitter:image`` meta, and
-``<image>``/``<feImage>`` inside an inline ``<svg>`` (a withheld one replaces the whole
-drawing with the placeholder).
+Written here rather than taken from a library: the standard library's ``HTMLParser`` on
+Python 3.11 ends comments and ``<![CDATA[`` differently from browsers (``--!>``, ``<!-->``)
+and treats ``<style>`` inside ``<svg>`` as raw text where a browser parses tags, so markup
+could hide a picture from it; html5lib and lxml keep no source offsets for a
+byte-preserving rewrite. The tokenizer is about as fast as ``HTMLParser`` (see
+``pages.py`` for the measured cost and the cache).
 
-Nothing here imports Pelican.
+Where the page's structure is uncertain the reading errs towards finding more: raw text
+is honoured only outside any ``<svg>``/``<math>`` (inside, a browser parses tags in a
+``<style>``), ``<noscript>``, ``<template>``, ``<textarea>`` and ``<iframe>`` contents are
+read as markup, and a duplicated attribute is read in every copy.
+
+The uses found are listed in ``_uses_of`` (``ImageUse.displays`` tells a picture on the
+page from a link to one). Nothing here imports Pelican.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html import unescape
-from html.parser import HTMLParser
+from html.entities import html5 as _HTML5_ENTITIES
+
+from .css import css_urls, rewrite_css
 
 VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
-    | {"source", "track", "wbr"}
+    | {"source", "track", "wbr", "frame", "keygen", "basefont", "bgsound", "image"}
 )
 IMAGE_META = frozenset(
     {
@@ -32,16 +45,140 @@ IMAGE_META = frozenset(
         "og:image:secure_url",
         "twitter:image",
         "twitter:image:src",
+        "image",  # itemprop="image"
+        "thumbnail",
+        "msapplication-tileimage",
+        "msapplication-square150x150logo",
     }
 )
 # Meta that only describes an image meta and goes when that image goes.
 _IMAGE_META_DETAIL = ("og:image:", "twitter:image:")
+# SVG attributes whose value is CSS that may hold url(): presentation attributes.
+_SVG_URL_ATTRIBUTES = frozenset(
+    {"fill", "stroke", "filter", "mask", "clip-path", "marker-start", "marker-mid"}
+    | {"marker-end", "cursor", "style"}
+)
+# SVG elements whose href draws or pulls in something from that URL (a paint server, a
+# filter, a referenced shape): another file, or a data: URL.
+_SVG_HREF_TAGS = frozenset(
+    {"use", "pattern", "lineargradient", "radialgradient", "filter", "textpath", "tref"}
+    | {"mpath", "cursor", "mask", "clippath", "marker", "feimage", "image", "script"}
+)
+_FRAME_TAGS = frozenset({"iframe", "frame", "portal", "fencedframe"})
+# Elements a browser reads as raw text (their content holds no tags) in HTML content.
+_RAW_TEXT = frozenset({"script", "style"})
+# Start tags that close an open <p> (enough of the standard's list to keep paragraphs right).
+_CLOSES_P = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "search",
+        "section",
+        "summary",
+        "table",
+        "ul",
+        "listing",
+        "xmp",
+        "plaintext",
+    }
+)
+# Start tags that leave an <svg> or <math> for HTML content ("breakout" tags).
+_BREAKOUT = frozenset(
+    {
+        "b",
+        "big",
+        "blockquote",
+        "body",
+        "br",
+        "center",
+        "code",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "embed",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "listing",
+        "menu",
+        "meta",
+        "nobr",
+        "ol",
+        "p",
+        "pre",
+        "ruby",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "strike",
+        "sub",
+        "sup",
+        "table",
+        "tt",
+        "u",
+        "ul",
+        "var",
+    }
+)
+# Elements inside an <svg> or <math> where HTML content starts again.
+_INTEGRATION_POINTS = frozenset(
+    {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"}
+)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass
+class Attribute:
+    name: str  # ASCII-lowercased
+    value: str  # character references decoded
+    start: int  # offset of the name
+    end: int  # offset after the value (and its closing quote)
+    value_start: int  # offset of the value (after the opening quote), or -1 when none
 
 
 @dataclass
 class Element:
     tag: str
-    attrs: dict[str, str]
+    attrs: dict[str, str]  # first value of each name, as a browser keeps it
     start: int  # offset of "<"
     start_end: int  # offset just after the start tag's ">"
     parent: int | None
@@ -49,165 +186,445 @@ class Element:
     end_tag_start: int = -1  # offset of "</", or -1 when there is no end tag
     children: list[int] = field(default_factory=list)
     has_text: bool = False  # non-blank text directly inside
+    attr_list: list[Attribute] = field(default_factory=list)  # every attribute, duplicates too
+    foreign: bool = False  # in the SVG or MathML namespace (not HTML)
 
 
 @dataclass(frozen=True)
 class ImageUse:
-    """One URL in a page that shows, links to or announces an image."""
+    """One URL in a document that shows, links to or announces a picture.
 
-    element: int  # index into PageDoc.elements
-    kind: str  # "img", "source", "poster", "a", "link", "meta"
+    ``element`` indexes the parsed document's elements (-1 for a style sheet or a feed's
+    own picture elements); ``displays`` is False for a link (``<a href>``, most
+    ``<link>``) and True for anything a browser or feed reader draws. ``via`` says where
+    the URL was: "attr", "srcset", "css" (a style attribute, ``<style>`` or sheet),
+    "srcdoc" (HTML inside an ``<iframe srcdoc>``), "entry" (HTML in a feed entry) or
+    "feed" (a feed's own picture element). ``attr`` names the attribute, and for CSS
+    ``start``/``end`` is the span the rewrite blanks (in the attribute's decoded value
+    for a style attribute, in the document otherwise)."""
+
+    element: int
+    kind: str
     url: str
     alt: str | None = None
+    displays: bool = True
+    via: str = "attr"
+    attr: str = ""
+    start: int = -1
+    end: int = -1
 
 
-class _TreeBuilder(HTMLParser):
+# ---------------------------------------------------------------- tokenizer
+
+_SPACE = "\t\n\f\r "
+_TAG_NAME = re.compile(r"[^\t\n\f\r />]*")
+_SEPARATOR = re.compile(r"[\t\n\f\r /]*")
+_ATTRIBUTE = re.compile(
+    r"(?P<name>[^\t\n\f\r />][^\t\n\f\r />=]*)[\t\n\f\r ]*"
+    r"(?:=[\t\n\f\r ]*(?:\"(?P<dq>[^\"]*)(?:\"|\Z)|'(?P<sq>[^']*)(?:'|\Z)|(?P<uq>[^\t\n\f\r >]*)))?"
+)
+_MARKUP = re.compile(r"<(?:[A-Za-z]|/|!|\?)")
+_SIMPLE_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)>")
+_NON_SPACE = re.compile(r"[^\t\n\f\r ]")
+_CHARREF = re.compile(r"&(?:#[xX][0-9a-fA-F]+;?|#[0-9]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
+
+
+def unescape_attribute(value: str) -> str:
+    """An attribute value as a browser decodes it: a legacy named reference without its
+    ";" stays as written when a letter, digit or "=" follows (``?a=1&copy=2``)."""
+    if "&" not in value:
+        return value
+
+    def replace(match: re.Match) -> str:
+        name, semicolon = match.group(1), match.group(2)
+        if name is None or semicolon:
+            return unescape(match.group(0))
+        for length in range(len(name), 0, -1):
+            if name[:length] in _HTML5_ENTITIES:
+                if length < len(name):
+                    return match.group(0)  # followed by a letter or digit
+                following = value[match.end() : match.end() + 1]
+                return match.group(0) if following == "=" else unescape(match.group(0))
+        return match.group(0)
+
+    return _CHARREF.sub(replace, value)
+
+
+def _read_attributes(text: str, position: int) -> tuple[list[Attribute], int, bool]:
+    """Attributes from `position` to the end of a tag: (attributes, offset after ">",
+    self-closing). An unfinished tag runs to the end of the text."""
+    attributes: list[Attribute] = []
+    length = len(text)
+    while True:
+        separator = _SEPARATOR.match(text, position)
+        position = separator.end()
+        if position >= length:
+            return attributes, length, False
+        if text[position] == ">":
+            return attributes, position + 1, separator.group().endswith("/")
+        match = _ATTRIBUTE.match(text, position)
+        if match.group("dq") is not None:
+            raw, value_start = match.group("dq"), match.start("dq")
+        elif match.group("sq") is not None:
+            raw, value_start = match.group("sq"), match.start("sq")
+        elif match.group("uq") is not None:
+            raw, value_start = match.group("uq"), match.start("uq")
+        else:
+            raw, value_start = "", -1
+        end = match.end()
+        if value_start < 0:
+            end = match.end("name")  # whitespace after a bare name belongs to no attribute
+        attributes.append(
+            Attribute(
+                match.group("name").translate(_ASCII_LOWER),
+                unescape_attribute(raw),
+                match.start(),
+                end,
+                value_start,
+            )
+        )
+        position = max(match.end(), position + 1)
+
+
+def _comment_end(text: str, start: int) -> int:
+    """The offset after a comment opening at `start` ("<!--"), as a browser ends it."""
+    body = start + 4
+    if text.startswith(">", body):
+        return body + 1  # <!-->
+    if text.startswith("->", body):
+        return body + 2  # <!--->
+    ends = [i for i in (text.find("-->", body), text.find("--!>", body)) if i >= 0]
+    if not ends:
+        return len(text)
+    close = min(ends)
+    return close + (3 if text.startswith("-->", close) else 4)
+
+
+def _bogus_end(text: str, start: int) -> int:
+    close = text.find(">", start)
+    return len(text) if close < 0 else close + 1
+
+
+class _TreeBuilder:
+    """Tokenizes a page and builds its element tree with source offsets."""
+
     def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
         self.text = text
-        self.line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self.line_starts.append(index + 1)
         self.elements: list[Element] = []
         self.stack: list[int] = []
+        self.foreign_depth = 0  # <svg>/<math> elements open
 
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self.line_starts[line - 1] + column
+    def finish(self) -> list[Element]:
+        text = self.text
+        length = len(text)
+        position = 0
+        while position < length:
+            match = _MARKUP.search(text, position)
+            if match is None:
+                self._text(position, length)
+                break
+            start = match.start()
+            self._text(position, start)
+            simple = _SIMPLE_TAG.match(text, start)
+            if simple is not None:
+                # Most tags have no attributes (<p>, </em>): a third of the parse time.
+                tag = simple.group(2).translate(_ASCII_LOWER)
+                if simple.group(1):
+                    self._close(tag, start, simple.end())
+                    position = simple.end()
+                else:
+                    position = self._open(tag, [], start, simple.end(), False)
+                continue
+            second = text[start + 1]
+            if second == "!":
+                if text.startswith("<!--", start):
+                    position = _comment_end(text, start)
+                else:
+                    # <!DOCTYPE>, <![CDATA[ (a bogus comment in HTML; in SVG it may hold
+                    # text with ">", which is then read as markup: more found, not less).
+                    position = _bogus_end(text, start)
+            elif second == "?":
+                position = _bogus_end(text, start)
+            elif second == "/":
+                third = text[start + 2 : start + 3]
+                if third == ">":
+                    position = start + 3
+                elif third.isascii() and third.isalpha():
+                    name_match = _TAG_NAME.match(text, start + 2)
+                    _attrs, end, _closing = _read_attributes(text, name_match.end())
+                    self._close(name_match.group().translate(_ASCII_LOWER), start, end)
+                    position = end
+                elif not third:
+                    self._text(start, length)
+                    position = length
+                else:
+                    position = _bogus_end(text, start)
+            else:
+                name_match = _TAG_NAME.match(text, start + 1)
+                tag = name_match.group().translate(_ASCII_LOWER)
+                attributes, end, self_closing = _read_attributes(text, name_match.end())
+                position = self._open(tag, attributes, start, end, self_closing)
+        for index in self.stack:
+            self.elements[index].end = length
+        self.stack.clear()
+        return self.elements
 
-    def _open(self, tag: str, attrs: list[tuple[str, str | None]], void: bool) -> None:
-        start = self._offset()
-        raw = self.get_starttag_text() or ""
+    def _text(self, start: int, end: int) -> None:
+        if start < end and self.stack:
+            element = self.elements[self.stack[-1]]
+            if not element.has_text and _NON_SPACE.search(self.text, start, end):
+                element.has_text = True
+
+    def _open(
+        self, tag: str, attributes: list[Attribute], start: int, end: int, self_closing: bool
+    ) -> int:
+        if (
+            tag in _CLOSES_P
+            and self.stack
+            and self.elements[self.stack[-1]].tag == "p"
+            and not self.elements[self.stack[-1]].foreign
+        ):
+            closed = self.stack.pop()
+            self.elements[closed].end = start
         parent = self.stack[-1] if self.stack else None
+        parent_element = self.elements[parent] if parent is not None else None
+        foreign = tag in ("svg", "math") or (
+            parent_element is not None
+            and parent_element.foreign
+            and parent_element.tag not in _INTEGRATION_POINTS
+            and tag not in _BREAKOUT
+        )
+        attrs: dict[str, str] = {}
+        for attribute in attributes:
+            attrs.setdefault(attribute.name, attribute.value)
         element = Element(
             tag=tag,
-            attrs={name: (value or "") for name, value in attrs},
+            attrs=attrs,
             start=start,
-            start_end=start + len(raw),
+            start_end=end,
             parent=parent,
+            attr_list=attributes,
+            foreign=foreign,
         )
         index = len(self.elements)
         self.elements.append(element)
         if parent is not None:
-            self.elements[parent].children.append(index)
-        if void:
-            element.end = element.start_end
-        else:
-            self.stack.append(index)
+            parent_element.children.append(index)
+        # In an <svg>, "/>" closes any element; in HTML only void elements have no end tag.
+        void = (self_closing and foreign) or (tag in VOID_TAGS and not foreign)
+        if void or (self_closing and tag in VOID_TAGS):
+            element.end = end
+            return end
+        self.stack.append(index)
+        if tag in ("svg", "math"):
+            self.foreign_depth += 1
+        if tag in _RAW_TEXT and self.foreign_depth == 0:
+            # Raw text ends at "</script" or "</style" followed by a space, "/" or ">".
+            closing = re.compile(rf"</{tag}[\t\n\f\r />]", re.I).search(self.text, end)
+            return len(self.text) if closing is None else closing.start()
+        return end
 
-    def handle_starttag(self, tag, attrs):
-        self._open(tag, attrs, tag in VOID_TAGS)
-
-    def handle_startendtag(self, tag, attrs):
-        self._open(tag, attrs, True)
-
-    def handle_endtag(self, tag):
-        if tag in VOID_TAGS:
+    def _close(self, tag: str, start: int, end: int) -> None:
+        if tag in VOID_TAGS and tag != "image":
             return
-        matching = [i for i in self.stack if self.elements[i].tag == tag]
-        if not matching:
-            return  # a stray end tag
-        target = matching[-1]
-        position = self._offset()
-        close = self.text.find(">", position)
-        end = len(self.text) if close < 0 else close + 1
-        while self.stack:
-            index = self.stack.pop()
-            element = self.elements[index]
-            if index == target:
-                element.end_tag_start = position
-                element.end = end
+        stack = self.stack
+        if stack and self.elements[stack[-1]].tag == tag and tag not in ("svg", "math"):
+            element = self.elements[stack.pop()]  # the usual case: the current element
+            element.end_tag_start = start
+            element.end = end
+            return
+        target = None
+        for depth in range(len(self.stack) - 1, -1, -1):
+            element = self.elements[self.stack[depth]]
+            if element.tag == tag:
+                target = depth
                 break
-            element.end = position  # closed implicitly by its parent's end tag
-
-    def handle_data(self, data):
-        if self.stack and data.strip():
-            self.elements[self.stack[-1]].has_text = True
-
-    def finish(self) -> list[Element]:
-        self.feed(self.text)
-        self.close()
-        for index in self.stack:
-            self.elements[index].end = len(self.text)
-        self.stack.clear()
-        return self.elements
-
-
-def _uses_of(index: int, tag: str, attrs: dict[str, str]):
-    """The image uses of one element."""
-    if tag == "img":
-        alt = attrs.get("alt")
-        for name in ("src", "data-src"):
-            if attrs.get(name, "").strip():
-                yield ImageUse(index, "img", attrs[name].strip(), alt)
-        for name in ("srcset", "data-srcset"):
-            for url in srcset_urls(attrs.get(name, "")):
-                yield ImageUse(index, "img", url, alt)
-    elif tag == "source":
-        for url in srcset_urls(attrs.get("srcset", "")):
-            yield ImageUse(index, "source", url)
-        if attrs.get("src", "").strip():
-            yield ImageUse(index, "source", attrs["src"].strip())
-    elif tag == "video" and attrs.get("poster", "").strip():
-        yield ImageUse(index, "poster", attrs["poster"].strip())
-    elif tag == "a" and attrs.get("href", "").strip():
-        yield ImageUse(index, "a", attrs["href"].strip())
-    elif tag == "link" and attrs.get("href", "").strip():
-        yield ImageUse(index, "link", attrs["href"].strip())
-    elif tag == "meta":
-        key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
-        if key in IMAGE_META and attrs.get("content", "").strip():
-            yield ImageUse(index, "meta", attrs["content"].strip())
-    elif tag in ("image", "feimage"):
-        for name in ("href", "xlink:href", "src"):
-            if attrs.get(name, "").strip():
-                yield ImageUse(index, "svg-image", attrs[name].strip())
+            if element.tag in _INTEGRATION_POINTS and element.foreign:
+                break  # a browser does not close past an <svg>'s HTML island either
+        if target is None:
+            return  # a stray end tag
+        closing = self.stack[target:]
+        inside = [self.elements[i] for i in closing[1:]]
+        if any(e.tag in ("svg", "math") for e in inside) and any(not e.foreign for e in inside):
+            # Closing an <svg> around HTML (a breakout tag, foreignObject content): whether a
+            # browser left the drawing here is unsure, so it stays open (more is read as tags).
+            return
+        del self.stack[target:]
+        for index in closing[1:]:
+            self.elements[index].end = start  # closed implicitly by an ancestor's end tag
+            if self.elements[index].tag in ("svg", "math"):
+                self.foreign_depth -= 1
+        element = self.elements[closing[0]]
+        element.end_tag_start = start
+        element.end = end
+        if tag in ("svg", "math"):
+            self.foreign_depth -= 1
 
 
-# A quick scan for the uses, many times faster than a full parse. It decides which pages
-# need the full parse and rewrite; a use it misses in odd markup can only leave a broken
-# image behind (the withheld file itself is deleted whatever the pages say).
-_SKIP = re.compile(r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.S | re.I)
-_TAG = re.compile(
-    r"<(img|source|video|a|link|meta|image|feimage)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
-    re.I,
-)
-_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-
-
-def scan_uses(text: str) -> list[ImageUse]:
-    """The image uses in an HTML text, found without a full parse."""
-    uses: list[ImageUse] = []
-    for index, match in enumerate(_TAG.finditer(_SKIP.sub("", text))):
-        attrs: dict[str, str] = {}
-        for name, double, single, bare in _ATTR.findall(match.group(2)):
-            attrs.setdefault(name.lower(), unescape(double or single or bare))
-        uses.extend(_uses_of(index, match.group(1).lower(), attrs))
-    return uses
+# ---------------------------------------------------------------- what uses a picture
 
 
 def srcset_urls(value: str) -> list[str]:
-    """The URLs in a srcset value ("a.jpg 1x, b.jpg 640w")."""
+    """The URLs in a srcset value, split as the HTML standard splits them: a URL runs to
+    whitespace ("a.jpg,b.jpg 2x" is one URL), descriptors run to a comma."""
     urls = []
-    for candidate in value.split(","):
-        parts = candidate.strip().split()
-        if parts:
-            urls.append(parts[0])
+    position = 0
+    length = len(value)
+    while position < length:
+        while position < length and (value[position] in _SPACE or value[position] == ","):
+            position += 1
+        if position >= length:
+            break
+        start = position
+        while position < length and value[position] not in _SPACE:
+            position += 1
+        url = value[start:position]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0  # descriptors: up to a comma outside parentheses
+            while position < length:
+                char = value[position]
+                if char == "(":
+                    depth += 1
+                elif char == ")":
+                    depth = max(0, depth - 1)
+                elif char == "," and depth == 0:
+                    break
+                position += 1
+        if url:
+            urls.append(url)
     return urls
 
 
+def _values(attr_list: list[Attribute], *names: str) -> Iterator[tuple[str, str]]:
+    """(name, value) of every non-blank attribute with one of the names, duplicates too."""
+    for attribute in attr_list:
+        if attribute.name in names and attribute.value.strip():
+            yield attribute.name, attribute.value.strip()
+
+
+def _href_names(attr_list: list[Attribute]) -> tuple[str, ...]:
+    """href, and href in any namespace spelling (xlink:href, ns1:href ...)."""
+    return tuple(
+        {a.name for a in attr_list if a.name == "href" or a.name.endswith(":href")} | {"href"}
+    )
+
+
+def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
+    """The picture uses of one element, from its attributes (see the module docstring)."""
+    tag, attrs, attr_list = element.tag, element.attrs, element.attr_list
+    if tag == "img" or tag == "mglyph":
+        alt = attrs.get("alt")
+        for name, url in _values(attr_list, "src", "data-src", "lowsrc", "dynsrc"):
+            yield ImageUse(index, "img", url, alt, attr=name)
+        for name, value in _values(attr_list, "srcset", "data-srcset"):
+            for url in srcset_urls(value):
+                yield ImageUse(index, "img", url, alt, via="srcset", attr=name)
+    elif tag == "source":
+        for name, value in _values(attr_list, "srcset"):
+            for url in srcset_urls(value):
+                yield ImageUse(index, "source", url, via="srcset", attr=name)
+        for name, url in _values(attr_list, "src"):
+            yield ImageUse(index, "source", url, attr=name)
+    elif tag == "video":
+        for name, url in _values(attr_list, "poster"):
+            yield ImageUse(index, "poster", url, attr=name)
+        for name, url in _values(attr_list, "src"):
+            yield ImageUse(index, "video", url, attr=name)
+    elif tag in ("a", "area"):
+        for name, url in _values(attr_list, *_href_names(attr_list)):
+            yield ImageUse(index, "a", url, displays=False, attr=name)
+    elif tag == "link":
+        rel = set(attrs.get("rel", "").lower().split())
+        # A stylesheet can draw pictures and an icon is one; the rest only point at one.
+        shown = bool(rel & {"stylesheet", "icon", "apple-touch-icon", "mask-icon"})
+        for name, url in _values(attr_list, "href"):
+            yield ImageUse(index, "link", url, displays=shown, attr=name)
+        for name, value in _values(attr_list, "imagesrcset"):
+            for url in srcset_urls(value):
+                yield ImageUse(index, "link", url, displays=False, via="srcset", attr=name)
+    elif tag == "meta":
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").strip()
+        if key.lower() in IMAGE_META:
+            for name, url in _values(attr_list, "content"):
+                yield ImageUse(index, "meta", url, attr=name)
+        if attrs.get("http-equiv", "").strip().lower() == "refresh":
+            target = re.search(r"url\s*=\s*['\"]?([^'\"]+)", attrs.get("content", ""), re.I)
+            if target:
+                yield ImageUse(index, "meta", target.group(1).strip(), displays=False)
+    elif tag == "object":
+        for name, url in _values(attr_list, "data"):
+            yield ImageUse(index, "object", url, attr=name)
+    elif tag == "embed":
+        for name, url in _values(attr_list, "src"):
+            yield ImageUse(index, "embed", url, attr=name)
+    elif tag in _FRAME_TAGS:
+        for name, url in _values(attr_list, "src"):
+            yield ImageUse(index, "iframe", url, attr=name)
+    elif tag == "input":
+        for name, url in _values(attr_list, "src"):
+            yield ImageUse(index, "input", url, attr=name)
+    elif tag == "base":
+        for name, url in _values(attr_list, "href"):
+            yield ImageUse(index, "base", url, displays=False, attr=name)
+    if tag == "image" or tag == "feimage":
+        for name, url in _values(attr_list, *_href_names(attr_list), "src"):
+            yield ImageUse(index, "svg-image", url, attr=name)
+    elif tag in _SVG_HREF_TAGS and element.foreign:
+        for name, url in _values(attr_list, *_href_names(attr_list)):
+            yield ImageUse(index, "svg-ref", url, attr=name)
+    elif tag in ("set", "animate") and attrs.get("attributename", "").lower().endswith("href"):
+        # SMIL can swap a drawing's href for another picture.
+        for name, value in _values(attr_list, "to", "from", "by", "values"):
+            for url in value.split(";"):
+                if url.strip():
+                    yield ImageUse(index, "svg-image", url.strip(), attr=name)
+    # Any element: the legacy background attribute and CSS in attributes.
+    for name, url in _values(attr_list, "background"):
+        yield ImageUse(index, "background", url, attr=name)
+    for attribute in attr_list:
+        is_css = attribute.name == "style" or (
+            element.foreign and attribute.name in _SVG_URL_ATTRIBUTES
+        )
+        if is_css and "(" in attribute.value:
+            for css in css_urls(attribute.value):
+                yield ImageUse(index, css.kind, css.url, None, True, "css",
+                               attribute.name, css.start, css.end)  # fmt: skip
+
+
 class PageDoc:
-    """A parsed page: its elements with source positions and the images it uses."""
+    """A parsed page: its elements with source positions and the pictures it uses."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.elements = _TreeBuilder(text).finish()
         self.uses = list(self._find_uses())
 
-    def _find_uses(self):
+    def _find_uses(self) -> Iterator[ImageUse]:
         for index, element in enumerate(self.elements):
-            yield from _uses_of(index, element.tag, element.attrs)
+            if element.attr_list:
+                yield from _uses_of(index, element)
+            if element.tag in _FRAME_TAGS and "srcdoc" in element.attrs:
+                # A page inside the attribute: its pictures are this frame's.
+                for inner in PageDoc(element.attrs["srcdoc"]).uses:
+                    yield ImageUse(index, inner.kind, inner.url, inner.alt, inner.displays,
+                                   "srcdoc", "srcdoc")  # fmt: skip
+            elif element.tag == "style":
+                yield from self._style_uses(index, element)
+
+    def _style_uses(self, index: int, element: Element) -> Iterator[ImageUse]:
+        body_end = element.end_tag_start if element.end_tag_start >= 0 else element.end
+        body = self.text[element.start_end : body_end]
+        if element.foreign:
+            # Inside an <svg> a <style> holds parsed text: references are decoded.
+            for css in css_urls(unescape(body)):
+                yield ImageUse(index, css.kind, css.url, via="css", attr="#text")
+            return
+        for css in css_urls(body):
+            yield ImageUse(index, css.kind, css.url, via="css", attr="#text",
+                           start=element.start_end + css.start,
+                           end=element.start_end + css.end)  # fmt: skip
 
     def meta_key(self, index: int) -> str:
         attrs = self.elements[index].attrs
@@ -236,45 +653,91 @@ class PageDoc:
         return unit
 
     def rewrite(self, blocked: Callable[[ImageUse], bool], placeholder: str) -> tuple[str, int]:
-        """Replace every image use `blocked` says no to; return (new text, placeholders)."""
+        """Replace every picture use `blocked` says no to; return (new text, placeholders)."""
         blocked_uses = [use for use in self.uses if blocked(use)]
         if not blocked_uses:
             return self.text, 0
         blocked_elements = {use.element for use in blocked_uses}
         edits: list[tuple[int, int, str]] = []
         placeholders = 0
-        for index in sorted(blocked_elements):
+        drawings: set[int] = set()
+
+        def replace_whole(element: Element) -> None:
+            nonlocal placeholders
+            edits.append((element.start, element.end, placeholder))
+            placeholders += 1
+
+        by_element: dict[int, list[ImageUse]] = {}
+        for use in blocked_uses:
+            by_element.setdefault(use.element, []).append(use)
+        for index in sorted(by_element):
             element = self.elements[index]
+            uses = by_element[index]
             tag = element.tag
-            if tag in ("img", "source", "video"):
+            drawing = self._outermost_svg(index)
+            if drawing is not None and any(use.displays for use in uses):
+                # The whole drawing goes, once, however many withheld pictures it holds.
+                if drawing not in drawings:
+                    drawings.add(drawing)
+                    replace_whole(self.elements[drawing])
+                continue
+            element_uses = [u for u in uses if u.via != "css" and u.kind != "background"]
+            if any(u.via == "srcdoc" for u in uses) or any(
+                u.kind in ("object", "embed", "iframe", "input", "video") for u in element_uses
+            ):
+                replace_whole(element)
+            elif tag in ("img", "source", "video", "mglyph") and element_uses:
                 unit = self.elements[self._media_unit(index, blocked_elements)]
-                edits.append((unit.start, unit.end, placeholder))
-                placeholders += 1
-            elif tag == "a":
+                replace_whole(unit)
+            elif tag in ("a", "area") and element_uses:
                 # A text link to a withheld image: keep the words, drop the link.
                 edits.append((element.start, element.start_end, ""))
                 if element.end_tag_start >= 0:
                     edits.append((element.end_tag_start, element.end, ""))
-            elif tag in ("image", "feimage"):
-                # The whole drawing goes; outside any <svg> a browser shows <image> as <img>.
-                unit = self._outermost_svg(index) or element
-                if (unit.start, unit.end, placeholder) not in edits:  # one per drawing
-                    edits.append((unit.start, unit.end, placeholder))
-                    placeholders += 1
-            elif tag == "link":
+            elif tag in ("image", "feimage") and element_uses:
+                replace_whole(element)  # outside any <svg> a browser shows <image> as <img>
+            elif tag in ("link", "base") and element_uses:
                 edits.append((element.start, element.end, ""))
-            elif tag == "meta":
+            elif tag == "meta" and element_uses:
                 edits.append((element.start, element.end, ""))
                 edits.extend(self._image_meta_details(index))
+            elif element_uses:
+                replace_whole(element)
+            edits.extend(self._attribute_edits(element, uses))
         return _apply(self.text, edits), placeholders
 
-    def _outermost_svg(self, index: int) -> Element | None:
+    def _attribute_edits(self, element: Element, uses: list[ImageUse]) -> list[tuple]:
+        """A blocked background attribute goes; a blocked url() in CSS becomes none."""
+        edits: list[tuple[int, int, str]] = []
+        for use in uses:
+            if use.kind == "background" and use.via == "attr":
+                for attribute in element.attr_list:
+                    if attribute.name == "background":
+                        edits.append((attribute.start, attribute.end, ""))
+        css_uses = [use for use in uses if use.via == "css"]
+        for use in css_uses:
+            if use.attr == "#text" and use.start >= 0:
+                edits.append((use.start, use.end, "none"))
+        for attribute in element.attr_list:
+            spans = [u for u in css_uses if u.attr == attribute.name]
+            if not spans:
+                continue
+            found = [c for c in css_urls(attribute.value) if (c.url, c.start) in
+                     {(u.url, u.start) for u in spans}]  # fmt: skip
+            new_value, _ = rewrite_css(attribute.value, found)
+            if new_value == attribute.value:
+                continue
+            quoted = '"' + new_value.replace("&", "&amp;").replace('"', "&quot;") + '"'
+            edits.append((attribute.start, attribute.end, f"{attribute.name}={quoted}"))
+        return edits
+
+    def _outermost_svg(self, index: int) -> int | None:
         found = None
-        parent = self.elements[index].parent
-        while parent is not None:
-            if self.elements[parent].tag == "svg":
-                found = self.elements[parent]
-            parent = self.elements[parent].parent
+        current: int | None = index
+        while current is not None:
+            if self.elements[current].tag == "svg":
+                found = current
+            current = self.elements[current].parent
         return found
 
     def _image_meta_details(self, index: int) -> list[tuple[int, int, str]]:
@@ -299,10 +762,15 @@ class PageDoc:
         return edits
 
 
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
+def scan_uses(text: str) -> list[ImageUse]:
+    """The picture uses in an HTML text (a full parse: there is no quicker pre-scan)."""
+    return PageDoc(text).uses
+
+
+def _apply(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
     """Apply non-overlapping edits; an edit inside one already kept is dropped."""
     kept: list[tuple[int, int, str]] = []
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], -e[1])):
+    for start, end, replacement in sorted(set(edits), key=lambda e: (e[0], -e[1])):
         if kept and start < kept[-1][1]:
             continue  # inside (or overlapping) an element already replaced
         kept.append((start, end, replacement))
