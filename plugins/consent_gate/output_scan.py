@@ -25,6 +25,8 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -34,10 +36,13 @@ PAGE_SUFFIXES = (".html", ".htm")
 DERIVATIVE_SEPARATORS = "-_.@"
 # Name parts shorter than this are too common to warn about ("Li", "Jo").
 MIN_NAME_TOKEN = 3
-_RASTER_DATA = re.compile(r"^data:image/(?!svg)", re.IGNORECASE)
-_SVG_DATA = re.compile(r"^data:image/svg\+xml(;[^,]*)?,", re.IGNORECASE)
-# SVG elements that draw another image: the gate cannot check what they embed.
-_SVG_IMAGE_TAGS = frozenset({"image", "feimage", "img"})
+# A data: URL in any spelling a browser or a careless reader accepts ("DATA:", " data :").
+_DATA_SCHEME = re.compile(r"^\s*data\s*:", re.IGNORECASE)
+# Pelican links left unreplaced: site-root relative paths ({static}/images/a.jpg).
+_PELICAN_LINK = re.compile(r"^(?:\{(?:static|attach|filename)\}|\|(?:static|attach|filename)\|)")
+# What a browser's URL parser drops: tabs and newlines anywhere, C0 controls and spaces
+# around the URL.
+_URL_NOISE = re.compile(r"[\t\n\r]")
 
 
 def list_files(output: Path, suffixes: Iterable[str]) -> list[Path]:
@@ -75,15 +80,19 @@ class UrlResolver:
         self.site_prefix = site.path.rstrip("/") if self.site_host else ""
 
     def resolve(self, url: str, page: str) -> Target:
-        url = url.strip()
-        if _RASTER_DATA.match(url) or (_SVG_DATA.match(url) and _svg_data_embeds(url)):
-            return Target("inline")
+        url = clean_url(url)
+        if _DATA_SCHEME.match(url):
+            return Target("inline" if data_url_shows_picture(url) else "other")
+        pelican = _PELICAN_LINK.match(url)
+        if pelican:
+            url = "/" + url[pelican.end() :].lstrip("/")
+        url = url.replace("\\", "/")  # a browser reads "\\" as "/" in web addresses
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme and scheme not in ("http", "https"):
-            return Target("other")  # mailto:, tel:, javascript:, data:image/svg+xml ...
+            return Target("other")  # mailto:, tel:, javascript: ...
         path = unquote(parts.path)
-        if parts.netloc:
+        if parts.netloc or url.startswith("//"):
             if not self.site_host or parts.netloc.lower() != self.site_host:
                 return Target("remote")
             if self.site_prefix and not (
@@ -105,47 +114,119 @@ class UrlResolver:
         return Target("local", normal)
 
 
+def clean_url(url: str) -> str:
+    """A URL as a browser's parser reads it: surrounding spaces and controls stripped,
+    tabs and newlines inside removed."""
+    return _URL_NOISE.sub("", url).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                     "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+                                     "\x1c\x1d\x1e\x1f ")  # fmt: skip
+
+
+def is_plain_local(url: str) -> bool:
+    """Whether a URL names a file of the site itself (a relative or root-relative path, a
+    fragment): such a file is in the output and checked on its own."""
+    url = clean_url(url).replace("\\", "/")
+    if _DATA_SCHEME.match(url) or url.startswith("//"):
+        return False
+    if _PELICAN_LINK.match(url):
+        return True
+    parts = urlsplit(url)
+    return not parts.netloc and parts.scheme.lower() in ("", "http", "https")
+
+
+@lru_cache(maxsize=512)
+def data_url_shows_picture(url: str) -> bool:
+    """Whether a data: URL, of any declared type, shows a picture: its decoded bytes are
+    judged, not its declared type (a browser sniffs an image's bytes too). A data: SVG that
+    only draws shapes does not; one that cannot be read does."""
+    from .sniff import decode_data_url, shows_picture
+
+    data = decode_data_url(clean_url(url))
+    if data is None:
+        return True
+    head = data[:512].lstrip().lower()
+    header = url.partition(",")[0].lower()
+    if "svg" in header or head.startswith((b"<svg", b"<?xml", b"<!doctype svg")):
+        try:
+            if svg_embedded_images(data):
+                return True
+        except ValueError:
+            return True
+    return shows_picture(data)
+
+
 def svg_embedded_images(data: bytes) -> list[str]:
-    """What an SVG draws that the gate cannot check: images embedded in it (data: URLs) or
-    fetched from elsewhere. Images it links from the site itself are files the gate checks.
+    """What an SVG draws that the gate cannot check: every way it can show a picture from
+    anything but a plain file of the site (``svg_uses`` lists them all): ``<image>``,
+    ``<feImage>``, ``<use>``, ``<pattern>`` and other references, CSS ``url()`` in style
+    attributes, presentation attributes and ``<style>`` (``@import`` too), an
+    ``<?xml-stylesheet?>``, and HTML inside ``<foreignObject>`` (img, object, embed,
+    iframe, video poster, background...), in any attribute spelling (href, xlink:href, src,
+    another namespace prefix). Returns the URLs, shortened.
 
     Raises ValueError when the SVG cannot be read (the caller withholds it)."""
+    found = []
+    for use in svg_uses(data):
+        if use.displays and not is_plain_local(use.url):
+            url = use.url.strip()
+            found.append(url if len(url) <= 60 else url[:57] + "...")
+    return found
+
+
+def svg_uses(data: bytes | str):
+    """Every picture use in an SVG file (``html_rewrite.ImageUse``, element -1), local
+    ones too. Raises ValueError when the SVG is not well-formed XML."""
     import xml.etree.ElementTree as ET
+
+    from .css import css_urls
+    from .html_rewrite import Attribute, Element, ImageUse, _uses_of
 
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise ValueError(f"it is not well-formed SVG ({exc})") from exc
-    found = []
-    for element in root.iter():
+    uses = []
+    # <?xml-stylesheet?> loads a style sheet (which can draw pictures); it sits outside
+    # the root element, where the element tree keeps nothing.
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    for instruction in re.finditer(r"<\?xml-stylesheet\s(.*?)\?>", text, re.S | re.I):
+        for match in re.finditer(r"href\s*=\s*([\"'])(.*?)\1", instruction.group(1), re.S):
+            uses.append(ImageUse(-1, "css-import", unescape(match.group(2)), via="css"))
+    for element, inside in _walk(root, False):
         if not isinstance(element.tag, str):
             continue
-        if element.tag.rsplit("}", 1)[-1].lower() not in _SVG_IMAGE_TAGS:
-            continue
+        tag = element.tag.rsplit("}", 1)[-1].lower()
+        attributes = []
         for name, value in element.attrib.items():
-            if name.rsplit("}", 1)[-1].lower() not in ("href", "src"):
-                continue
-            url = value.strip()
-            parts = urlsplit(url)
-            # data:, file: and the like, or another host; a path in the site is fine.
-            if parts.netloc or parts.scheme.lower() not in ("", "http", "https"):
-                found.append(url if len(url) <= 60 else url[:57] + "...")
-    return found
+            namespace, _, local = name.rpartition("}")
+            local = local.lower()
+            if namespace.endswith("xlink") and local == "href":
+                local = "xlink:href"
+            attributes.append(Attribute(local, value, -1, -1, -1))
+        attrs: dict[str, str] = {}
+        for attribute in attributes:
+            attrs.setdefault(attribute.name, attribute.value)
+        # Inside <foreignObject> the elements are HTML; elsewhere SVG.
+        shadow = Element(tag, attrs, -1, -1, None, attr_list=attributes, foreign=not inside)
+        uses.extend(_uses_of(-1, shadow))
+        if tag in ("iframe", "frame") and "srcdoc" in attrs:
+            from .html_rewrite import PageDoc
+
+            for inner in PageDoc(attrs["srcdoc"]).uses:
+                uses.append(ImageUse(-1, inner.kind, inner.url, inner.alt, inner.displays,
+                                     "srcdoc", "srcdoc"))  # fmt: skip
+        if tag == "style" and element.text:
+            text = "".join(element.itertext())
+            uses.extend(ImageUse(-1, css.kind, css.url, via="css") for css in css_urls(text))
+    return uses
 
 
-def _svg_data_embeds(url: str) -> bool:
-    """Whether an SVG data: URL draws an image inside it (unreadable ones count as yes)."""
-    import base64
-
-    header, _, payload = url.partition(",")
-    try:
-        if ";base64" in header.lower():
-            data = base64.b64decode(payload, validate=False)
-        else:
-            data = unquote(payload).encode("utf-8")
-        return bool(svg_embedded_images(data))
-    except ValueError:
-        return True
+def _walk(element, inside: bool):
+    """(element, inside a foreignObject) for an element tree, in document order."""
+    yield element, inside
+    tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
+    for child in element:
+        yield from _walk(child, inside or tag == "foreignobject")
 
 
 def derivative_stems(name: str) -> tuple[str, tuple[str, ...]]:

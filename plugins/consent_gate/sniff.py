@@ -270,17 +270,23 @@ _DATA_URL = re.compile(r"data\s*:\s*([^,\s\"'()<>]{0,200})\s*,", re.IGNORECASE)
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{120,}={0,2}")
 
 
+# The header of a data: URL is everything before the first comma, spaces included
+# ("data:image/jpeg ; base64,..." is read by browsers as base64).
+_DATA_HEADER = re.compile(r"\s*data\s*:([^,]{0,1000}),", re.IGNORECASE)
+
+
 def decode_data_url(url: str) -> bytes | None:
-    """The payload of a data: URL (base64 or percent-encoded), or None when malformed."""
-    match = _DATA_URL.match(url.strip())
+    """The payload of a data: URL (base64 or percent-encoded), or None when malformed.
+    A base64 payload is percent-decoded first, as a browser does ("%2F9j%2F4A...")."""
+    from urllib.parse import unquote, unquote_to_bytes
+
+    match = _DATA_HEADER.match(url)
     if match is None:
         return None
     header = match.group(1).lower()
-    payload = url.strip()[match.end() :]
+    payload = url[match.end() :]
     if "base64" in header:
-        return _b64(payload)
-    from urllib.parse import unquote_to_bytes
-
+        return _b64(unquote(payload))
     return unquote_to_bytes(payload)
 
 
