@@ -92,11 +92,12 @@ class GateOutcome:
         )
 
 
-def approve_hint(sha256: str) -> str:
-    return (
-        "ask the consent office to check consent, or run "
-        f"`consent approve {sha256}` if the office decides to publish"
-    )
+def approve_hint(sha256: str, shows: tuple[str, ...] = ()) -> str:
+    """What to do about a withheld image. The command text has one home in the registry
+    package (``consent_registry.advice``); `shows`: people recognised with consent."""
+    from consent_registry.advice import approve_advice
+
+    return approve_advice(sha256, shows)
 
 
 def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot, bool]:

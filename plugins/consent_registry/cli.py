@@ -1,5 +1,9 @@
 """`consent`: the consent office's command for the registry and the photo gate.
 
+The consent settings come from the same loader as the build's (``settings.load_settings``
+on ``--settings``, by default ``pelicanconf.py`` in the current folder when there is one),
+so `consent check` decides as the build does; --registry / --key-file override them.
+
 Exit codes: 0 done, 1 a problem to fix (the message says what to do), 3 `consent check`
 found an image the gate would withhold.
 """
@@ -16,11 +20,24 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from face_engine.model import sha256_bytes
+from face_engine.model import NOBODY, Approval, sha256_bytes
 
-from .registry import KNOWN_SCOPES, ROLES, Person, Registry, RegistryError, default_actor
-from .settings import GateSettings
+from .advice import approve_command
+from .registry import (
+    KNOWN_SCOPES,
+    RESTORE,
+    ROLES,
+    SHA256,
+    Person,
+    Registry,
+    RegistryError,
+    check_person_id,
+    default_actor,
+)
+from .settings import GateSettings, SettingsError, load_settings
 from .sis_import import ImportFailed, import_export, parse_date
+
+DEFAULT_SETTINGS_FILE = "pelicanconf.py"
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -48,13 +65,48 @@ def _err(text: str) -> None:
 # ------------------------------------------------------------------ helpers
 
 
+def _settings(args: argparse.Namespace) -> GateSettings:
+    """The consent settings as the build reads them, then --registry / --key-file.
+
+    Read once per command: ``--settings FILE``, or pelicanconf.py in the current folder
+    when it is there, or the defaults; CONSENT_REGISTRY / CONSENT_KEY_FILE in the
+    environment win over the file (``GateSettings.from_mapping``)."""
+    cached = getattr(args, "_gate_settings", None)
+    if cached is not None:
+        return cached
+    source = getattr(args, "settings", None)
+    if source is None and Path(DEFAULT_SETTINGS_FILE).is_file():
+        source = DEFAULT_SETTINGS_FILE
+    try:
+        settings = load_settings(Path(source)) if source else GateSettings.from_mapping()
+    except SettingsError as exc:
+        raise CliError(
+            f"the consent settings cannot be used ({exc}); fix the settings file or give "
+            "another with --settings FILE"
+        ) from None
+    if getattr(args, "registry", None):
+        settings = replace(settings, registry=Path(args.registry).expanduser())
+    if getattr(args, "key_file", None):
+        settings = replace(settings, key_file=Path(args.key_file).expanduser())
+    args._gate_settings = settings
+    return settings
+
+
 def _open(args: argparse.Namespace, create: bool = True) -> Registry | None:
-    """The registry named by --registry/--key-file; None when it does not exist and
-    `create` is False (read-only commands never create one)."""
-    path = Path(args.registry).expanduser()
+    """The registry of the settings (or --registry/--key-file); None when it does not
+    exist and `create` is False (read-only commands never create one)."""
+    settings = _settings(args)
+    path = settings.registry
     if not create and not path.exists():
         return None
-    registry = Registry.open(path, Path(args.key_file).expanduser())
+    registry = Registry.open(path, settings.key_file)
+    if registry.migrated_from is not None:
+        _err(
+            f"Upgraded the consent registry {path} from schema {registry.migrated_from}: its "
+            "records are now protected against changes made without the key (see "
+            "`consent audit`). Approvals made before do not say who is in the photo: approve "
+            "those images again with --shows (see `consent review` after the next build)."
+        )
     if registry.created:
         _err(f"Created a new consent registry at {path}.")
     if registry.created_key:
@@ -75,7 +127,7 @@ def _open_existing(args: argparse.Namespace) -> Registry:
 
 def _no_registry(args: argparse.Namespace) -> str:
     return (
-        f"There is no consent registry at {args.registry} yet. Add people with "
+        f"There is no consent registry at {_settings(args).registry} yet. Add people with "
         "`consent add` or `consent import`, or point --registry / CONSENT_REGISTRY at it."
     )
 
@@ -119,6 +171,9 @@ def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
     if not args.image:
         raise CliError("give the image file (or its hash with --sha256 HASH from `consent review`)")
     path = Path(args.image)
+    if SHA256.match(args.image.strip().lower()) and not path.exists():
+        # The hash as the build's log and `consent review` print it.
+        return args.image.strip().lower(), f"sha256 {args.image.strip().lower()[:12]}…"
     try:
         return sha256_bytes(path.read_bytes()), str(path)
     except FileNotFoundError:
@@ -127,13 +182,95 @@ def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
         raise CliError(f"the image {path} cannot be read ({exc.strerror or exc})") from None
 
 
-def _gate_settings(args: argparse.Namespace) -> GateSettings:
-    settings = GateSettings.from_mapping()
-    return replace(
-        settings,
-        registry=Path(args.registry).expanduser(),
-        key_file=Path(args.key_file).expanduser(),
+def _read_report(args: argparse.Namespace, required: bool) -> tuple[Path, dict | None]:
+    """(path, the build's consent report); None when there is none and not `required`."""
+    report_path = (
+        Path(args.report) if getattr(args, "report", None) else _settings(args).report_path
     )
+    if not report_path.is_file():
+        if not required:
+            return report_path, None
+        raise CliError(
+            f"There is no consent report at {report_path} yet. Run `make html` first: "
+            "the build checks every photo and writes the report."
+        )
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report["images"] = [i for i in report["images"] if isinstance(i, dict)]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not required:
+            _err(f"The consent report {report_path} cannot be read ({exc}): run `make html`.")
+            return report_path, None
+        raise CliError(
+            f"the consent report {report_path} cannot be read ({exc}): run `make html` again"
+        ) from None
+    return report_path, report
+
+
+def _image_name(image: dict) -> str:
+    return str(image.get("output_path") or image.get("path") or image.get("sha256", "?")[:12])
+
+
+def _recognised(image: dict) -> list[str]:
+    """The people the gate recognised in a report entry (any verdict)."""
+    return [
+        str(face["person_id"])
+        for face in image.get("faces") or []
+        if isinstance(face, dict) and face.get("person_id")
+    ]
+
+
+def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Approval]) -> None:
+    """Print the photos of the last build that show `person_id`, the approvals that name
+    them, and what the next publish does with each."""
+    report_path, report = _read_report(args, required=False)
+    named = {a.sha256: a for a in approvals if a.shows and person_id in a.shows}
+    if report is None:
+        _out(
+            f"There is no build report at {report_path}, so the photos showing {person_id} "
+            "cannot be listed: run `make html` to see them. Any photo the gate no longer "
+            "passes is taken down from the website at the next publish."
+        )
+        images = []
+    else:
+        images = [
+            i for i in report["images"] if person_id in _recognised(i) or i.get("sha256") in named
+        ]
+    by_hash: dict[str, list[dict]] = {}
+    for image in images:
+        by_hash.setdefault(str(image.get("sha256")), []).append(image)
+    if report is not None:
+        if not images:
+            _out(
+                f"No photo of the last build (report of {report.get('generated_at', '?')}) "
+                f"shows {person_id}."
+            )
+        else:
+            _out(
+                f"Photos showing {person_id} in the last build (report of "
+                f"{report.get('generated_at', '?')}):"
+            )
+        for image in images:
+            pages = image.get("pages") or []
+            where = f", on {', '.join(pages)}" if pages else ""
+            if image.get("verdict") == "publish":
+                fate = "taken down from the website at the next publish"
+            else:
+                fate = "already withheld; it stays off the website"
+            approval = named.get(str(image.get("sha256")))
+            note = (
+                f" (the approval by {approval.by} no longer holds)" if approval is not None else ""
+            )
+            _out(f"  {_image_name(image)}{where}: {fate}{note}")
+    unbuilt = [a for sha, a in named.items() if sha not in by_hash]
+    if unbuilt:
+        _out(f"Approvals naming {person_id}, which no longer hold:")
+        for approval in unbuilt:
+            label = approval.label or f"sha256 {approval.sha256[:12]}…"
+            _out(
+                f"  {label}, approved by {approval.by} on {approval.at:%Y-%m-%d}: "
+                "withheld wherever it is used, taken down from the website at the next publish"
+            )
 
 
 # ------------------------------------------------------------------ commands
@@ -187,6 +324,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             grade=grade,
             actor=_actor(args),
             replace=args.replace,
+            lookalike_of=args.lookalike_of or (),
+            tolerance=_settings(args).tolerance,
         )
     verb = "Updated" if existing else "Added"
     photo_text = (
@@ -195,9 +334,14 @@ def cmd_add(args: argparse.Namespace) -> int:
         else f"kept {_plural(person.templates, 'stored template')}"
     )
     never = " It stays marked never-publish." if person.never_publish else ""
+    twins = (
+        f" Recorded as a different person from {', '.join(args.lookalike_of)}, who looks alike."
+        if args.lookalike_of
+        else ""
+    )
     _out(
         f"{verb} consent for {_describe(person)}: {photo_text}, scopes "
-        f"{', '.join(person.scopes)}, {_expiry_text(person.expires)}.{never}"
+        f"{', '.join(person.scopes)}, {_expiry_text(person.expires)}.{never}{twins}"
     )
     return EXIT_OK
 
@@ -206,11 +350,13 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with _open_existing(args) as registry:
         before = registry.get(args.id)
         person = registry.revoke(args.id, actor=_actor(args))
+        approvals = list(registry.approvals().values())
     _out(
         f"Revoked consent for {_describe(person)}: deleted "
-        f"{_plural(before.templates, 'face template')}. Photos showing them are withheld "
-        "from the next build on."
+        f"{_plural(before.templates, 'face template')}. From the next build on, every photo "
+        "showing them is withheld, approved ones included."
     )
+    _photos_showing(args, person.person_id, approvals)
     return EXIT_OK
 
 
@@ -234,21 +380,26 @@ def cmd_remove(args: argparse.Namespace) -> int:
                 _out("Nothing was removed.")
                 return EXIT_OK
         registry.remove(args.id, actor=_actor(args))
+        approvals = list(registry.approvals().values())
     _out(
         f"Removed {_describe(person)}: the record and "
         f"{_plural(person.templates, 'face template')} are deleted. The audit log keeps a "
-        "line saying so."
+        "line saying so. From the next build on, every photo showing them is withheld, "
+        "approved ones included."
     )
+    _photos_showing(args, person.person_id, approvals)
     return EXIT_OK
 
 
 def cmd_never_publish(args: argparse.Namespace) -> int:
     with _open_existing(args) as registry:
         person = registry.set_never_publish(args.id, actor=_actor(args))
+        approvals = list(registry.approvals().values())
     _out(
         f"Marked {_describe(person)} never-publish: any photo in which the gate recognises "
-        "them is withheld."
+        "them is withheld, approved ones included."
     )
+    _photos_showing(args, person.person_id, approvals)
     return EXIT_OK
 
 
@@ -262,6 +413,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     with registry:
         people = registry.list_people()
+        problems = registry.integrity_problems()
+    for problem in problems:
+        _err(f"consent: warning: {problem}")
     today = date.today()
     if args.json:
         _out(json.dumps([p.to_json(today) for p in people], indent=2, ensure_ascii=False))
@@ -339,7 +493,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if registry is None:
         raise CliError(_no_registry(args))
     with registry:
-        entries = registry.audit_log(args.id)
+        if args.verify:
+            problems = registry.verify_audit()
+            rows = registry.integrity_problems()
+            count = len(registry.audit_log())
+        else:
+            entries = registry.audit_log(args.id)
+    if args.verify:
+        if not problems and not rows:
+            _out(
+                f"The audit log is intact ({count} {'entry' if count == 1 else 'entries'}, "
+                "each covering the one before) and every record, template and approval "
+                "carries its key's authentication."
+            )
+            return EXIT_OK
+        for problem in problems + rows:
+            _out(problem)
+        raise CliError(
+            f"the registry {_settings(args).registry} was changed without the key "
+            f"({_plural(len(problems) + len(rows), 'problem')} above): {RESTORE}"
+        )
     if args.json:
         _out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
     else:
@@ -364,19 +537,72 @@ def cmd_import(args: argparse.Namespace) -> int:
             ignore_columns=args.ignore_column or (),
             actor=_actor(args),
             dry_run=args.dry_run,
+            tolerance=_settings(args).tolerance,
         )
     for line in summary.lines():
         _out(line)
     return EXIT_OK
 
 
+def _shows(args: argparse.Namespace) -> tuple[str, ...]:
+    """The people named with --shows; () for `--shows nobody`."""
+    given = [s.strip() for s in args.shows or () if s.strip()]
+    if not given:
+        raise CliError(
+            "say who is in the photo: --shows ID for each person you recognise in it "
+            "(repeat it), or --shows nobody when no one in it can be identified"
+        )
+    if any(s.lower() == NOBODY for s in given):
+        if len(given) > 1:
+            raise CliError("--shows nobody cannot be given with ids: name the people, or nobody")
+        return ()
+    try:
+        return tuple(dict.fromkeys(check_person_id(s) for s in given))
+    except RegistryError as exc:
+        raise CliError(f"--shows: {exc}") from None
+
+
+def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) -> set[str]:
+    """Who the gate recognises in the image: from the last build's report and, for a
+    file, from the gate's own verdict on it now."""
+    found: set[str] = set()
+    _, report = _read_report(args, required=False)
+    for image in (report or {}).get("images", []):
+        if image.get("sha256") == sha256:
+            found.update(_recognised(image))
+    if args.image and Path(args.image).is_file():
+        from face_engine.decision import check_files
+
+        settings = _settings(args)
+        snapshot = registry.snapshot(date.today())
+        (verdict,) = check_files([Path(args.image)], snapshot, settings, progress=False)
+        found.update(f.person_id for f in verdict.faces if f.person_id)
+    return found
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     sha256, label = _image_hash(args)
+    shows = _shows(args)
     with _open(args) as registry:
-        approval = registry.approve(sha256, by=args.by, reason=args.reason)
+        missing = sorted(_gate_recognises(args, sha256, registry) - set(shows))
+        if missing:
+            raise CliError(
+                f"the gate recognises {', '.join(missing)} in {label}: name everyone in the "
+                f"photo ({' '.join('--shows ' + m for m in missing)}), so the approval ends "
+                "when their consent does. Nothing was approved."
+            )
+        approval = registry.approve(
+            sha256,
+            by=args.by,
+            reason=args.reason,
+            shows=shows,
+            label=label if args.image and not label.startswith("sha256 ") else "",
+            scope=_settings(args).scope,
+        )
     _out(
         f"Approved {label} (sha256 {approval.sha256[:12]}…) by {approval.by}: "
-        f"{approval.reason}. It is published at the next build; the approval covers this "
+        f"{approval.reason}. It shows {approval.shows_text()}. It is published at the next "
+        "build, for as long as everyone it shows keeps consent; the approval covers this "
         "exact file only (an edited copy needs its own)."
     )
     return EXIT_OK
@@ -391,25 +617,14 @@ def cmd_unapprove(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    report_path = Path(args.report) if args.report else GateSettings.from_mapping().report_path
-    if not report_path.is_file():
-        raise CliError(
-            f"There is no consent report at {report_path} yet. Run `make html` first: "
-            "the build checks every photo and writes the report."
-        )
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        images = list(report["images"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CliError(
-            f"the consent report {report_path} cannot be read ({exc}): run `make html` again"
-        ) from None
+    _, report = _read_report(args, required=True)
+    images = report["images"]
     registry = _open(args, create=False)
     approvals = {}
     if registry is not None:
         with registry:
             approvals = registry.approvals()
-    withheld = [i for i in images if isinstance(i, dict) and i.get("verdict") == "withhold"]
+    withheld = [i for i in images if i.get("verdict") == "withhold"]
     waiting = [i for i in withheld if i.get("sha256") not in approvals]
     approved_since = len(withheld) - len(waiting)
     generated = report.get("generated_at", "an unknown time")
@@ -429,10 +644,12 @@ def cmd_review(args: argparse.Namespace) -> int:
             for reason in image.get("reasons") or ["no reason recorded"]:
                 _out(f"    - {reason}")
             if sha256:
-                _out(
-                    f'    to publish it: consent approve --sha256 {sha256} --by "Your Name" '
-                    '--reason "why it may be published"'
-                )
+                consented = [
+                    str(f["person_id"])
+                    for f in image.get("faces") or []
+                    if isinstance(f, dict) and f.get("ok") and f.get("person_id")
+                ]
+                _out(f"    to publish it: {approve_command(sha256, consented)}")
     if approved_since:
         _out(
             f"{_plural(approved_since, 'withheld image')} approved since that build: "
@@ -464,7 +681,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from face_engine.decision import check_files
     from face_engine.model import RegistrySnapshot
 
-    settings = _gate_settings(args)
+    settings = _settings(args)
     paths = _expand_images(args.images)
     today = date.today()
     registry = _open(args, create=False)
@@ -525,16 +742,22 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = GateSettings.from_mapping()
     where = _Parser(add_help=False)
     where.add_argument(
+        "--settings",
+        metavar="FILE",
+        help=f"the Pelican settings file the build uses (default: {DEFAULT_SETTINGS_FILE} in "
+        "the current folder, when it is there): CONSENT_* settings are read from it",
+    )
+    where.add_argument(
         "--registry",
-        default=str(defaults.registry),
         metavar="PATH",
-        help="the registry file (default: %(default)s, or CONSENT_REGISTRY)",
+        help="the registry file (default: CONSENT_REGISTRY of the environment or the "
+        f"settings, else {defaults.registry})",
     )
     where.add_argument(
         "--key-file",
-        default=str(defaults.key_file),
         metavar="PATH",
-        help="the key that encrypts face templates (default: %(default)s, or CONSENT_KEY_FILE)",
+        help="the key that encrypts face templates (default: CONSENT_KEY_FILE of the "
+        f"environment or the settings, else {defaults.key_file})",
     )
     who = _Parser(add_help=False)
     who.add_argument(
@@ -574,19 +797,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="update an existing record: new photos replace the stored templates; "
         "details not given stay as they are",
     )
+    p.add_argument(
+        "--lookalike-of",
+        action="append",
+        metavar="ID",
+        help="the photos match the record ID, and you confirm they are different people "
+        "who look alike (twins); recorded in the audit log",
+    )
     p.set_defaults(func=cmd_add)
 
+    report_help = "the build's consent report, to list the photos showing them (default: %s)"
     p = sub.add_parser("revoke", parents=both, help="consent withdrawn: delete the templates")
     p.add_argument("id")
+    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_revoke)
 
     p = sub.add_parser("remove", parents=both, help="delete a record for good (student left)")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("never-publish", parents=both, help="safeguarding: never publish")
     p.add_argument("id")
+    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_never_publish)
 
     p = sub.add_parser("list", parents=[where], help="list everyone in the registry")
@@ -600,6 +834,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", parents=[where], help="the audit log (all changes)")
     p.add_argument("id", nargs="?", help="only this person's entries")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the audit log's chain and every row's authentication; says where it breaks",
+    )
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("import", parents=both, help="bulk import a student-information export")
@@ -620,10 +859,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("approve", parents=[where], help="publish one exact image anyway")
-    p.add_argument("image", nargs="?", metavar="IMAGE")
+    p.add_argument(
+        "image",
+        nargs="?",
+        metavar="IMAGE",
+        help="the image file as it is in content/, or its SHA-256 as the build prints it",
+    )
     p.add_argument("--sha256", help="the image's hash (from `consent review`) instead of a file")
+    p.add_argument(
+        "--shows",
+        action="append",
+        metavar="ID",
+        help="a person you recognise in the photo (repeat for each), or `nobody` when no "
+        "one can be identified; the approval ends when anyone named loses consent",
+    )
     p.add_argument("--by", required=True, metavar="NAME", help="who decides")
     p.add_argument("--reason", required=True, metavar="TEXT", help="why it may be published")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help=f"the build's consent report (default: {defaults.report_path})",
+    )
     p.set_defaults(func=cmd_approve)
 
     p = sub.add_parser("unapprove", parents=both, help="withdraw an image's approval")

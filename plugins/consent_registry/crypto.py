@@ -1,19 +1,26 @@
-"""Encryption of face templates at rest: AES-256-GCM with a key kept in its own file.
+"""Encryption of face templates at rest (AES-256-GCM) and authentication of the rows that
+decide publishing (HMAC-SHA256), both from the one key kept in its own file.
 
 Each template is bound to its person id (associated data), so an encrypted template
-cannot be moved to another person's record without the key.
+cannot be moved to another person's record without the key. The MAC keys are derived
+from the file's key with HKDF, one per purpose, so no key is used for two jobs.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import json
 import os
 import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -76,3 +83,32 @@ def decrypt(key: bytes, blob: bytes, context: bytes) -> bytes:
         return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context)
     except (InvalidTag, ValueError):
         raise DecryptionError("the value cannot be decrypted with this key") from None
+
+
+def derive_key(key: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one purpose ("rows", "audit"), derived from the file's key."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=b"cedar-hollow consent registry v2: " + purpose.encode("ascii"),
+    ).derive(key)
+
+
+def canonical(values: tuple) -> bytes:
+    """One unambiguous byte string for a row's values (bytes as hex)."""
+    return json.dumps(
+        [v.hex() if isinstance(v, bytes | bytearray | memoryview) else v for v in values],
+        ensure_ascii=True,
+        separators=(",", ":"),
+        default=str,
+    ).encode("ascii")
+
+
+def mac(key: bytes, *values: object) -> str:
+    """HMAC-SHA256 of `values` (hex)."""
+    return hmac.new(key, canonical(values), hashlib.sha256).hexdigest()
+
+
+def mac_matches(key: bytes, expected: str | None, *values: object) -> bool:
+    return isinstance(expected, str) and hmac.compare_digest(mac(key, *values), expected)

@@ -7,7 +7,16 @@ holds template values or names, only person ids.
 
 Adding an id that is already in the registry is an error unless ``replace=True``, which
 updates the record (and its templates when new ones are given). The never-publish flag
-survives a replace: only ``remove`` clears it, and that is audited.
+survives a replace: only ``remove`` clears it, and that is audited. One person, one
+record: new templates that match another record within the tolerance are refused unless
+the office confirms a look-alike (twins), which is recorded and audited.
+
+Integrity (schema 2): every row that decides publishing (people, templates, approvals)
+carries an HMAC made with a key derived from the key file, so a row added or changed
+without the key (plain sqlite3) is reported and ignored by ``snapshot``: a face it would
+have matched is unknown and withheld, an approval it holds approves nothing. The audit
+log is a hash chain (each entry's MAC covers the previous one) that ``verify_audit``
+checks. A schema-1 registry is upgraded on the first open with its key.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from . import crypto
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROLES = ("student", "staff")
 # Where a photo may be used; a record's scopes are checked against CONSENT_SCOPE.
 KNOWN_SCOPES = ("website", "social", "newsletter", "print")
@@ -53,20 +62,26 @@ CREATE TABLE people (
     status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
     never_publish INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    lookalikes TEXT NOT NULL DEFAULT '',
+    mac TEXT
 );
 CREATE TABLE templates (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     encrypted BLOB NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    mac TEXT
 );
 CREATE INDEX templates_person ON templates(person_id);
 CREATE TABLE approvals (
     sha256 TEXT PRIMARY KEY,
     approved_by TEXT NOT NULL,
     reason TEXT NOT NULL,
-    approved_at TEXT NOT NULL
+    approved_at TEXT NOT NULL,
+    shows TEXT,
+    label TEXT NOT NULL DEFAULT '',
+    mac TEXT
 );
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,13 +89,27 @@ CREATE TABLE audit (
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     person_id TEXT,
-    details TEXT NOT NULL
+    details TEXT NOT NULL,
+    hash TEXT
 );
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+
+
+# Schema 1 -> 2: the columns that hold MACs, who an approval shows, confirmed look-alikes.
+MIGRATE_1_TO_2 = (
+    "ALTER TABLE people ADD COLUMN lookalikes TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE people ADD COLUMN mac TEXT",
+    "ALTER TABLE templates ADD COLUMN mac TEXT",
+    "ALTER TABLE approvals ADD COLUMN shows TEXT",
+    "ALTER TABLE approvals ADD COLUMN label TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE approvals ADD COLUMN mac TEXT",
+    "ALTER TABLE audit ADD COLUMN hash TEXT",
+)
+RESTORE = "restore the registry from your backup"
 
 
 class RegistryError(Exception):
@@ -93,6 +122,14 @@ class PersonNotFound(RegistryError):
 
 class PersonExists(RegistryError):
     pass
+
+
+class LookalikeFound(RegistryError):
+    """New templates match another record: the same person may not be enrolled twice."""
+
+    def __init__(self, message: str, matches: list[tuple[str, float]]):
+        super().__init__(message)
+        self.matches = matches
 
 
 @dataclass(frozen=True)
@@ -110,9 +147,13 @@ class Person:
     templates: int
     created_at: datetime
     updated_at: datetime
+    lookalikes: tuple[str, ...] = ()  # records confirmed as different people who look alike
+    authentic: bool = True  # False: the row was changed without the key (ignored by the gate)
 
     def state(self, today: date) -> str:
-        """One word for listings: never-publish, revoked, expired or active."""
+        """One word for listings: altered, never-publish, revoked, expired or active."""
+        if not self.authentic:
+            return "altered"
         if self.never_publish:
             return "never-publish"
         if self.status == "revoked":
@@ -132,6 +173,7 @@ class Person:
             "status": self.state(today or date.today()),
             "never_publish": self.never_publish,
             "templates": self.templates,
+            "lookalikes": list(self.lookalikes),
             "created_at": self.created_at.isoformat(timespec="seconds"),
             "updated_at": self.updated_at.isoformat(timespec="seconds"),
         }
@@ -153,6 +195,22 @@ class AuditEntry:
             "person_id": self.person_id,
             "details": self.details,
         }
+
+
+def _genesis(rows: Sequence[tuple]) -> str:
+    """What the first chained audit entry covers: every entry written before the chain."""
+    digest = hashlib.sha256(b"cedar-hollow consent audit log\n")
+    for row in rows:
+        digest.update(crypto.canonical(tuple(row)) + b"\n")
+    return digest.hexdigest()
+
+
+def _altered_person(person_id: str) -> str:
+    return (
+        f"the record {person_id} was added or changed outside the consent command (it does "
+        f"not match its authentication code): {RESTORE}, or remove it with "
+        f"`consent remove {person_id} --yes` and add the person again."
+    )
 
 
 def default_actor() -> str:
@@ -207,8 +265,11 @@ class Registry:
         self.path = path
         self.key_file = key_file
         self._key = key
+        self._row_key = crypto.derive_key(key, "rows")
+        self._audit_key = crypto.derive_key(key, "audit")
         self.created = False
         self.created_key = False
+        self.migrated_from: int | None = None  # the schema version upgraded on this open
 
     # ------------------------------------------------------------ opening
 
@@ -283,7 +344,66 @@ class Registry:
             ) from None
         registry = cls(db, path, key_file, key)
         registry._warn_if_key_public()
+        if version < SCHEMA_VERSION:
+            registry._migrate()
         return registry
+
+    def _migrate(self) -> None:
+        """Schema 1 -> 2, in one transaction: add the new columns, compute the MAC of every
+        existing row with the key, start the audit chain (its first MAC covers every older
+        entry) and audit the upgrade. Approvals of schema 1 do not say who is in the photo:
+        they stay, and publish nothing until the office approves the image again."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(
+                db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+            )
+            if version >= SCHEMA_VERSION:  # another process upgraded it meanwhile
+                db.execute("COMMIT")
+                return
+            for statement in MIGRATE_1_TO_2:
+                db.execute(statement)
+            people = [r[0] for r in db.execute("SELECT id FROM people")]
+            for person_id in people:
+                self._seal_person(person_id)
+            templates = db.execute("SELECT COUNT(*) FROM templates").fetchone()[0]
+            self._seal_templates(None)
+            approvals = [r[0] for r in db.execute("SELECT sha256 FROM approvals")]
+            for sha256 in approvals:
+                self._seal_approval(sha256)
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._audit(
+                "consent software",
+                "upgrade-registry",
+                None,
+                {
+                    "from_schema": version,
+                    "to_schema": SCHEMA_VERSION,
+                    "people_authenticated": len(people),
+                    "templates_authenticated": templates,
+                    "approvals_needing_shows": len(approvals),
+                },
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.migrated_from = version
+        log.warning(
+            "Upgraded the consent registry %s to schema %d: its %d record(s), %d template(s) "
+            "and %d approval(s) are now authenticated with the key. Approvals made before "
+            "do not say who is in the photo, so they publish nothing until the image is "
+            "approved again with --shows.",
+            self.path,
+            SCHEMA_VERSION,
+            len(people),
+            templates,
+            len(approvals),
+        )
 
     @classmethod
     def _create(cls, db: sqlite3.Connection, path: Path, key_file: Path) -> Registry:
@@ -316,15 +436,13 @@ class Registry:
                     ("created_at", _now()),
                 ],
             )
-            db.execute(
-                "INSERT INTO audit (at, actor, action, person_id, details) VALUES (?,?,?,?,?)",
-                (_now(), default_actor(), "create-registry", None, "{}"),
-            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            registry = cls(db, path, key_file, key)
+            registry._audit(None, "create-registry", None, {})
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        registry = cls(db, path, key_file, key)
         registry.created = True
         registry.created_key = created_key
         return registry
@@ -365,19 +483,124 @@ class Registry:
             raise
         self._db.execute("COMMIT")
 
+    # ------------------------------------------------------------ integrity
+
     def _audit(self, actor: str | None, action: str, person_id: str | None, details: dict) -> None:
+        """Append an audit entry whose MAC covers the previous entry's (the chain), and
+        record the new head (entry count and MAC, itself authenticated) in meta."""
+        at, actor = _now(), actor or default_actor()
+        text = json.dumps(details)
+        previous = self._db.execute(
+            "SELECT hash FROM audit WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        link = previous[0] if previous else _genesis(self._legacy_audit_rows())
+        entry_hash = crypto.mac(self._audit_key, link, at, actor, action, person_id, text)
         self._db.execute(
-            "INSERT INTO audit (at, actor, action, person_id, details) VALUES (?, ?, ?, ?, ?)",
-            (_now(), actor or default_actor(), action, person_id, json.dumps(details)),
+            "INSERT INTO audit (at, actor, action, person_id, details, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (at, actor, action, person_id, text, entry_hash),
+        )
+        count = self._db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        head = f"{count} {entry_hash} " + crypto.mac(self._audit_key, "head", count, entry_hash)
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)", (head,)
         )
 
-    def _require(self, person_id: str) -> Person:
+    def _legacy_audit_rows(self) -> list[tuple]:
+        """Entries written before the chain began (schema 1): covered by its first MAC."""
+        first = self._db.execute("SELECT MIN(id) FROM audit WHERE hash IS NOT NULL").fetchone()[0]
+        sql = "SELECT id, at, actor, action, person_id, details FROM audit WHERE hash IS NULL"
+        if first is not None:
+            sql += f" AND id < {int(first)}"
+        return self._db.execute(sql + " ORDER BY id").fetchall()
+
+    def verify_audit(self) -> list[str]:
+        """Where the audit chain breaks, in plain words; [] when the whole log is intact."""
+        rows = self._db.execute(
+            "SELECT id, at, actor, action, person_id, details, hash FROM audit ORDER BY id"
+        ).fetchall()
+        legacy = []
+        while rows and rows[0][6] is None:
+            legacy.append(rows.pop(0)[:6])
+        problems = []
+        link = _genesis(legacy)
+        for entry_id, at, actor, action, person_id, details, stored in rows:
+            where = (
+                f"entry {entry_id} ({at}, {actor}: {action}{' ' + person_id if person_id else ''})"
+            )
+            if not crypto.mac_matches(
+                self._audit_key, stored, link, at, actor, action, person_id, details
+            ):
+                problems.append(
+                    f"the audit log breaks at {where}: it, or an entry before it, was added, "
+                    f"changed or removed outside the consent command; {RESTORE}"
+                )
+            if stored is not None:  # an entry inserted without a MAC: skip it for the chain
+                link = stored
+        head = dict(self._db.execute("SELECT key, value FROM meta").fetchall()).get("audit_head")
+        count = len(legacy) + len(rows)
+        try:
+            head_count, head_hash, head_mac = str(head).split()
+            head_ok = crypto.mac_matches(
+                self._audit_key, head_mac, "head", int(head_count), head_hash
+            )
+        except ValueError:
+            head_ok = False
+        if not head_ok:
+            problems.append(f"the audit log's recorded end is missing or altered; {RESTORE}")
+        elif int(head_count) != count or (rows and rows[-1][6] != head_hash):
+            problems.append(
+                f"the audit log ends at entry {rows[-1][0] if rows else 0} but {head_count} "
+                f"entries were written: the last entries were removed; {RESTORE}"
+            )
+        return problems
+
+    def _person_mac(self, row: tuple) -> str:
+        """MAC of a people row: every column but the MAC itself (see _PERSON_COLUMNS)."""
+        return crypto.mac(self._row_key, "people", *row)
+
+    def _seal_person(self, person_id: str) -> None:
+        row = self._db.execute(
+            f"SELECT {self._PERSON_COLUMNS} FROM people WHERE id = ?", (person_id,)
+        ).fetchone()
+        self._db.execute(
+            "UPDATE people SET mac = ? WHERE id = ?", (self._person_mac(row), person_id)
+        )
+
+    def _template_mac(self, template_id: int, person_id: str, blob: bytes, created: str) -> str:
+        return crypto.mac(self._row_key, "templates", template_id, person_id, blob, created)
+
+    def _seal_templates(self, person_id: str | None) -> None:
+        """Seal the templates of one person (None: every template)."""
+        sql = "SELECT id, person_id, encrypted, created_at FROM templates"
+        rows = self._db.execute(
+            sql + (" WHERE person_id = ?" if person_id else ""), (person_id,) if person_id else ()
+        ).fetchall()
+        self._db.executemany(
+            "UPDATE templates SET mac = ? WHERE id = ?",
+            [(self._template_mac(*row), row[0]) for row in rows],
+        )
+
+    _APPROVAL_COLUMNS = "sha256, approved_by, reason, approved_at, shows, label"
+
+    def _seal_approval(self, sha256: str) -> None:
+        row = self._db.execute(
+            f"SELECT {self._APPROVAL_COLUMNS} FROM approvals WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        mac = crypto.mac(self._row_key, "approvals", *row)
+        self._db.execute("UPDATE approvals SET mac = ? WHERE sha256 = ?", (mac, sha256))
+
+    def _require(self, person_id: str, change: bool = False) -> Person:
+        """The record, or PersonNotFound; with `change`, also refuse a record that was
+        altered without the key (a change would seal the alteration as genuine)."""
         person = self.get(person_id)
         if person is None:
             raise PersonNotFound(
                 f"there is no record for {person_id} in the registry: check the id "
                 "(`consent list` shows them all)"
             )
+        if change and not person.authentic:
+            raise RegistryError(_altered_person(person_id) + " Nothing was changed.")
         return person
 
     # ------------------------------------------------------------ changes
@@ -393,10 +616,19 @@ class Registry:
         grade: str | None = None,
         actor: str | None = None,
         replace: bool = False,
+        lookalike_of: Sequence[str] = (),
+        tolerance: float | None = None,
+        check_lookalikes: bool = True,
     ) -> Person:
         """Record consent with face templates. An existing id is an error unless `replace`,
         which updates the record, sets it active again and replaces its templates (or keeps
-        the stored ones when `encodings` is empty)."""
+        the stored ones when `encodings` is empty).
+
+        New templates within `tolerance` (default: CONSENT_TOLERANCE's default) of another
+        record's raise LookalikeFound, unless that record is named in `lookalike_of` (the
+        office confirms two people who look alike) or was confirmed before.
+        `check_lookalikes=False` is for callers that ran `lookalike_conflicts` themselves
+        (the import checks a whole export at once)."""
         person_id = check_person_id(person_id)
         name = " ".join(str(name).split())
         if not name:
@@ -410,6 +642,9 @@ class Registry:
             raise RegistryError(f"the expiry date must be a date, not {expires!r}")
         grade = str(grade).strip() if grade not in (None, "") else None
         blobs = [_check_encoding(e) for e in encodings]
+        confirmed = tuple(sorted({check_person_id(i) for i in lookalike_of}))
+        if person_id in confirmed:
+            raise RegistryError(f"--lookalike-of names {person_id} itself: name the other record")
         now = _now()
         with self.transaction():
             existing = self.get(person_id)
@@ -418,25 +653,45 @@ class Registry:
                     f"{person_id} ({existing.name}) is already in the registry: use "
                     "--replace to update the record, or choose another id"
                 )
+            if existing is not None:
+                self._require(person_id, change=True)
             if not blobs and (existing is None or existing.templates == 0):
                 raise RegistryError(
                     f"{person_id} needs at least one reference photo with the face clearly "
                     "visible (the gate recognises people by it)"
                 )
+            for other in confirmed:
+                if self.get(other) is None:
+                    raise PersonNotFound(
+                        f"--lookalike-of {other}: there is no record for {other} in the "
+                        "registry (`consent list` shows them all). Nothing was saved."
+                    )
+            lookalikes = tuple(
+                sorted(set(existing.lookalikes if existing else ()) | set(confirmed))
+            )
+            if blobs and check_lookalikes:
+                conflicts = self.lookalike_conflicts(
+                    person_id, encodings, tolerance=tolerance, confirmed=lookalikes
+                )
+                if conflicts:
+                    raise LookalikeFound(
+                        _lookalike_message(person_id, conflicts, tolerance), conflicts
+                    )
             values = (name, role, grade, ",".join(scopes), expires and expires.isoformat())
             if existing is None:
                 self._db.execute(
                     "INSERT INTO people (id, name, role, grade, scopes, expires, status, "
-                    "never_publish, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'active', 0, ?, ?)",
-                    (person_id, *values, now, now),
+                    "never_publish, created_at, updated_at, lookalikes) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'active', 0, ?, ?, ?)",
+                    (person_id, *values, now, now, ",".join(lookalikes)),
                 )
             else:
                 self._db.execute(
                     "UPDATE people SET name = ?, role = ?, grade = ?, scopes = ?, expires = ?, "
-                    "status = 'active', updated_at = ? WHERE id = ?",
-                    (*values, now, person_id),
+                    "status = 'active', updated_at = ?, lookalikes = ? WHERE id = ?",
+                    (*values, now, ",".join(lookalikes), person_id),
                 )
+            self._seal_person(person_id)
             if blobs:
                 self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
                 context = self._template_context(person_id)
@@ -444,25 +699,66 @@ class Registry:
                     "INSERT INTO templates (person_id, encrypted, created_at) VALUES (?, ?, ?)",
                     [(person_id, crypto.encrypt(self._key, b, context), now) for b in blobs],
                 )
-            self._audit(
-                actor,
-                "update" if existing else "add",
-                person_id,
-                {
-                    "role": role,
-                    "grade": grade,
-                    "scopes": list(scopes),
-                    "expires": expires and expires.isoformat(),
-                    "templates": len(blobs) if blobs else f"kept {existing.templates}",
-                },
-            )
+                self._seal_templates(person_id)
+            details = {
+                "role": role,
+                "grade": grade,
+                "scopes": list(scopes),
+                "expires": expires and expires.isoformat(),
+                "templates": len(blobs) if blobs else f"kept {existing.templates}",
+            }
+            if confirmed:
+                details["confirmed_lookalike_of"] = list(confirmed)
+            self._audit(actor, "update" if existing else "add", person_id, details)
             return self._require(person_id)
+
+    def lookalike_conflicts(
+        self,
+        person_id: str,
+        encodings: Sequence[np.ndarray],
+        tolerance: float | None = None,
+        confirmed: Sequence[str] = (),
+        records: Sequence[ConsentRecord] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Other records whose templates come within `tolerance` of `encodings`, closest
+        first, measured by the gate's own matching (``face_engine.decision.match_face``).
+        Records confirmed as look-alikes of `person_id` (either way round) are left out.
+        `records` defaults to the registry's authenticated records as they are now."""
+        from face_engine.decision import match_face
+        from face_engine.model import DetectedFace, FaceBox
+
+        if tolerance is None:
+            from .settings import DEFAULTS
+
+            tolerance = float(DEFAULTS["CONSENT_TOLERANCE"])
+        today = date.today()
+        if records is None:
+            records = self.snapshot(today).records
+        people = {p.person_id: p for p in self.list_people()}
+        skip = {person_id, *confirmed}
+        skip |= {other for other, p in people.items() if person_id in p.lookalikes}
+        probe = _ProbeSettings(tolerance=tolerance)
+        box = FaceBox(0, 1, 1, 0)
+        found = []
+        for record in records:
+            if record.person_id in skip or not record.encodings:
+                continue
+            alone = RegistrySnapshot(records=(record,), approvals={}, today=today)
+            best = min(
+                match_face(
+                    DetectedFace(box, "reference", 1.0, np.asarray(e)), alone, probe
+                ).distance
+                for e in encodings
+            )
+            if best <= tolerance:
+                found.append((record.person_id, best))
+        return sorted(found, key=lambda item: item[1])
 
     def revoke(self, person_id: str, actor: str | None = None) -> Person:
         """Consent withdrawn: the record stays (as revoked) and its templates are deleted."""
         person_id = check_person_id(person_id)
         with self.transaction():
-            person = self._require(person_id)
+            person = self._require(person_id, change=True)
             if person.status == "revoked":
                 raise RegistryError(f"consent for {person_id} ({person.name}) is already revoked")
             self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
@@ -470,11 +766,13 @@ class Registry:
                 "UPDATE people SET status = 'revoked', updated_at = ? WHERE id = ?",
                 (_now(), person_id),
             )
+            self._seal_person(person_id)
             self._audit(actor, "revoke", person_id, {"templates_deleted": person.templates})
             return self._require(person_id)
 
     def remove(self, person_id: str, actor: str | None = None) -> Person:
-        """Delete the record and its templates for good (a student leaves the school)."""
+        """Delete the record and its templates for good (a student leaves the school).
+        Allowed for an altered record too: deleting never publishes anything."""
         person_id = check_person_id(person_id)
         with self.transaction():
             person = self._require(person_id)
@@ -488,18 +786,34 @@ class Registry:
         gate can recognise them and say why a photo is withheld."""
         person_id = check_person_id(person_id)
         with self.transaction():
-            person = self._require(person_id)
+            person = self._require(person_id, change=True)
             if person.never_publish:
                 raise RegistryError(f"{person_id} ({person.name}) is already marked never-publish")
             self._db.execute(
                 "UPDATE people SET never_publish = 1, updated_at = ? WHERE id = ?",
                 (_now(), person_id),
             )
+            self._seal_person(person_id)
             self._audit(actor, "never-publish", person_id, {})
             return self._require(person_id)
 
-    def approve(self, sha256: str, by: str, reason: str) -> Approval:
-        """The consent office's decision to publish one exact image (by content hash)."""
+    def approve(
+        self,
+        sha256: str,
+        by: str,
+        reason: str,
+        *,
+        shows: Sequence[str],
+        label: str = "",
+        scope: str = "website",
+        today: date | None = None,
+    ) -> Approval:
+        """The consent office's decision to publish one exact image (by content hash).
+
+        `shows` names every person the office recognised in the photo (empty: no
+        identifiable person). Each must be in the registry with consent for `scope`: an
+        approval naming someone without it would publish nothing. The approval is void as
+        soon as anyone it names loses consent (``decision.verdict_for_faces``)."""
         sha256 = str(sha256).strip().lower()
         if not SHA256.match(sha256):
             raise RegistryError(f"'{sha256}' is not an image hash (64 hexadecimal characters)")
@@ -509,23 +823,49 @@ class Registry:
             raise RegistryError("say who approves the image (--by NAME)")
         if not reason:
             raise RegistryError("give the reason for the approval (--reason TEXT)")
+        if isinstance(shows, str):
+            shows = (shows,)
+        people = tuple(dict.fromkeys(check_person_id(i) for i in shows))
+        today = today or date.today()
         at = datetime.now(UTC).replace(microsecond=0)
         with self.transaction():
+            for person_id in people:
+                person = self.get(person_id)
+                if person is None:
+                    raise PersonNotFound(
+                        f"--shows {person_id}: there is no record for {person_id} in the "
+                        "registry, so the photo cannot be published with them in it. Check "
+                        "the id (`consent list`); nothing was approved."
+                    )
+                if not person.authentic:
+                    raise RegistryError(_altered_person(person_id) + " Nothing was approved.")
+                refusal = _record_of(person).refusal(today, scope)
+                if refusal is not None:
+                    raise RegistryError(
+                        f"--shows {person_id} ({person.name}): {refusal}, so the photo "
+                        "cannot be published with them in it. Nothing was approved."
+                    )
             previous = self._db.execute(
                 "SELECT 1 FROM approvals WHERE sha256 = ?", (sha256,)
             ).fetchone()
             self._db.execute(
-                "INSERT OR REPLACE INTO approvals (sha256, approved_by, reason, approved_at) "
-                "VALUES (?, ?, ?, ?)",
-                (sha256, by, reason, at.isoformat()),
+                "INSERT OR REPLACE INTO approvals "
+                f"({self._APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, by, reason, at.isoformat(), json.dumps(list(people)), label),
             )
+            self._seal_approval(sha256)
             self._audit(
                 by,
                 "approve",
                 None,
-                {"sha256": sha256, "reason": reason, "replaced": bool(previous)},
+                {
+                    "sha256": sha256,
+                    "reason": reason,
+                    "shows": list(people),
+                    "replaced": bool(previous),
+                },
             )
-        return Approval(sha256, by, reason, at)
+        return Approval(sha256, by, reason, at, people, label)
 
     def withdraw_approval(self, sha256: str, actor: str | None = None) -> None:
         sha256 = str(sha256).strip().lower()
@@ -552,14 +892,19 @@ class Registry:
 
     # ------------------------------------------------------------ reading
 
+    # Every column of a people row but its MAC, in the order the MAC covers them.
+    _PERSON_COLUMNS = (
+        "id, name, role, grade, scopes, expires, status, never_publish, created_at, "
+        "updated_at, lookalikes"
+    )
     _PERSON_SQL = (
         "SELECT p.id, p.name, p.role, p.grade, p.scopes, p.expires, p.status, p.never_publish, "
-        "(SELECT COUNT(*) FROM templates t WHERE t.person_id = p.id), p.created_at, p.updated_at "
+        "p.created_at, p.updated_at, p.lookalikes, p.mac, "
+        "(SELECT COUNT(*) FROM templates t WHERE t.person_id = p.id) "
         "FROM people p"
     )
 
-    @staticmethod
-    def _person(row: tuple) -> Person:
+    def _person(self, row: tuple) -> Person:
         return Person(
             person_id=row[0],
             name=row[1],
@@ -569,9 +914,11 @@ class Registry:
             expires=date.fromisoformat(row[5]) if row[5] else None,
             status=row[6],
             never_publish=bool(row[7]),
-            templates=row[8],
-            created_at=datetime.fromisoformat(row[9]),
-            updated_at=datetime.fromisoformat(row[10]),
+            templates=row[12],
+            created_at=datetime.fromisoformat(row[8]),
+            updated_at=datetime.fromisoformat(row[9]),
+            lookalikes=tuple(s for s in (row[10] or "").split(",") if s),
+            authentic=crypto.mac_matches(self._row_key, row[11], "people", *row[:11]),
         )
 
     def get(self, person_id: str) -> Person | None:
@@ -581,13 +928,58 @@ class Registry:
     def list_people(self) -> list[Person]:
         return [self._person(r) for r in self._db.execute(self._PERSON_SQL + " ORDER BY p.id")]
 
+    def _approval_rows(self) -> list[tuple[Approval, bool]]:
+        """Every stored approval and whether its row is authentic."""
+        found = []
+        for row in self._db.execute(
+            f"SELECT {self._APPROVAL_COLUMNS}, mac FROM approvals ORDER BY sha256"
+        ):
+            authentic = crypto.mac_matches(self._row_key, row[6], "approvals", *row[:6])
+            try:
+                shows = None if row[4] is None else tuple(str(i) for i in json.loads(row[4]))
+                at = datetime.fromisoformat(row[3])
+            except (TypeError, ValueError):
+                shows, at, authentic = None, datetime.fromtimestamp(0, UTC), False
+            found.append((Approval(row[0], row[1], row[2], at, shows, row[5] or ""), authentic))
+        return found
+
     def approvals(self) -> dict[str, Approval]:
-        return {
-            row[0]: Approval(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
-            for row in self._db.execute(
-                "SELECT sha256, approved_by, reason, approved_at FROM approvals ORDER BY sha256"
+        """The approvals that decide publishing: rows changed without the key are left out
+        (and reported, see `integrity_problems`)."""
+        return {a.sha256: a for a, authentic in self._approval_rows() if authentic}
+
+    def integrity_problems(self) -> list[str]:
+        """Every row that decides publishing but was added or changed without the key, in
+        plain words (the gate ignores each of them)."""
+        problems = []
+        for person in self.list_people():
+            if not person.authentic:
+                problems.append(
+                    f"people row {person.person_id}: added or changed outside the consent "
+                    f"command, so it is ignored and {person.person_id}'s face counts as "
+                    f"unknown (photos withheld); {RESTORE}"
+                )
+        for template_id, person_id in self._bad_template_rows():
+            problems.append(
+                f"templates row {template_id} ({person_id}): added or changed outside the "
+                f"consent command, so it is ignored; {RESTORE}"
             )
-        }
+        for approval, authentic in self._approval_rows():
+            if not authentic:
+                problems.append(
+                    f"approvals row {approval.sha256}: added or changed outside the consent "
+                    f"command, so it approves nothing; {RESTORE}"
+                )
+        return problems
+
+    def _bad_template_rows(self) -> list[tuple[int, str]]:
+        return [
+            (row[0], row[1])
+            for row in self._db.execute(
+                "SELECT id, person_id, encrypted, created_at, mac FROM templates ORDER BY id"
+            )
+            if not crypto.mac_matches(self._row_key, row[4], "templates", *row[:4])
+        ]
 
     def audit_log(self, person_id: str | None = None) -> list[AuditEntry]:
         sql = "SELECT at, actor, action, person_id, details FROM audit"
@@ -605,34 +997,55 @@ class Registry:
 
     def snapshot(self, today: date) -> RegistrySnapshot:
         """Everything the gate decides against, read in one consistent transaction, with
-        the templates decrypted (in memory only)."""
+        the templates decrypted (in memory only). Rows changed without the key are left
+        out, each with a warning: fail closed, a face they would match is unknown."""
         own_transaction = not self._db.in_transaction
         if own_transaction:
             self._db.execute("BEGIN")
         try:
             people = self.list_people()
             rows = self._db.execute(
-                "SELECT id, person_id, encrypted FROM templates ORDER BY person_id, id"
+                "SELECT id, person_id, encrypted, created_at, mac FROM templates "
+                "ORDER BY person_id, id"
             ).fetchall()
-            approvals = self.approvals()
+            approvals = self._approval_rows()
         finally:
             if own_transaction:
                 self._db.execute("COMMIT")
 
+        problems = []
         digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
+        trusted = {p.person_id for p in people if p.authentic}
         templates: dict[str, list[np.ndarray]] = {}
-        for template_id, person_id, blob in rows:
+        for template_id, person_id, blob, created, mac in rows:
+            if not crypto.mac_matches(
+                self._row_key, mac, "templates", template_id, person_id, blob, created
+            ):
+                problems.append(
+                    f"templates row {template_id} ({person_id}): added or changed outside the "
+                    f"consent command, so it is ignored; {RESTORE}"
+                )
+                continue
+            if person_id not in trusted:
+                continue
             try:
                 plain = crypto.decrypt(self._key, blob, self._template_context(person_id))
             except crypto.DecryptionError:
                 raise RegistryError(
                     f"a face template of {person_id} cannot be decrypted: the registry "
-                    f"{self.path} was altered or belongs to another key; restore a backup"
+                    f"{self.path} was altered or belongs to another key; {RESTORE}"
                 ) from None
             templates.setdefault(person_id, []).append(np.frombuffer(plain, dtype="<f8").copy())
             digest.update(f"template {template_id} {person_id} ".encode() + blob[:12] + b"\n")
         records = []
         for p in people:
+            if not p.authentic:
+                problems.append(
+                    f"people row {p.person_id}: added or changed outside the consent command, "
+                    f"so it is ignored and {p.person_id}'s face counts as unknown (photos "
+                    f"withheld); {RESTORE}"
+                )
+                continue
             expired = p.expires is not None and p.expires < today
             digest.update(
                 json.dumps(
@@ -641,23 +1054,67 @@ class Registry:
                 ).encode()
                 + b"\n"
             )
-            records.append(
-                ConsentRecord(
-                    person_id=p.person_id,
-                    name=p.name,
-                    role=p.role,
-                    scopes=frozenset(p.scopes),
-                    expires=p.expires,
-                    revoked=p.status == "revoked",
-                    never_publish=p.never_publish,
-                    encodings=tuple(templates.get(p.person_id, ())),
+            records.append(_record_of(p, tuple(templates.get(p.person_id, ()))))
+        trusted_approvals = {}
+        for a, authentic in approvals:
+            if not authentic:
+                problems.append(
+                    f"approvals row {a.sha256}: added or changed outside the consent command, "
+                    f"so it approves nothing; {RESTORE}"
                 )
+                continue
+            trusted_approvals[a.sha256] = a
+            digest.update(
+                f"approval {a.sha256} {a.by} {a.reason} {a.at.isoformat()} "
+                f"{a.shows_text()}\n".encode()
             )
-        for a in approvals.values():
-            digest.update(f"approval {a.sha256} {a.by} {a.reason} {a.at.isoformat()}\n".encode())
+        for problem in problems:
+            log.warning("consent registry %s: %s", self.path, problem)
         return RegistrySnapshot(
             records=tuple(records),
-            approvals=approvals,
+            approvals=trusted_approvals,
             today=today,
             fingerprint=digest.hexdigest(),
         )
+
+
+@dataclass(frozen=True)
+class _ProbeSettings:
+    """What ``match_face`` needs to measure a reference template against one record."""
+
+    tolerance: float
+    mode: str = "recognise"
+    scope: str = "website"
+    margin: float = 0.0
+    min_face_px: int = 0
+    workers: int = 1
+    cache_dir: Path = Path()
+
+
+def _record_of(person: Person, encodings: tuple[np.ndarray, ...] = ()) -> ConsentRecord:
+    return ConsentRecord(
+        person_id=person.person_id,
+        name=person.name,
+        role=person.role,
+        scopes=frozenset(person.scopes),
+        expires=person.expires,
+        revoked=person.status == "revoked",
+        never_publish=person.never_publish,
+        encodings=encodings,
+    )
+
+
+def _lookalike_message(
+    person_id: str, conflicts: list[tuple[str, float]], tolerance: float | None
+) -> str:
+    other, distance = conflicts[0]
+    more = f" (and {', '.join(i for i, _ in conflicts[1:])})" if len(conflicts) > 1 else ""
+    limit = "" if tolerance is None else f", within the tolerance {tolerance:.2f}"
+    return (
+        f"the face in the photos for {person_id} matches the record {other}{more} "
+        f"(distance {distance:.2f}{limit}): one person may have only one record, or the "
+        f"gate would publish them as {person_id} after {other}'s consent ends. If it is "
+        f"the same person, update {other} with `consent add {other} --replace`. If they are "
+        f"different people who look alike (twins), add --lookalike-of {other}. Nothing "
+        "was saved."
+    )

@@ -14,6 +14,11 @@ What each row does:
   not consent, and an unknown face is withheld anyway). If the registry still holds active
   consent for that id, it is revoked: the export is the newer word;
 - an expiry date that has already passed: the row is skipped.
+
+One person, one record: the templates of every row that brings photos are compared with
+every record and with the other rows (``Registry.lookalike_conflicts``, the gate's own
+distance and tolerance); a match is a problem of that row. Twins are added one at a time
+with ``consent add --lookalike-of``; the confirmation then holds for later imports.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
+from face_engine.model import ConsentRecord
 
 from .registry import KNOWN_SCOPES, Registry, RegistryError, check_person_id
 
@@ -373,6 +379,13 @@ def plan(rows: list[ImportRow], registry: Registry, today: date, path: Path) -> 
     problems = []
     for row in rows:
         existing = registry.get(row.person_id)
+        if existing is not None and not existing.authentic:
+            problems.append(
+                f"{row.label}: the registry's record {row.person_id} was changed outside the "
+                "consent command: restore the registry from your backup, or remove the "
+                f"record (`consent remove {row.person_id} --yes`) before importing"
+            )
+            continue
         if not row.release:
             active = existing is not None and existing.status == "active"
             row.action = "revoke" if active else "skip-no-release"
@@ -404,6 +417,7 @@ def import_export(
     actor: str | None = None,
     dry_run: bool = False,
     progress: bool = True,
+    tolerance: float | None = None,
 ) -> ImportSummary:
     """Check, encode and (unless `dry_run`) save a whole export; ImportFailed on any problem.
 
@@ -430,6 +444,9 @@ def import_export(
             problems.append(f"{row.label}: {exc}")
     if problems:
         raise ImportFailed(path, problems)
+    problems = _lookalike_problems(registry, rows, today, tolerance)
+    if problems:
+        raise ImportFailed(path, problems)
 
     if not dry_run:
         try:
@@ -446,9 +463,58 @@ def import_export(
                             grade=row.grade,
                             actor=actor,
                             replace=row.action == "update",
+                            tolerance=tolerance,
+                            check_lookalikes=False,  # checked for the whole export above
                         )
                     elif row.action == "revoke":
                         registry.revoke(row.person_id, actor=actor)
         except RegistryError as exc:
             raise ImportFailed(path, [str(exc)]) from None
     return ImportSummary(path, dry_run, rows, photos_encoded=len(work))
+
+
+def _lookalike_problems(
+    registry: Registry, rows: list[ImportRow], today: date, tolerance: float | None
+) -> list[str]:
+    """Rows whose photos match another record or another row of the export."""
+    new = [r for r in rows if r.action in ("add", "update") and r.encodings]
+    if not new:
+        return []
+    stored = [
+        r for r in registry.snapshot(today).records if r.person_id not in {n.person_id for n in new}
+    ]
+    incoming = [
+        ConsentRecord(
+            person_id=r.person_id,
+            name=r.name,
+            role="student",
+            scopes=frozenset(r.scopes),
+            expires=r.expires,
+            revoked=False,
+            never_publish=False,
+            encodings=tuple(r.encodings),
+        )
+        for r in new
+    ]
+    problems = []
+    for index, row in enumerate(new):
+        existing = registry.get(row.person_id)
+        others = stored + incoming[:index] + incoming[index + 1 :]
+        conflicts = registry.lookalike_conflicts(
+            row.person_id,
+            row.encodings,
+            tolerance=tolerance,
+            confirmed=existing.lookalikes if existing else (),
+            records=others,
+        )
+        if conflicts:
+            other, distance = conflicts[0]
+            in_file = next((r for r in new if r.person_id == other), None)
+            where = f"{in_file.label} of this file" if in_file else f"the record {other}"
+            problems.append(
+                f"{row.label}: the face in its photos matches {where} (distance "
+                f"{distance:.2f}): one person may have only one record. Fix the photo or the "
+                f"id; if they are different people who look alike (twins), leave the row out "
+                f"and add it with `consent add {row.person_id} ... --lookalike-of {other}`"
+            )
+    return problems

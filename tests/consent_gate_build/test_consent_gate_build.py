@@ -398,7 +398,9 @@ def test_registry_changes_take_effect_on_the_next_build(tmp_path, encodings, fac
 
     withheld = after.image(club("c"))
     with registry.open() as reg:
-        reg.approve(withheld["sha256"], by="consent office", reason="family agreed by phone")
+        reg.approve(
+            withheld["sha256"], by="consent office", reason="family agreed by phone", shows=()
+        )
     approved = build_site(content, tmp_path, "approved", registry, face_cache, env=later)
     assert (approved.output / club("c")).is_file()
     assert approved.image(club("c"))["verdict"] == "publish"

@@ -55,6 +55,8 @@ def paths(tmp_path, monkeypatch) -> dict[str, Path]:
     nothing in a test can touch a real registry."""
     registry = tmp_path / "office" / "registry.sqlite3"
     key_file = tmp_path / "keys" / "consent.key"
+    # `consent` reads pelicanconf.py of the current folder: not the project's in tests.
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONSENT_REGISTRY", str(registry))
     monkeypatch.setenv("CONSENT_KEY_FILE", str(key_file))
     return {"registry": registry, "key_file": key_file, "root": tmp_path}

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sqlite3
 from datetime import date
+from pathlib import Path
 
 import pytest
+from consent_registry.advice import approve_command
 from consent_registry.cli import main
 from consent_registry.registry import Registry
+from consent_registry.settings import GateSettings
 from face_engine.model import PUBLISH, WITHHOLD, FaceBox, FaceResult, Verdict, sha256_bytes
 
 from .conftest import fake_encoding, write_photo
@@ -209,22 +214,61 @@ def test_approve_unapprove_by_file_and_hash(paths, capsys, tmp_path):
     image = tmp_path / "trip.jpg"
     image.write_bytes(b"image bytes of a class trip")
     digest = sha256_bytes(image.read_bytes())
-    code, out, _ = run(capsys, "approve", str(image), "--by", "Ms Lee", "--reason", "parents ok")
-    assert code == 0 and digest[:12] in out and "Ms Lee" in out
+    approve = ("approve", str(image), "--by", "Ms Lee", "--reason", "parents ok")
+    code, _, err = run(capsys, *approve)
+    assert code == 1 and "say who is in the photo" in err and "--shows nobody" in err
+    code, _, err = run(capsys, *approve, "--shows", "S1")
+    assert code == 1 and "no record for S1" in err and "nothing was approved" in err
+    code, _, err = run(capsys, *approve, "--shows", "nobody", "--shows", "S1")
+    assert code == 1 and "cannot be given with ids" in err
+    code, out, _ = run(capsys, *approve, "--shows", "nobody")
+    assert code == 0 and digest[:12] in out and "Ms Lee" in out and "It shows nobody" in out
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
-        assert registry.approvals()[digest].reason == "parents ok"
+        approval = registry.approvals()[digest]
+        assert approval.reason == "parents ok" and approval.shows == ()
+        assert approval.label == str(image)
 
     code, out, _ = run(capsys, "unapprove", "--sha256", digest.upper())
     assert code == 0 and "Withdrew the approval" in out
     code, _, err = run(capsys, "unapprove", "--sha256", digest)
     assert code == 1 and "no approval" in err
 
-    code, _, err = run(capsys, "approve", str(tmp_path / "gone.jpg"), "--by", "A", "--reason", "B")
+    code, _, err = run(
+        capsys, "approve", str(tmp_path / "gone.jpg"), "--by", "A", "--reason", "B",
+        "--shows", "nobody",
+    )  # fmt: skip
     assert code == 1 and "does not exist" in err
-    code, _, err = run(capsys, "approve", "--by", "Ms Lee", "--reason", "ok")
+    code, _, err = run(capsys, "approve", "--by", "Ms Lee", "--reason", "ok", "--shows", "nobody")
     assert code == 1 and "--sha256" in err
-    code, _, err = run(capsys, "approve", str(image), "--reason", "ok")
+    code, _, err = run(capsys, "approve", str(image), "--reason", "ok", "--shows", "nobody")
     assert code == 1 and "--by" in err
+    # The hash as the build prints it may stand in place of the file.
+    code, out, _ = run(capsys, "approve", digest, "--by", "A", "--reason", "B", "--shows", "nobody")
+    assert code == 0 and f"sha256 {digest[:12]}" in out
+
+
+def test_approve_names_the_people_in_the_photo(paths, fake_faces, capsys, tmp_path):
+    for person_id, seed in (("S1", 1), ("S2", 2)):
+        photo = write_photo(tmp_path / f"{person_id}.jpg", seed)
+        assert main(["add", person_id, "--name", f"Child {person_id}", "--photo", str(photo)]) == 0
+    assert main(["never-publish", "S2"]) == 0
+    capsys.readouterr()
+    digest = "4" * 64
+    base = ("approve", "--sha256", digest, "--by", "Ms Lee", "--reason", "class photo")
+    code, _, err = run(capsys, *base, "--shows", "S2")
+    assert code == 1 and "--shows S2 (Child S2): marked never-publish" in err
+    # The last build recognised S1 in it: the office must name them.
+    report = paths["root"] / "reports" / "consent-report.json"
+    report.parent.mkdir()
+    face = {"person_id": "S1", "ok": True, "reason": "matched S1 (consent on file)"}
+    _report(report, [{"output_path": "images/g.jpg", "sha256": digest, "verdict": "withhold",
+                      "faces": [face, {"person_id": None, "ok": False}]}])  # fmt: skip
+    code, _, err = run(capsys, *base, "--shows", "nobody", "--report", str(report))
+    assert code == 1 and "the gate recognises S1" in err and "--shows S1" in err
+    code, out, _ = run(capsys, *base, "--shows", "S1", "--report", str(report))
+    assert code == 0 and "It shows S1." in out
+    code, out, _ = run(capsys, "audit")
+    assert "Ms Lee: approve" in out and "shows: S1" in out
 
 
 def _report(path, images) -> None:
@@ -251,19 +295,19 @@ def test_review(paths, capsys, tmp_path):
         ],
     )  # fmt: skip
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
-        registry.approve(approved, by="Ms Lee", reason="parents ok")
+        registry.approve(approved, by="Ms Lee", reason="parents ok", shows=())
 
     code, out, _ = run(capsys, "review", "--report", str(report))
     assert code == 0
     assert "1 withheld image waiting for a decision" in out
     assert "images/trip.jpg" in out and "unknown face" in out
     assert "news/2026/trip/index.html" in out
-    assert f"consent approve --sha256 {waiting}" in out
+    assert f"to publish it: {approve_command(waiting)}" in out
     assert "images/play.jpg" not in out and "images/logo.png" not in out
     assert "1 withheld image approved since that build" in out
 
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
-        registry.approve(waiting, by="Ms Lee", reason="parents ok")
+        registry.approve(waiting, by="Ms Lee", reason="parents ok", shows=())
     code, out, _ = run(capsys, "review", "--report", str(report))
     assert code == 0 and "No withheld images waiting" in out
 
@@ -340,3 +384,294 @@ def test_damaged_registry_is_a_plain_error(paths, fake_faces, capsys, tmp_path):
     assert code == 1 and "not a consent registry" in err
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(paths["registry"]).execute("SELECT * FROM people").fetchall()
+
+
+# ---------------------------------------------------------------- the build's advice
+
+
+def _command_in(advice: str) -> list[str]:
+    """The `consent ...` command quoted in a piece of advice, as argv without `consent`."""
+    (command,) = re.findall(r"`(consent [^`]+)`", advice)
+    argv = shlex.split(command)
+    assert argv[0] == "consent"
+    return argv[1:]
+
+
+@pytest.mark.parametrize("shows", [(), ("S1",)])
+def test_the_builds_approve_advice_is_a_command_that_works(paths, capsys, shows):
+    from consent_gate.gate import approve_hint
+
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+    digest = sha256_bytes(b"a withheld photo")
+    advice = approve_hint(digest, shows)
+    assert advice.startswith("ask the consent office to check consent")
+    code, out, err = run(capsys, *_command_in(advice))
+    assert code == 0, err
+    assert out.startswith(f"Approved sha256 {digest[:12]}")
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        approval = registry.approvals()[digest]
+    assert approval.shows == shows and approval.by == "Your Name"
+
+
+def test_review_prints_the_same_command_with_the_recognised_people(paths, capsys):
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+    report = paths["root"] / "reports" / "consent-report.json"
+    report.parent.mkdir()
+    digest = "5" * 64
+    faces = [{"person_id": "S1", "ok": True}, {"person_id": None, "ok": False}]
+    reasons = ["face at (1,2) 50x50: unknown face"]
+    _report(report, [{"output_path": "images/g.jpg", "sha256": digest, "verdict": "withhold",
+                      "reasons": reasons, "faces": faces}])  # fmt: skip
+    code, out, _ = run(capsys, "review")  # the default report path, as the build writes it
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if "to publish it:" in line]
+    command = line.split("to publish it: ", 1)[1]
+    assert command == approve_command(digest, ["S1"])
+    code, _, err = run(capsys, *shlex.split(command)[1:])
+    assert code == 0, err
+
+
+def test_approving_the_file_as_dropped_in_content_covers_the_gate_verdict(paths, capsys):
+    """The gate's verdict hash is that of the file as the webmaster dropped it (metadata
+    and all), so approving that file by its path approves what the gate decides on."""
+    import io
+
+    from face_engine.decision import decide
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"  # EXIF Make, as a camera writes it
+    Image.new("RGB", (64, 48), (120, 130, 140)).save(buffer, "JPEG", exif=exif)
+    photo = paths["root"] / "content" / "images" / "camera.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(buffer.getvalue())
+    code, _, err = run(
+        capsys, "approve", str(photo), "--by", "Ms Lee", "--reason", "ok", "--shows", "nobody"
+    )
+    assert code == 0, err
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        snapshot = registry.snapshot(date.today())
+    verdict = decide(photo.read_bytes(), snapshot, GateSettings.from_mapping({}), faces=[])
+    assert verdict.publish and verdict.approved_by == "Ms Lee"
+
+
+# ---------------------------------------------------------------- revoke, remove, never-publish
+
+
+def _office_with_a_build(paths) -> tuple[Path, dict]:
+    """S1 in a published photo, a withheld one and an approved group photo; S2 alone."""
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+        registry.add("S2", "Sam Example", [fake_encoding(2)])
+        registry.approve("a" * 64, by="Ms Lee", reason="group", shows=["S1", "S2"])
+        registry.approve("b" * 64, by="Ms Lee", reason="trip", shows=["S1"], label="trip.jpg")
+    s1 = {"person_id": "S1", "ok": True}
+    unknown = {"person_id": None, "ok": False}
+    images = {
+        "play": {"output_path": "images/play.jpg", "sha256": "1" * 64, "verdict": "publish",
+                 "pages": ["news/play/index.html"], "faces": [s1]},
+        "blurry": {"output_path": "images/blurry.jpg", "sha256": "2" * 64,
+                   "verdict": "withhold", "pages": [], "faces": [s1, unknown]},
+        "group": {"output_path": "images/group.jpg", "sha256": "a" * 64, "verdict": "publish",
+                  "pages": ["news/group/index.html"], "faces": [unknown, unknown]},
+        "logo": {"output_path": "images/logo.png", "sha256": "3" * 64, "verdict": "publish",
+                 "pages": [], "faces": []},
+    }  # fmt: skip
+    report = paths["root"] / "reports" / "consent-report.json"
+    report.parent.mkdir()
+    _report(report, list(images.values()))
+    return report, images
+
+
+@pytest.mark.parametrize(
+    ("command", "first_line"),
+    [
+        (("revoke", "S1"), "Revoked consent for S1 (Jamie Rivera): deleted 1 face template."),
+        (("remove", "S1", "--yes"), "Removed S1 (Jamie Rivera): the record and 1 face template"),
+        (("never-publish", "S1"), "Marked S1 (Jamie Rivera) never-publish"),
+    ],
+)
+def test_ending_consent_lists_the_photos_and_what_the_next_publish_does(
+    paths, capsys, command, first_line
+):
+    _office_with_a_build(paths)
+    code, out, _ = run(capsys, *command)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(first_line)
+    assert "approved ones included" in lines[0]
+    assert lines[1] == "Photos showing S1 in the last build (report of 2026-11-23T09:00:00+00:00):"
+    assert lines[2:] == [
+        "  images/play.jpg, on news/play/index.html: taken down from the website at the "
+        "next publish",
+        "  images/blurry.jpg: already withheld; it stays off the website",
+        "  images/group.jpg, on news/group/index.html: taken down from the website at the next "
+        "publish (the approval by Ms Lee no longer holds)",
+        "Approvals naming S1, which no longer hold:",
+        f"  trip.jpg, approved by Ms Lee on {date.today():%Y-%m-%d}: withheld wherever it is "
+        "used, taken down from the website at the next publish",
+    ]
+    # And it is true: the approvals naming S1 publish nothing any more.
+    from face_engine.decision import verdict_for_faces
+
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        snapshot = registry.snapshot(date.today())
+    settings = GateSettings.from_mapping({})
+    for digest in ("a" * 64, "b" * 64):
+        assert verdict_for_faces(digest, [], snapshot, settings).verdict == WITHHOLD
+
+
+def test_revoke_without_a_report_says_how_to_see_the_photos(paths, capsys):
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+    code, out, _ = run(capsys, "revoke", "S1")
+    assert code == 0
+    assert "There is no build report at reports/consent-report.json" in out
+    assert "run `make html` to see them" in out
+    code, out, _ = run(capsys, "never-publish", "S1", "--report", "elsewhere.json")
+    assert code == 0 and "no build report at elsewhere.json" in out
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _settings_file(path: Path, **consent) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ['PLUGINS = ["site_checks", "consent_gate"]']
+    lines += [f"{key} = {value!r}" for key, value in consent.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _capture_check(monkeypatch) -> dict:
+    from face_engine import decision
+
+    seen = {}
+
+    def check_files(paths_, snapshot, settings, progress=True, display_names=None):
+        seen["settings"] = settings
+        return [Verdict(str(p), "x", PUBLISH, ["no faces found"], []) for p in paths_]
+
+    monkeypatch.setattr(decision, "check_files", check_files)
+    return seen
+
+
+def test_consent_reads_the_settings_the_build_reads(paths, capsys, monkeypatch, tmp_path):
+    seen = _capture_check(monkeypatch)
+    image = tmp_path / "x.png"
+    image.write_bytes(b"x")
+    # Without a settings file: the defaults.
+    assert run(capsys, "check", str(image))[0] == 0
+    assert seen["settings"].tolerance == GateSettings.from_mapping({}).tolerance
+
+    # pelicanconf.py of the current folder, as `make html` reads it.
+    _settings_file(
+        tmp_path / "pelicanconf.py",
+        CONSENT_TOLERANCE=0.45,
+        CONSENT_MODE="detect-only",
+        CONSENT_REGISTRY="from-settings.sqlite3",
+    )
+    assert run(capsys, "check", str(image))[0] == 0
+    assert seen["settings"].tolerance == 0.45 and seen["settings"].mode == "detect-only"
+    # CONSENT_REGISTRY in the environment still wins over the file...
+    assert seen["settings"].registry == paths["registry"]
+    # ...and --registry / --key-file over both.
+    other = tmp_path / "other.sqlite3"
+    assert run(capsys, "check", str(image), "--registry", str(other))[0] == 0
+    assert seen["settings"].registry == other
+    monkeypatch.delenv("CONSENT_REGISTRY")
+    assert run(capsys, "check", str(image))[0] == 0
+    assert seen["settings"].registry == Path("from-settings.sqlite3")
+
+    # --settings names another file (publishconf.py, say).
+    other_conf = _settings_file(tmp_path / "conf" / "publishconf.py", CONSENT_TOLERANCE=0.5)
+    assert run(capsys, "check", str(image), "--settings", str(other_conf))[0] == 0
+    assert seen["settings"].tolerance == 0.5
+
+
+def test_unsafe_settings_stop_the_command(paths, capsys, tmp_path):
+    _settings_file(tmp_path / "pelicanconf.py", CONSENT_TOLERANCE=0.7)
+    code, _, err = run(capsys, "list")
+    assert code == 1 and "CONSENT_TOLERANCE = 0.7 is unsafe" in err and "--settings" in err
+    (tmp_path / "pelicanconf.py").write_text('PLUGINS = ["site_checks"]\n')
+    code, _, err = run(capsys, "list")
+    assert code == 1 and "consent_gate is not in PLUGINS" in err
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def test_audit_verify(paths, fake_faces, capsys, tmp_path):
+    photo = write_photo(tmp_path / "p.jpg", 1)
+    assert main(["add", "S1", "--name", "Jamie Rivera", "--photo", str(photo)]) == 0
+    assert main(["revoke", "S1"]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "audit", "--verify")
+    assert code == 0 and out.startswith("The audit log is intact (3 entries")
+
+    with sqlite3.connect(paths["registry"]) as raw:
+        raw.execute("UPDATE people SET status = 'active'")
+        raw.execute("DROP TRIGGER audit_no_update")
+        raw.execute("UPDATE audit SET action = 'add' WHERE action = 'revoke'")
+    code, out, err = run(capsys, "audit", "--verify")
+    assert code == 1
+    assert "the audit log breaks at entry 3 (" in out
+    assert "people row S1: added or changed outside the consent command" in out
+    assert "2 problems above" in err and "restore the registry from your backup" in err
+
+    code, out, err = run(capsys, "list")
+    assert code == 0 and "people row S1" in err
+    assert out.splitlines()[1].split()[-2] == "altered"
+
+
+# ---------------------------------------------------------------- one person, one record
+
+
+def test_add_refuses_the_same_face_under_a_second_id(paths, fake_faces, capsys, tmp_path):
+    first = write_photo(tmp_path / "jamie.jpg", 1)
+    again = write_photo(tmp_path / "jamie-again.jpg", 1)
+    assert main(["add", "S1", "--name", "Jamie Rivera", "--photo", str(first)]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "add", "S2", "--name", "Jamie R", "--photo", str(again))
+    assert code == 1
+    assert "matches the record S1 (distance 0.00" in err
+    assert "--lookalike-of S1" in err and "Nothing was saved" in err
+    assert "S2" not in people(paths)
+
+    code, out, _ = run(
+        capsys, "add", "S2", "--name", "Alex Rivera", "--photo", str(again),
+        "--lookalike-of", "S1", "--by", "Ms Lee",
+    )  # fmt: skip
+    assert code == 0 and "different person from S1, who looks alike" in out
+    assert people(paths)["S2"].lookalikes == ("S1",)
+    code, out, _ = run(capsys, "audit", "S2", "--json")
+    (entry,) = json.loads(out)
+    assert entry["actor"] == "Ms Lee" and entry["details"]["confirmed_lookalike_of"] == ["S1"]
+
+
+def test_import_refuses_faces_already_enrolled_listing_every_row(
+    paths, fake_faces, capsys, tmp_path
+):
+    jamie = write_photo(tmp_path / "photos" / "jamie.jpg", 1)
+    assert main(["add", "S1", "--name", "Jamie Rivera", "--photo", str(jamie)]) == 0
+    write_photo(tmp_path / "photos" / "same.jpg", 1)
+    write_photo(tmp_path / "photos" / "pat.jpg", 7)
+    write_photo(tmp_path / "photos" / "pat2.jpg", 7)
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "Student_Number,Name,Photo Release,Photo\n"
+        "S5,Jamie Again,Y,same.jpg\n"
+        "S6,Pat Example,Y,pat.jpg\n"
+        "S7,Pat Again,Y,pat2.jpg\n"
+    )
+    capsys.readouterr()
+    code, _, err = run(capsys, "import", str(export), "--photos-dir", str(tmp_path / "photos"))
+    assert code == 1
+    assert "row 2 (S5): the face in its photos matches the record S1" in err
+    assert "row 3 (S6): the face in its photos matches row 4 (S7) of this file" in err
+    assert "row 4 (S7): the face in its photos matches row 3 (S6) of this file" in err
+    assert "--lookalike-of" in err
+    assert set(people(paths)) == {"S1"}

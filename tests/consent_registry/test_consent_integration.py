@@ -130,7 +130,8 @@ def test_review_then_approve_publishes_the_image(office, capsys, monkeypatch):
     assert "biden1.jpg" in out and "obama2.jpg" not in out
 
     biden1 = FACES / "people/biden/biden1.jpg"
-    code = main(["approve", str(biden1), "--by", "Ms Lee", "--reason", "visiting speaker", *where])
+    approve = ["approve", str(biden1), "--by", "Ms Lee", "--reason", "visiting speaker"]
+    code = main([*approve, "--shows", "nobody", *where])  # no one the school registers
     assert code == 0
     capsys.readouterr()
     assert main(["review", "--report", str(report), *where]) == 0
@@ -141,12 +142,62 @@ def test_review_then_approve_publishes_the_image(office, capsys, monkeypatch):
     (verdict,) = json.loads(capsys.readouterr().out)
     assert verdict["verdict"] == "publish" and verdict["approved_by"] == "Ms Lee"
 
-    # Revoking the consented person turns their photo into a withheld one.
-    assert main(["revoke", "OBAMA", *where]) == 0
+    # A group photo: the gate recognises OBAMA in it, so the approval must name him...
+    group = FACES / "groups/obama_and_biden.jpg"
+    approve = ["approve", str(group), "--by", "Ms Lee", "--reason", "assembly", *where]
+    assert main([*approve, "--shows", "nobody"]) == 1
+    assert "the gate recognises OBAMA" in capsys.readouterr().err
+    assert main([*approve, "--shows", "OBAMA"]) == 0
     capsys.readouterr()
+    assert main(["check", "--json", str(group), *where]) == 0
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] == "publish" and verdict["approved_by"] == "Ms Lee"
+
+    # ...and revoking his consent takes down his own photo and the approved group photo.
+    assert main(["revoke", "OBAMA", *where]) == 0
+    out = capsys.readouterr().out
+    assert "Photos showing OBAMA in the last build" in out
+    assert "obama2.jpg: taken down from the website at the next publish" in out
+    assert f"  {group}, approved by Ms Lee on " in out
     assert main(["check", "--json", str(FACES / "people/obama/obama2.jpg"), *where]) == 3
     (verdict,) = json.loads(capsys.readouterr().out)
     assert verdict["verdict"] == "withhold"
+    assert main(["check", "--json", str(group), *where]) == 3
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] == "withhold" and verdict["approved_by"] is None
+    assert "no longer holds: OBAMA, shown in it: consent revoked" in verdict["reasons"][0]
+
+
+def test_the_same_person_cannot_be_enrolled_under_a_second_id(tmp_path, capsys, monkeypatch):
+    """Two photos of one person, two ids: refused, so revoking the first id cannot let the
+    person's photos publish as the second."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONSENT_REGISTRY", str(tmp_path / "registry.sqlite3"))
+    monkeypatch.setenv("CONSENT_KEY_FILE", str(tmp_path / "consent.key"))
+    kit = FACES / "people/kit_harington"
+    assert main(["add", "S1024", "--name", "Kit Example", "--photo", str(kit / "kit1.jpg")]) == 0
+    capsys.readouterr()
+    second = ["add", "S2048", "--name", "Kit Again", "--photo", str(kit / "kit2.jpg")]
+    assert main(second) == 1
+    err = capsys.readouterr().err
+    assert "the face in the photos for S2048 matches the record S1024" in err
+    assert "--lookalike-of S1024" in err
+
+    assert main(["revoke", "S1024"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--json", str(kit / "kit3.jpg")]) == 3
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] == "withhold"
+
+    # Someone else's photo is no look-alike: added without a word.
+    rose = FACES / "people/rose_leslie/rose1.jpg"
+    assert main(["add", "S4096", "--name", "Rose Example", "--photo", str(rose)]) == 0
+    # A confirmed look-alike (twins) is added, and the confirmation is audited.
+    assert main([*second, "--lookalike-of", "S1024", "--by", "Ms Lee"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "S2048", "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["details"]["confirmed_lookalike_of"] == ["S1024"]
 
 
 def test_import_with_the_real_engine_is_all_or_nothing(tmp_path, capsys, monkeypatch):

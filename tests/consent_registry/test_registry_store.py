@@ -125,7 +125,7 @@ def test_audit_log_records_every_change(registry):
     registry.add("S1", "Jamie Rivera", [fake_encoding(2)], replace=True, actor="office")
     registry.add("S2", "Sam Example", [fake_encoding(3)], expires=date(2026, 1, 31))
     registry.set_never_publish("S1", actor="head")
-    registry.approve("ab" * 32, by="Ms Lee", reason="parent agreed by phone")
+    registry.approve("ab" * 32, by="Ms Lee", reason="parent agreed by phone", shows=())
     registry.withdraw_approval("ab" * 32, actor="Ms Lee")
     registry.purge_expired(TODAY, actor="office")
     registry.revoke("S1", actor="office")
@@ -178,7 +178,7 @@ def test_fingerprint_changes_with_every_change(registry):
         assert fingerprint not in seen
         seen.append(fingerprint)
 
-    changed(lambda: registry.approve("cd" * 32, by="Ms Lee", reason="class trip"))
+    changed(lambda: registry.approve("cd" * 32, by="Ms Lee", reason="class trip", shows=()))
     changed(lambda: registry.revoke("S2"))
     changed(lambda: registry.set_never_publish("S1"))
     changed(lambda: registry.add("S2", "Sam Example", [fake_encoding(3)], replace=True))
@@ -189,7 +189,7 @@ def test_fingerprint_changes_with_every_change(registry):
 
 
 def test_snapshot_approvals_are_keyed_by_hash(registry):
-    approval = registry.approve("EF" * 32, by="Ms Lee", reason="a whole-school photo")
+    approval = registry.approve("EF" * 32, by="Ms Lee", reason="a whole-school photo", shows=())
     snapshot = registry.snapshot(TODAY)
     assert approval.sha256 == "ef" * 32
     assert snapshot.approvals["ef" * 32].by == "Ms Lee"
@@ -294,31 +294,37 @@ def test_add_refuses_bad_values(registry, kwargs, message):
 
 def test_approve_refuses_bad_values(registry):
     with pytest.raises(RegistryError, match="not an image hash"):
-        registry.approve("1234", by="Ms Lee", reason="ok")
+        registry.approve("1234", by="Ms Lee", reason="ok", shows=())
     with pytest.raises(RegistryError, match="--by"):
-        registry.approve("ab" * 32, by=" ", reason="ok")
+        registry.approve("ab" * 32, by=" ", reason="ok", shows=())
     with pytest.raises(RegistryError, match="--reason"):
-        registry.approve("ab" * 32, by="Ms Lee", reason="")
+        registry.approve("ab" * 32, by="Ms Lee", reason="", shows=())
     assert registry.approvals() == {}
 
 
 def test_a_failed_transaction_saves_nothing(registry):
     with pytest.raises(RuntimeError), registry.transaction():
         registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
-        registry.approve("ab" * 32, by="Ms Lee", reason="ok")
+        registry.approve("ab" * 32, by="Ms Lee", reason="ok", shows=())
         raise RuntimeError("stop")
     assert registry.list_people() == []
     assert registry.approvals() == {}
     assert [e.action for e in registry.audit_log()] == ["create-registry"]
 
 
-def test_templates_cannot_be_moved_between_people(registry, paths):
+def test_templates_cannot_be_moved_between_people(registry, paths, caplog):
     registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
     registry.add("S2", "Sam Example", [fake_encoding(2)])
     with sqlite3.connect(paths["registry"]) as raw:
         raw.execute("UPDATE templates SET person_id = 'S2' WHERE person_id = 'S1'")
-    with pytest.raises(RegistryError, match="cannot be decrypted"):
-        registry.snapshot(TODAY)
+    # The moved row fails its authentication: ignored, so S1's face is unknown and the
+    # template never counts as S2's.
+    records = {r.person_id: r for r in registry.snapshot(TODAY).records}
+    assert records["S1"].encodings == ()
+    (own,) = records["S2"].encodings
+    assert np.array_equal(own, fake_encoding(2))
+    assert "templates row 1 (S2): added or changed outside the consent command" in caplog.text
+    assert "restore the registry from your backup" in caplog.text
 
 
 def test_context_manager_closes(paths):
