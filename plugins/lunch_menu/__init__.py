@@ -14,62 +14,48 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import Generator
 
-logger = logging.getLogger(__name__)
+from .settings import LunchSettings, publish_defaults
 
-DEFAULTS = {
-    "LUNCH_PATH": "data/lunch",  # inside PATH (content/)
-    "LUNCH_CACHE_PATH": "",  # empty: .cache/feeds next to the content folder
-    "LUNCH_FEED_TIMEOUT": 10,
-    "LUNCH_DEFAULT_SCHOOL": "",  # empty: SITENAME
-    "LUNCH_DEFAULT_MEAL": "Lunch",
-    "LUNCH_WEEKS": 2,
-    "LUNCH_CALENDAR_SAVE_AS": "calendars/lunch.ics",
-    "LUNCH_UID_DOMAIN": "",  # empty: derived from SITENAME
-    # Vendor menu widgets that [embed] may show (a host also allows its subdomains).
-    "LUNCH_EMBED_HOSTS": [
-        "nutrislice.com",
-        "schoolcafe.com",
-        "linqconnect.com",
-        "myschoolmenus.com",
-    ],
-}
+logger = logging.getLogger(__name__)
 
 SHORTCODES = ["lunch-week", "lunch-today"]
 _state: dict = {}
 
 
 def set_defaults(pelican) -> None:
-    for name, value in DEFAULTS.items():
-        pelican.settings.setdefault(name, value)
+    publish_defaults(pelican.settings)
 
 
 def _load(settings: dict):
     from school_feeds.paths import cache_dir, data_dir
-    from school_feeds.site_date import site_today
+    from school_feeds.site_date import SiteDateError, site_today
+    from school_feeds.stop import stop_build
 
     from .menus import build_view, load_menus, week_start
 
-    tz = settings.get("TIMEZONE") or "UTC"
-    today = site_today(tz)
-    weeks = max(1, int(settings["LUNCH_WEEKS"]))
+    config = LunchSettings.from_mapping(settings)
+    tz = config.timezone
+    try:
+        today = site_today(tz)
+    except SiteDateError as exc:
+        stop_build(logger, [str(exc)])
+    weeks = config.weeks
     first = week_start(today + timedelta(days=2 if today.weekday() >= 5 else 0))
     mondays = [first + timedelta(days=7 * n) for n in range(weeks)]
-    defaults = {
-        "school": settings["LUNCH_DEFAULT_SCHOOL"] or settings.get("SITENAME", "School"),
-        "meal": settings["LUNCH_DEFAULT_MEAL"],
-    }
+    defaults = {"school": config.default_school, "meal": config.default_meal}
     result = load_menus(
         data_dir(settings, "LUNCH_PATH"),
         cache_dir(settings, "LUNCH_CACHE_PATH"),
         defaults,
         tz,
         mondays,
-        timeout=float(settings["LUNCH_FEED_TIMEOUT"]),
+        timeout=config.feed_timeout,
+        schools=config.schools,
     )
     for problem in result.problems:
         logger.warning("Lunch menu: %s", problem)
     view = build_view(result, today, weeks)
-    view.calendar_url = settings["LUNCH_CALENDAR_SAVE_AS"]
+    view.calendar_url = config.calendar_save_as
     logger.info(
         "lunch_menu: %d menu(s) from %d source(s), today is %s",
         len(result.menus),
@@ -140,13 +126,14 @@ class LunchCalendarGenerator(Generator):
         from .calendar import lunch_calendar
 
         view = self.context.get("lunch")
-        save_as = self.settings["LUNCH_CALENDAR_SAVE_AS"]
+        config = LunchSettings.from_mapping(self.settings)
+        save_as = config.calendar_save_as
         if view is None or not save_as:
             return
         calendar = lunch_calendar(
             view.menus,
-            self.settings.get("SITENAME", "School"),
-            self.settings.get("TIMEZONE") or "UTC",
+            config.site_name,
+            config.timezone,
             uid_domain(self.settings, "LUNCH_UID_DOMAIN"),
             datetime.combine(view.today, datetime.min.time(), tzinfo=UTC),
         )

@@ -27,7 +27,11 @@ def menu_description(menu: MenuDay) -> str:
         if section.title:
             lines.append(f"{section.title}:")
         for item in section.items:
-            labels = f" ({', '.join(item.labels)})" if item.labels else ""
+            notes = []
+            if item.allergens:
+                notes.append("contains " + ", ".join(item.allergens))
+            notes += item.diets
+            labels = f" ({'; '.join(notes)})" if notes else ""
             lines.append(f"- {item.name}{labels}")
     return "\n".join(lines)
 

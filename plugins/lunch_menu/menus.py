@@ -17,6 +17,7 @@ from school_feeds.fetch import FeedError, fetch_with_cache
 from school_feeds.status import SourcesSummary, SourceStatus
 from school_feeds.text import date_label, slugify
 
+from .allergens import MAJOR_ALLERGENS, sort_labels
 from .model import MenuDay, meal_sort_key
 from .parsers import PARSERS, SUFFIX_FORMATS
 
@@ -55,11 +56,14 @@ def load_menus(
     mondays: list[date],
     timeout: float = 10.0,
     fetch: Callable = fetch_with_cache,
+    schools: tuple[str, ...] = (),
 ) -> LoadResult:
     """Read every file in `folder` and every feed in its feeds.toml.
 
     Remote feeds are read first and files second, so a file dropped into the folder
-    corrects a feed's entry for the same school, meal and day.
+    corrects a feed's entry for the same school, meal and day. When two files give the
+    same school, meal and day, the newer file (modified last) wins, with a warning naming
+    both. `schools` (LUNCH_SCHOOLS), when given, lists the school names menus may use.
     """
     zone = ZoneInfo(tz)
     result = LoadResult()
@@ -85,23 +89,67 @@ def load_menus(
             for menu in outcome.data or []:
                 by_key[menu.key] = menu
 
+    from_files: dict[tuple, tuple[MenuDay, Path, float]] = {}
     for path in config.files:
         labels = {**defaults, **config.labels_for(path)}
         parse = PARSERS[SUFFIX_FORMATS[path.suffix.lower()]]
         try:
             days, problems = parse(path.read_bytes(), labels, path.name)
+            mtime = path.stat().st_mtime
         except Exception as exc:  # untrusted input: report it, keep building
             reason = str(exc) if isinstance(exc, FeedError | OSError) else f"unreadable ({exc!r})"
             result.problems.append(f"{path}: {reason}; the file was skipped")
             continue
         result.problems.extend(f"{path}: {problem}" for problem in problems)
-        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).astimezone(zone)
+        result.problems.extend(_label_problems(path, days, schools))
+        modified = datetime.fromtimestamp(mtime, UTC).astimezone(zone)
         result.sources.append(SourceStatus(path.name, "file", modified))
         for menu in days:
-            by_key[menu.key] = menu
+            earlier = from_files.get(menu.key)
+            if earlier is None:
+                from_files[menu.key] = (menu, path, mtime)
+                continue
+            _, other, other_mtime = earlier
+            newer, older = (
+                (path, other) if (mtime, path.name) >= (other_mtime, other.name) else (other, path)
+            )
+            result.problems.append(
+                f"{newer} and {older} both give the {menu.meal} menu of {menu.school} on "
+                f"{date_label(menu.day, with_year=True)}: using {newer.name}, the newer file. "
+                f"Delete the outdated file, or remove that day from one of them."
+            )
+            if newer == path:
+                from_files[menu.key] = (menu, path, mtime)
+    by_key.update({key: menu for key, (menu, _, _) in from_files.items()})
 
     result.menus = sorted(by_key.values(), key=lambda m: (m.day, m.school, meal_sort_key(m.meal)))
     return result
+
+
+def _label_problems(path: Path, days: list[MenuDay], schools: tuple[str, ...]) -> list[str]:
+    """One warning per unknown school name and per unknown allergen or label in a file."""
+    problems = []
+    if schools:
+        known = {name.lower() for name in schools}
+        for school in sorted({menu.school for menu in days if menu.school.lower() not in known}):
+            problems.append(
+                f"the school {school!r} is not one of LUNCH_SCHOOLS ({', '.join(schools)}); "
+                "check the spelling in the file or its labels in feeds.toml, or add the "
+                "school to LUNCH_SCHOOLS in pelicanconf.py"
+            )
+    unknown: dict[str, int] = {}
+    for menu in days:
+        for section in menu.sections:
+            for item in section.items:
+                for label in sort_labels(item.labels).unknown:
+                    unknown[label] = unknown.get(label, 0) + 1
+    for label, count in unknown.items():
+        problems.append(
+            f"{label!r} ({count} item{'s' if count != 1 else ''}) is neither one of the nine "
+            f"major allergens ({', '.join(MAJOR_ALLERGENS)}) nor a known diet label; it is "
+            "shown as written with the allergens. Check its spelling"
+        )
+    return [f"{path}: {problem}" for problem in problems]
 
 
 @dataclass
@@ -157,6 +205,7 @@ class LunchView(SourcesSummary):
     weeks: list[WeekView]
     schools: list[str]
     calendar_url: str = ""
+    major_allergens: tuple[str, ...] = MAJOR_ALLERGENS  # for the key on the lunch page
 
     @property
     def today_label(self) -> str:

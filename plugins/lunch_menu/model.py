@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from .allergens import sort_labels
+
 MEAL_ORDER = {"breakfast": 0, "brunch": 1, "lunch": 2, "snack": 3, "supper": 4, "dinner": 5}
 
 
@@ -14,6 +16,17 @@ class MenuItem:
     labels: tuple[str, ...] = ()  # allergen and dietary labels as text: "Contains Milk"
     nutrition: tuple[tuple[str, str], ...] = ()  # ("Calories", "290")
     description: str = ""
+
+    @property
+    def allergens(self) -> tuple[str, ...]:
+        """The major allergens in it, then any label that is neither an allergen nor a
+        diet label, as written (it may be an allergen the list does not know)."""
+        sorted_labels = sort_labels(self.labels)
+        return sorted_labels.allergens + sorted_labels.unknown
+
+    @property
+    def diets(self) -> tuple[str, ...]:
+        return sort_labels(self.labels).diets
 
 
 @dataclass
