@@ -616,16 +616,36 @@ def cmd_unapprove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _approval_holds(image: dict, snapshot, settings: GateSettings) -> bool:
+    """Whether an approval now publishes a withheld image of the report: the verdict's
+    own rules (``verdict_for_faces``) on the people it names, and no face the build
+    recognised as someone whose consent is refused."""
+    from face_engine.decision import verdict_for_faces
+
+    sha256 = image.get("sha256")
+    if snapshot is None or sha256 not in snapshot.approvals:
+        return False
+    if not verdict_for_faces(sha256, [], snapshot, settings).publish:
+        return False
+    named = set(snapshot.approvals[sha256].shows or ())
+    refused = {
+        f.get("person_id")
+        for f in image.get("faces") or []
+        if isinstance(f, dict) and f.get("person_id") and not f.get("ok")
+    }
+    return not (refused - named)
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     _, report = _read_report(args, required=True)
     images = report["images"]
     registry = _open(args, create=False)
-    approvals = {}
+    snapshot = None
     if registry is not None:
         with registry:
-            approvals = registry.approvals()
+            snapshot = registry.snapshot(date.today())
     withheld = [i for i in images if i.get("verdict") == "withhold"]
-    waiting = [i for i in withheld if i.get("sha256") not in approvals]
+    waiting = [i for i in withheld if not _approval_holds(i, snapshot, _settings(args))]
     approved_since = len(withheld) - len(waiting)
     generated = report.get("generated_at", "an unknown time")
     if not waiting:

@@ -307,9 +307,17 @@ def test_review(paths, capsys, tmp_path):
     assert "1 withheld image approved since that build" in out
 
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
-        registry.approve(waiting, by="Ms Lee", reason="parents ok", shows=())
+        registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+        registry.approve(waiting, by="Ms Lee", reason="parents ok", shows=["S1"])
     code, out, _ = run(capsys, "review", "--report", str(report))
     assert code == 0 and "No withheld images waiting" in out
+
+    # An approval that no longer holds leaves the image waiting again.
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.revoke("S1")
+    code, out, _ = run(capsys, "review", "--report", str(report))
+    assert code == 0 and "1 withheld image waiting for a decision" in out
+    assert "images/trip.jpg" in out
 
     report.write_text("{not json")
     code, _, err = run(capsys, "review", "--report", str(report))
