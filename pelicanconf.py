@@ -67,7 +67,12 @@ PAGINATION_PATTERNS = (
     (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
 )
 
-# Feeds (relative URLs are fine locally; publishconf.py sets FEED_DOMAIN).
+# Feeds. A feed needs absolute links even in a local build (readers fetch them from
+# elsewhere), so local builds point them at the public site; publishconf.py sets
+# FEED_DOMAIN to its SITEURL. This is also what keeps Pelican from warning on every build
+# that feeds without SITEURL or FEED_DOMAIN may not be valid.
+PUBLIC_URL = os.environ.get("SITEURL", "https://www.cedarhollow.example.org")
+FEED_DOMAIN = PUBLIC_URL
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 FEED_ALL_RSS = "feeds/all.rss.xml"
 CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"

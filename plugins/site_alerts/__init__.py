@@ -18,15 +18,21 @@ DEFAULTS = {"ALERTS": [], "ALERTS_PATH": "alerts"}
 
 
 def _current_alerts(settings: dict) -> list:
-    from school_feeds.site_date import site_now
+    from school_feeds.site_date import SiteDateError, site_now
+    from school_feeds.stop import stop_build
 
     tz = settings.get("TIMEZONE") or "UTC"
     folder = settings.get("ALERTS_PATH", DEFAULTS["ALERTS_PATH"])
     alerts_dir = Path(settings["PATH"], folder) if folder else None
     alerts, errors = load_alerts(settings.get("ALERTS", DEFAULTS["ALERTS"]), alerts_dir, tz)
-    for message in errors:
-        logger.error("Alert not shown: %s", message)
-    live = active_alerts(alerts, site_now(tz))
+    if errors:
+        # A closing or delay that silently fails to show is worse than no build.
+        stop_build(logger, [f"Alert cannot be read: {message}" for message in errors])
+    try:
+        now = site_now(tz)
+    except SiteDateError as exc:
+        stop_build(logger, [str(exc)])
+    live = active_alerts(alerts, now)
     logger.info("site_alerts: %d of %d alert(s) active", len(live), len(alerts))
     return live
 

@@ -147,7 +147,6 @@ def alert_content(tmp_path_factory):
             old.unlink()
     alerts_dir.mkdir(exist_ok=True)
     (alerts_dir / "closing.md").write_text(URGENT_FILE)
-    (alerts_dir / "broken.md").write_text("Level: info\nExpires: soon\n\nNever shown.\n")
     return content
 
 
@@ -182,9 +181,6 @@ def test_banner_on_every_page_while_active(alert_content, tmp_path):
     # Site-relative alert links work from any page depth.
     about = parse(out / "about" / "index.html")
     assert about.find("a", href="../news/2025/parent-teacher-conferences-fall/")
-    # The broken file is reported with its path and the fix; the build still succeeds.
-    log = log_text(proc)
-    assert "broken.md: expires 'soon' is not a date or time" in log
 
 
 def test_no_banner_before_start_or_after_expiry(alert_content, tmp_path):
@@ -201,3 +197,37 @@ def test_info_alert_alone_between_urgent_and_expiry(alert_content, tmp_path):
     html = parse(out / "news" / "index.html")
     assert not html.find("div", role="alert")
     assert "Parent-teacher conferences: sign up by Friday." in html.text
+
+
+def test_an_unreadable_alert_stops_the_build_naming_file_and_reason(tmp_path):
+    content = copy_content(tmp_path)
+    (content / "alerts" / "broken.md").write_text("Level: info\nExpires: soon\n\nNever shown.\n")
+    out = tmp_path / "output"
+    proc = build(out, content=content, check=False)
+    log = log_text(proc)
+    assert proc.returncode == 1, log
+    assert "broken.md: expires 'soon' is not a date or time" in log
+    assert "Build stopped" in log and "Traceback" not in log
+    assert log.count("expires 'soon'") == 1  # one message per problem
+    assert not (out / "index.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [("2026-01-27T07:00", True), ("2026-01-27T05:00", False), ("2026-01-27T12:30", False)],
+)
+def test_a_date_time_site_date_previews_the_delay_alert(tmp_path, moment, shown):
+    """content/alerts/2026-01-27-delay.md runs 05:30-12:00: a time of day previews it."""
+    out = tmp_path / "output"
+    build(out, site_date=moment)
+    html = parse(out / "index.html")
+    assert bool(html.find("div", role="alert")) is shown
+    assert ("Two-hour delay" in html.text) is shown
+
+
+def test_a_bad_site_date_is_a_clear_message(tmp_path):
+    proc = build(tmp_path / "output", site_date="27/01/2026", check=False)
+    log = log_text(proc)
+    assert proc.returncode == 1
+    assert "SITE_DATE='27/01/2026' is not a date or a date-time" in log
+    assert "2026-01-27T07:00" in log and "Traceback" not in log
