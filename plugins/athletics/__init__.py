@@ -15,99 +15,66 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import Generator
 
-logger = logging.getLogger(__name__)
+from .settings import AthleticsSettings, publish_defaults
 
-DEFAULTS = {
-    "ATHLETICS_PATH": "data/athletics",  # inside PATH (content/)
-    "ATHLETICS_CACHE_PATH": "",  # empty: .cache/feeds next to the content folder
-    "ATHLETICS_FEED_TIMEOUT": 10,
-    # How our school appears in feed titles ("Cedar Hollow at Northfield" is an away game).
-    "ATHLETICS_SCHOOL_NAMES": [],  # empty: SITENAME, and SITENAME without "School"
-    "ATHLETICS_PAST_DAYS": 120,  # results shown: the season so far
-    "ATHLETICS_FUTURE_DAYS": 150,
-    "ATHLETICS_UPCOMING_LIMIT": 40,
-    "ATHLETICS_HOME_LIMIT": 5,  # games in the home page panel
-    "ATHLETICS_URL": "athletics/",
-    "ATHLETICS_TEAM_URL": "athletics/{slug}/",
-    "ATHLETICS_TEAM_SAVE_AS": "athletics/{slug}/index.html",
-    "ATHLETICS_SITE_URL": "athletics/{which}-games/",  # which: home, away
-    "ATHLETICS_SITE_SAVE_AS": "athletics/{which}-games/index.html",
-    "ATHLETICS_CALENDAR_SAVE_AS": "calendars/athletics.ics",
-    "ATHLETICS_TEAM_CALENDAR_SAVE_AS": "calendars/athletics-{slug}.ics",
-    "ATHLETICS_UID_DOMAIN": "",  # empty: derived from SITENAME
-    # Vendor schedule widgets that [embed] may show (a host also allows its subdomains).
-    "ATHLETICS_EMBED_HOSTS": [
-        "rschooltoday.com",
-        "highschoolsports.net",
-        "schedulestar.com",
-        "gobound.com",
-        "arbitersports.com",
-        "arbiterlive.com",
-    ],
-}
+logger = logging.getLogger(__name__)
 
 SHORTCODES = ["team-schedule", "upcoming-games"]
 _state: dict = {}
 
 
 def set_defaults(pelican) -> None:
-    for name, value in DEFAULTS.items():
-        pelican.settings.setdefault(name, value)
-
-
-def school_names(settings: dict) -> list[str]:
-    names = list(settings["ATHLETICS_SCHOOL_NAMES"])
-    if not names:
-        site = settings.get("SITENAME", "")
-        names = [site, site.removesuffix(" School").removesuffix(" High School")]
-    return [name for name in names if name]
+    publish_defaults(pelican.settings)
 
 
 def _load(settings: dict):
     from school_feeds.paths import cache_dir, data_dir, uid_domain
-    from school_feeds.site_date import site_now
+    from school_feeds.site_date import SiteDateError, site_now
+    from school_feeds.stop import stop_build
 
     from .schedule import AthleticsView, expand, group_teams, load_schedule
 
-    tz = settings.get("TIMEZONE") or "UTC"
-    now = site_now(tz)
+    config = AthleticsSettings.from_mapping(settings)
+    tz = config.timezone
+    try:
+        now = site_now(tz)
+    except SiteDateError as exc:
+        stop_build(logger, [str(exc)])
     today = now.date()
     result = load_schedule(
         data_dir(settings, "ATHLETICS_PATH"),
         cache_dir(settings, "ATHLETICS_CACHE_PATH"),
         {},
         tz,
-        timeout=float(settings["ATHLETICS_FEED_TIMEOUT"]),
+        timeout=config.feed_timeout,
+    )
+    games = expand(
+        result,
+        list(config.school_names),
+        tz,
+        today - timedelta(days=config.past_days),
+        today + timedelta(days=config.future_days),
+        uid_domain(settings, "ATHLETICS_UID_DOMAIN"),
     )
     for problem in result.problems:
         logger.warning("Athletics schedule: %s", problem)
-    games = expand(
-        result,
-        school_names(settings),
-        tz,
-        today - timedelta(days=int(settings["ATHLETICS_PAST_DAYS"])),
-        today + timedelta(days=int(settings["ATHLETICS_FUTURE_DAYS"])),
-        uid_domain(settings, "ATHLETICS_UID_DOMAIN"),
-    )
     teams = group_teams(games)
     for team in teams:
-        team.url = settings["ATHLETICS_TEAM_URL"].format(slug=team.slug)
-        if settings["ATHLETICS_TEAM_CALENDAR_SAVE_AS"]:
-            team.calendar_url = settings["ATHLETICS_TEAM_CALENDAR_SAVE_AS"].format(slug=team.slug)
+        team.url = config.team_url.format(slug=team.slug)
+        if config.team_calendar_save_as:
+            team.calendar_url = config.team_calendar_save_as.format(slug=team.slug)
     view = AthleticsView(
         today,
         now,
         games,
         teams,
         result.sources,
-        calendar_url=settings["ATHLETICS_CALENDAR_SAVE_AS"],
-        upcoming_limit=int(settings["ATHLETICS_UPCOMING_LIMIT"]),
+        calendar_url=config.calendar_save_as,
+        upcoming_limit=config.upcoming_limit,
     )
-    view.home_limit = int(settings["ATHLETICS_HOME_LIMIT"])
-    view.site_urls = {
-        which: settings["ATHLETICS_SITE_URL"].format(which=which) for which in ("home", "away")
-    }
-    view.url = settings["ATHLETICS_URL"]
+    view.home_limit = config.home_limit
+    view.site_urls = {which: config.site_url.format(which=which) for which in ("home", "away")}
+    view.url = config.url
     logger.info(
         "athletics: %d event(s) for %d team(s) from %d source(s), today is %s",
         len(games),
@@ -194,12 +161,12 @@ class AthleticsGenerator(Generator):
         view = self.context.get("athletics")
         if view is None:
             return
-        settings = self.settings
-        relative = settings.get("RELATIVE_URLS", False)
+        config = AthleticsSettings.from_mapping(self.settings)
+        relative = self.settings.get("RELATIVE_URLS", False)
         team_template = self.get_template("athletics_team")
         for team in view.teams:
             writer.write_file(
-                settings["ATHLETICS_TEAM_SAVE_AS"].format(slug=team.slug),
+                config.team_save_as.format(slug=team.slug),
                 team_template,
                 self.context,
                 relative_urls=relative,
@@ -209,39 +176,57 @@ class AthleticsGenerator(Generator):
         list_template = self.get_template("athletics_list")
         for which, url in view.site_urls.items():
             writer.write_file(
-                settings["ATHLETICS_SITE_SAVE_AS"].format(which=which),
+                config.site_save_as.format(which=which),
                 list_template,
                 self.context,
                 relative_urls=relative,
                 url=url,
                 which=which,
             )
-        self._write_calendars(view)
+        written = self._write_calendars(view, config)
+        self._remove_stale(view, config, written)
 
-    def _write_calendars(self, view) -> None:
+    def _write_calendars(self, view, config: AthleticsSettings) -> set[Path]:
         from school_feeds.ics_out import write_calendar
         from school_feeds.paths import uid_domain
 
         from .calendar import athletics_calendars
 
-        if not self.settings["ATHLETICS_CALENDAR_SAVE_AS"]:
-            return
+        if not config.calendar_save_as:
+            return set()
         calendars = athletics_calendars(
             _state["result"],
-            school_names(self.settings),
-            self.settings.get("TIMEZONE") or "UTC",
+            list(config.school_names),
+            config.timezone,
             uid_domain(self.settings, "ATHLETICS_UID_DOMAIN"),
-            self.settings.get("SITENAME", "School"),
+            config.site_name,
             datetime.combine(view.today, datetime.min.time(), tzinfo=UTC),
+            {team.slug for team in view.teams},
         )
         output = Path(self.output_path)
+        written = set()
         for slug, calendar in calendars.items():
-            if slug:
-                save_as = self.settings["ATHLETICS_TEAM_CALENDAR_SAVE_AS"].format(slug=slug)
-            else:
-                save_as = self.settings["ATHLETICS_CALENDAR_SAVE_AS"]
+            save_as = (
+                config.team_calendar_save_as.format(slug=slug) if slug else config.calendar_save_as
+            )
             if save_as:
                 write_calendar(calendar, output / save_as)
+                written.add(output / save_as)
+        return written
+
+    def _remove_stale(self, view, config: AthleticsSettings, calendars: set[Path]) -> None:
+        """Team pages and calendars left in the output by an earlier build, for teams that
+        are no longer in the schedule: a parent must not find last season's page."""
+        from .stale import stale_team_files
+
+        output = Path(self.output_path)
+        current = {output / config.team_save_as.format(slug=team.slug) for team in view.teams}
+        current |= {output / config.site_save_as.format(which=w) for w in view.site_urls}
+        for path in stale_team_files(output, config, current, calendars):
+            logger.info("athletics: removed %s (the team is no longer in the schedule)", path)
+            path.unlink()
+            if path.parent != output and not any(path.parent.iterdir()):
+                path.parent.rmdir()
 
 
 def get_generators(pelican):

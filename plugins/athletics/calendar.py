@@ -13,6 +13,7 @@ import icalendar
 from school_feeds.ics_out import new_calendar
 
 from .model import Game
+from .parsers import STATUS_MARKERS
 from .schedule import LoadResult, csv_uids, game_from_component, game_from_csv
 
 COPIED = (
@@ -20,6 +21,26 @@ COPIED = (
     "RECURRENCE-ID", "SUMMARY", "LOCATION", "DESCRIPTION", "STATUS", "LAST-MODIFIED",
     "CREATED", "TRANSP",
 )  # fmt: skip
+
+
+STATUS_PREFIX = {"cancelled": "CANCELLED: ", "postponed": "POSTPONED: "}
+
+
+def _label(event: icalendar.Event, game: Game) -> icalendar.Event:
+    """The same marks on every subscribed event, whatever its source: sport and level in
+    CATEGORIES and in the title (when the source's title does not name the team), and a
+    cancelled or postponed game as "CANCELLED: ..." / "POSTPONED: ..." (plus
+    STATUS:CANCELLED for a cancellation, which calendar apps strike through)."""
+    categories = [part for part in (game.sport, game.level, game.gender) if part]
+    if categories:
+        event.add("categories", categories)
+    summary = STATUS_MARKERS.sub(" ", str(event.get("SUMMARY") or "")).strip(" -–—:")
+    if any(word and word.lower() not in summary.lower() for word in (game.level, game.sport)):
+        summary = f"{game.team_name}: {summary}" if summary else game.team_name
+    event["SUMMARY"] = icalendar.vText(STATUS_PREFIX.get(game.status, "") + summary)
+    if game.cancelled:
+        event["STATUS"] = icalendar.vText("CANCELLED")
+    return event
 
 
 def _copy(component: icalendar.Event, stamp: datetime) -> icalendar.Event:
@@ -40,8 +61,7 @@ def _csv_event(game: Game, stamp: datetime) -> icalendar.Event:
         event.add("dtend", game.start + timedelta(hours=2))
     else:
         event.add("dtend", game.start + timedelta(days=1))
-    prefix = {"cancelled": "CANCELLED: ", "postponed": "POSTPONED: "}.get(game.status, "")
-    event.add("summary", f"{prefix}{game.team_name} {game.title}")
+    event.add("summary", f"{game.team_name} {game.title}")
     if game.location:
         event.add("location", game.location)
     lines = [game.home_away_label]
@@ -50,8 +70,6 @@ def _csv_event(game: Game, stamp: datetime) -> icalendar.Event:
     if game.result:
         lines.append(f"Result: {game.result}")
     event.add("description", "\n".join(lines))
-    if game.cancelled:
-        event.add("status", "CANCELLED")
     return event
 
 
@@ -62,24 +80,28 @@ def athletics_calendars(
     uid_domain: str,
     site_name: str,
     stamp: datetime,
+    teams: set[str] | None = None,
 ) -> dict[str, icalendar.Calendar]:
-    """{"": the merged calendar, team slug: that team's calendar}."""
+    """{"": the merged calendar, team slug: that team's calendar} (only for `teams`, the
+    teams with a page, when given)."""
     zone = ZoneInfo(tz)
     entries: list[tuple[Game, icalendar.Event]] = []
     for source in result.events:
         game = game_from_component(
             source.component, source.labels, source.source, school_names, zone, False
         )
-        entries.append((game, _copy(source.component, stamp)))
+        entries.append((game, _label(_copy(source.component, stamp), game)))
     for (row, source), uid in zip(
         result.csv_games, csv_uids(result.csv_games, uid_domain), strict=True
     ):
         game = game_from_csv(row, uid, source, zone)
-        entries.append((game, _csv_event(game, stamp)))
+        entries.append((game, _label(_csv_event(game, stamp), game)))
 
     calendars = {"": new_calendar(f"{site_name} athletics", f"All teams at {site_name}", tz)}
     for game, event in entries:
         calendars[""].add_component(event)
+        if teams is not None and game.team_slug not in teams:
+            continue
         team = calendars.get(game.team_slug)
         if team is None:
             team = new_calendar(
