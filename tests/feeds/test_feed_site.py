@@ -49,11 +49,13 @@ def test_lunch_page_shows_this_and_next_week(sample):
     assert "This week" in text and "Next week" in text
     assert "Upper School (6-12): Week of November 23, 2026" in text
     assert "Lower School (K-5): Week of November 30, 2026" in text
-    assert '<th scope="col">Breakfast</th>' in html and '<th scope="col">Lunch</th>' in html
-    assert '<th scope="row"><time datetime="2026-11-26">' in html
+    assert '<th scope="col" role="columnheader">Breakfast</th>' in html
+    assert '<th scope="col" role="columnheader">Lunch</th>' in html
+    assert '<th scope="row" role="rowheader"><time datetime="2026-11-26">' in html
     # Section titles, allergen labels in words, and holidays in words.
     assert "Option 1" in text and "Option 2" in text
-    assert "(Contains Wheat, Contains Milk)" in text
+    # Allergens in one spelling each, in the FDA's order, apart from diet labels.
+    assert "Contains: Milk, Wheat" in text and "Contains Wheat, Contains Milk" not in text
     assert "No school (Thanksgiving Recess - No School)" in text
     assert "Today" in text and "Menu information last updated" in text
     assert "This institution is an equal opportunity provider." in text
@@ -71,9 +73,10 @@ def test_athletics_pages_and_teams(sample):
         assert (out / "athletics" / team / "index.html").exists()
         assert f'href="../athletics/{team}/"' in html
         assert (out / "calendars" / f"athletics-{team}.ics").exists()
-    cancelled = re.search(r"<tr class=\"is-cancelled\">(.*?)</tr>", html, re.S).group(1)
+    row = r"<tr role=\"row\" class=\"is-{}\">(.*?)</tr>"
+    cancelled = re.search(row.format("cancelled"), html, re.S).group(1)
     assert "Boys JV Basketball" in cancelled and "Cancelled" in text_of(cancelled)
-    postponed = re.search(r"<tr class=\"is-postponed\">(.*?)</tr>", html, re.S).group(1)
+    postponed = re.search(row.format("postponed"), html, re.S).group(1)
     assert "Oak Ridge" in postponed and "Postponed" in text_of(postponed)
     # The league feed's SEQUENCE 2 moved senior night to 7:30 p.m.
     senior = re.search(
