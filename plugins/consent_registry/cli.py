@@ -34,7 +34,7 @@ from .registry import (
     check_person_id,
     default_actor,
 )
-from .settings import GateSettings, SettingsError, load_settings
+from .settings import DEFAULTS, GateSettings, SettingsError, load_settings
 from .sis_import import ImportFailed, import_export, parse_date
 
 DEFAULT_SETTINGS_FILE = "pelicanconf.py"
@@ -771,13 +771,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--registry",
         metavar="PATH",
         help="the registry file (default: CONSENT_REGISTRY of the environment or the "
-        f"settings, else {defaults.registry})",
+        f"settings, else {DEFAULTS['CONSENT_REGISTRY']})",
     )
     where.add_argument(
         "--key-file",
         metavar="PATH",
         help="the key that encrypts face templates (default: CONSENT_KEY_FILE of the "
-        f"environment or the settings, else {defaults.key_file})",
+        f"environment or the settings, else {DEFAULTS['CONSENT_KEY_FILE']})",
     )
     who = _Parser(add_help=False)
     who.add_argument(

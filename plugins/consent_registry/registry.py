@@ -109,7 +109,7 @@ MIGRATE_1_TO_2 = (
     "ALTER TABLE approvals ADD COLUMN mac TEXT",
     "ALTER TABLE audit ADD COLUMN hash TEXT",
 )
-RESTORE = "restore the registry from your backup"
+RESTORE = "restore from backup (your last good copy of the registry file)"
 
 
 class RegistryError(Exception):

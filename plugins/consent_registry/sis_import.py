@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from face_engine.model import ConsentRecord
 
-from .registry import KNOWN_SCOPES, Registry, RegistryError, check_person_id
+from .registry import KNOWN_SCOPES, RESTORE, Registry, RegistryError, check_person_id
 
 # Accepted column names, compared without case, spaces or punctuation.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -382,8 +382,8 @@ def plan(rows: list[ImportRow], registry: Registry, today: date, path: Path) -> 
         if existing is not None and not existing.authentic:
             problems.append(
                 f"{row.label}: the registry's record {row.person_id} was changed outside the "
-                "consent command: restore the registry from your backup, or remove the "
-                f"record (`consent remove {row.person_id} --yes`) before importing"
+                f"consent command: {RESTORE}, or remove the record "
+                f"(`consent remove {row.person_id} --yes`) before importing"
             )
             continue
         if not row.release:

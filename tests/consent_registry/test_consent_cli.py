@@ -628,7 +628,7 @@ def test_audit_verify(paths, fake_faces, capsys, tmp_path):
     assert code == 1
     assert "the audit log breaks at entry 3 (" in out
     assert "people row S1: added or changed outside the consent command" in out
-    assert "2 problems above" in err and "restore the registry from your backup" in err
+    assert "2 problems above" in err and "restore from backup" in err
 
     code, out, err = run(capsys, "list")
     assert code == 0 and "people row S1" in err
@@ -683,3 +683,19 @@ def test_import_refuses_faces_already_enrolled_listing_every_row(
     assert "row 4 (S7): the face in its photos matches row 3 (S6) of this file" in err
     assert "--lookalike-of" in err
     assert set(people(paths)) == {"S1"}
+
+
+def test_import_does_not_build_on_an_altered_record(paths, fake_faces, capsys, tmp_path):
+    jamie = write_photo(tmp_path / "photos" / "jamie.jpg", 1)
+    assert main(["add", "S1", "--name", "Jamie Rivera", "--photo", str(jamie)]) == 0
+    with sqlite3.connect(paths["registry"]) as raw:
+        raw.execute("UPDATE people SET scopes = 'print,website'")
+    export = tmp_path / "export.csv"
+    export.write_text("Student_Number,Name,Photo Release\nS1,Jamie Rivera,Y\n")
+    capsys.readouterr()
+    code, _, err = run(capsys, "import", str(export))
+    assert code == 1
+    assert "row 2 (S1): the registry's record S1 was changed outside the consent command" in err
+    assert "restore from backup" in err
+    assert people(paths)["S1"].scopes == ("print", "website")  # not sealed as genuine
+    assert not people(paths)["S1"].authentic

@@ -66,7 +66,7 @@ def test_a_person_row_changed_without_the_key_is_ignored(registry, paths, caplog
     ids = {r.person_id for r in registry.snapshot(TODAY).records}
     assert target not in ids and len(ids) == 3
     assert f"people row {target}: added or changed outside the consent command" in caplog.text
-    assert "restore the registry from your backup" in caplog.text
+    assert "restore from backup" in caplog.text
     assert registry.get(target).state(TODAY) == "altered"
     assert any(target in p for p in registry.integrity_problems())
     # The gate does not know the face: withheld, whatever the altered row says.
@@ -146,7 +146,7 @@ def test_the_audit_log_is_a_chain_that_says_where_it_breaks(registry, paths):
         db.execute("UPDATE audit SET actor = 'someone else' WHERE id = 3")
     (problem,) = registry.verify_audit()
     assert problem.startswith("the audit log breaks at entry 3 (")
-    assert "add S2" in problem and "restore the registry from your backup" in problem
+    assert "add S2" in problem and "restore from backup" in problem
 
 
 def test_the_audit_log_reports_inserted_and_removed_entries(registry, paths):

@@ -324,7 +324,7 @@ def test_templates_cannot_be_moved_between_people(registry, paths, caplog):
     (own,) = records["S2"].encodings
     assert np.array_equal(own, fake_encoding(2))
     assert "templates row 1 (S2): added or changed outside the consent command" in caplog.text
-    assert "restore the registry from your backup" in caplog.text
+    assert "restore from backup" in caplog.text
 
 
 def test_context_manager_closes(paths):
