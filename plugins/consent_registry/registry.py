@@ -110,6 +110,15 @@ MIGRATE_1_TO_2 = (
     "ALTER TABLE audit ADD COLUMN hash TEXT",
 )
 RESTORE = "restore from backup (your last good copy of the registry file)"
+# meta row holding the current MAC of every sealed row, itself authenticated: a genuine but
+# older row copied back (undoing a revoke or an unapprove) no longer matches it.
+SEALS_KEY = "row_seals"
+SEAL_TABLES = ("people", "templates", "approvals")
+SEALS_ALTERED = (
+    f"the registry's list of sealed rows (meta {SEALS_KEY}) is missing or was changed "
+    f"outside the consent command, so no record, template or approval can be trusted: "
+    f"{RESTORE}"
+)
 
 
 class RegistryError(Exception):
@@ -270,6 +279,8 @@ class Registry:
         self.created = False
         self.created_key = False
         self.migrated_from: int | None = None  # the schema version upgraded on this open
+        # Seals of rows changed in the current transaction, written to meta at commit.
+        self._pending: dict[str, dict[str, str | None]] = {}
 
     # ------------------------------------------------------------ opening
 
@@ -364,6 +375,7 @@ class Registry:
                 return
             for statement in MIGRATE_1_TO_2:
                 db.execute(statement)
+            self._init_seals()
             people = [r[0] for r in db.execute("SELECT id FROM people")]
             for person_id in people:
                 self._seal_person(person_id)
@@ -388,8 +400,10 @@ class Registry:
                     "approvals_needing_shows": len(approvals),
                 },
             )
+            self._write_seals()
             db.execute("COMMIT")
         except BaseException:
+            self._pending = {}
             db.execute("ROLLBACK")
             raise
         self.migrated_from = version
@@ -438,6 +452,7 @@ class Registry:
             )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             registry = cls(db, path, key_file, key)
+            registry._init_seals()
             registry._audit(None, "create-registry", None, {})
             db.execute("COMMIT")
         except BaseException:
@@ -478,7 +493,10 @@ class Registry:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self
+            if self._pending:
+                self._write_seals()
         except BaseException:
+            self._pending = {}
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
@@ -555,6 +573,74 @@ class Registry:
             )
         return problems
 
+    def _init_seals(self) -> None:
+        """An empty, authenticated list of seals (a new or just-upgraded registry)."""
+        self._store_seals({table: {} for table in SEAL_TABLES})
+
+    def _store_seals(self, seals: dict[str, dict[str, str]]) -> None:
+        text = json.dumps(seals, sort_keys=True, separators=(",", ":"))
+        value = crypto.mac(self._row_key, "row-seals", text) + " " + text
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (SEALS_KEY, value)
+        )
+
+    def _stored_seals(self) -> dict[str, dict[str, str]] | None:
+        """The list of seals as committed; None when it is missing or altered."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (SEALS_KEY,)).fetchone()
+        if row is None:
+            return None
+        mac, _, text = str(row[0]).partition(" ")
+        if not crypto.mac_matches(self._row_key, mac, "row-seals", text):
+            return None
+        try:
+            data = json.loads(text)
+            return {t: {str(k): str(v) for k, v in data[t].items()} for t in SEAL_TABLES}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _seals(self) -> dict[str, dict[str, str]] | None:
+        """The seal each row must carry now: committed, plus this transaction's changes."""
+        seals = self._stored_seals()
+        if seals is None:
+            return None
+        for table, changes in self._pending.items():
+            for key, mac in changes.items():
+                if mac is None:
+                    seals[table].pop(key, None)
+                else:
+                    seals[table][key] = mac
+        return seals
+
+    def _note_seal(self, table: str, key: object, mac: str | None) -> None:
+        self._pending.setdefault(table, {})[str(key)] = mac
+
+    def _write_seals(self) -> None:
+        """Save this transaction's seals. Refuses (the transaction rolls back) when the
+        stored list was altered: writing it again would vouch for whatever it holds."""
+        seals = self._seals()
+        if seals is None:
+            raise RegistryError(SEALS_ALTERED + ". Nothing was saved.")
+        self._store_seals(seals)
+        self._pending = {}
+
+    def _forget_templates(self, person_id: str) -> int:
+        """Delete a person's templates and their seals; returns how many."""
+        ids = [r[0] for r in self._db.execute(
+            "SELECT id FROM templates WHERE person_id = ?", (person_id,)
+        )]  # fmt: skip
+        for template_id in ids:
+            self._note_seal("templates", template_id, None)
+        self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+        return len(ids)
+
+    def _template_ok(self, row: tuple, seals: dict | None) -> bool:
+        """Row (id, person_id, encrypted, created_at, mac) is the sealed, current one."""
+        return (
+            seals is not None
+            and seals["templates"].get(str(row[0])) == row[4]
+            and crypto.mac_matches(self._row_key, row[4], "templates", *row[:4])
+        )
+
     def _person_mac(self, row: tuple) -> str:
         """MAC of a people row: every column but the MAC itself (see _PERSON_COLUMNS)."""
         return crypto.mac(self._row_key, "people", *row)
@@ -563,9 +649,9 @@ class Registry:
         row = self._db.execute(
             f"SELECT {self._PERSON_COLUMNS} FROM people WHERE id = ?", (person_id,)
         ).fetchone()
-        self._db.execute(
-            "UPDATE people SET mac = ? WHERE id = ?", (self._person_mac(row), person_id)
-        )
+        mac = self._person_mac(row)
+        self._db.execute("UPDATE people SET mac = ? WHERE id = ?", (mac, person_id))
+        self._note_seal("people", person_id, mac)
 
     def _template_mac(self, template_id: int, person_id: str, blob: bytes, created: str) -> str:
         return crypto.mac(self._row_key, "templates", template_id, person_id, blob, created)
@@ -576,10 +662,10 @@ class Registry:
         rows = self._db.execute(
             sql + (" WHERE person_id = ?" if person_id else ""), (person_id,) if person_id else ()
         ).fetchall()
-        self._db.executemany(
-            "UPDATE templates SET mac = ? WHERE id = ?",
-            [(self._template_mac(*row), row[0]) for row in rows],
-        )
+        macs = [(self._template_mac(*row), row[0]) for row in rows]
+        self._db.executemany("UPDATE templates SET mac = ? WHERE id = ?", macs)
+        for mac, template_id in macs:
+            self._note_seal("templates", template_id, mac)
 
     _APPROVAL_COLUMNS = "sha256, approved_by, reason, approved_at, shows, label"
 
@@ -589,6 +675,7 @@ class Registry:
         ).fetchone()
         mac = crypto.mac(self._row_key, "approvals", *row)
         self._db.execute("UPDATE approvals SET mac = ? WHERE sha256 = ?", (mac, sha256))
+        self._note_seal("approvals", sha256, mac)
 
     def _require(self, person_id: str, change: bool = False) -> Person:
         """The record, or PersonNotFound; with `change`, also refuse a record that was
@@ -693,7 +780,7 @@ class Registry:
                 )
             self._seal_person(person_id)
             if blobs:
-                self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+                self._forget_templates(person_id)
                 context = self._template_context(person_id)
                 self._db.executemany(
                     "INSERT INTO templates (person_id, encrypted, created_at) VALUES (?, ?, ?)",
@@ -761,7 +848,7 @@ class Registry:
             person = self._require(person_id, change=True)
             if person.status == "revoked":
                 raise RegistryError(f"consent for {person_id} ({person.name}) is already revoked")
-            self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+            self._forget_templates(person_id)
             self._db.execute(
                 "UPDATE people SET status = 'revoked', updated_at = ? WHERE id = ?",
                 (_now(), person_id),
@@ -776,8 +863,9 @@ class Registry:
         person_id = check_person_id(person_id)
         with self.transaction():
             person = self._require(person_id)
-            self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+            self._forget_templates(person_id)
             self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            self._note_seal("people", person_id, None)
             self._audit(actor, "remove", person_id, {"templates_deleted": person.templates})
             return person
 
@@ -873,6 +961,7 @@ class Registry:
             deleted = self._db.execute("DELETE FROM approvals WHERE sha256 = ?", (sha256,))
             if deleted.rowcount == 0:
                 raise RegistryError(f"there is no approval for the image {sha256}")
+            self._note_seal("approvals", sha256, None)
             self._audit(actor, "withdraw-approval", None, {"sha256": sha256})
 
     def purge_expired(self, today: date, actor: str | None = None) -> list[str]:
@@ -886,7 +975,7 @@ class Registry:
                 (today.isoformat(),),
             ).fetchall()
             for person_id, count in rows:
-                self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+                self._forget_templates(person_id)
                 self._audit(actor, "purge-expired", person_id, {"templates_deleted": count})
         return [row[0] for row in rows]
 
@@ -904,7 +993,7 @@ class Registry:
         "FROM people p"
     )
 
-    def _person(self, row: tuple) -> Person:
+    def _person(self, row: tuple, seals: dict | None) -> Person:
         return Person(
             person_id=row[0],
             name=row[1],
@@ -918,23 +1007,32 @@ class Registry:
             created_at=datetime.fromisoformat(row[8]),
             updated_at=datetime.fromisoformat(row[9]),
             lookalikes=tuple(s for s in (row[10] or "").split(",") if s),
-            authentic=crypto.mac_matches(self._row_key, row[11], "people", *row[:11]),
+            authentic=seals is not None
+            and seals["people"].get(row[0]) == row[11]
+            and crypto.mac_matches(self._row_key, row[11], "people", *row[:11]),
         )
 
     def get(self, person_id: str) -> Person | None:
         row = self._db.execute(self._PERSON_SQL + " WHERE p.id = ?", (person_id,)).fetchone()
-        return None if row is None else self._person(row)
+        return None if row is None else self._person(row, self._seals())
 
     def list_people(self) -> list[Person]:
-        return [self._person(r) for r in self._db.execute(self._PERSON_SQL + " ORDER BY p.id")]
+        seals = self._seals()
+        rows = self._db.execute(self._PERSON_SQL + " ORDER BY p.id").fetchall()
+        return [self._person(r, seals) for r in rows]
 
     def _approval_rows(self) -> list[tuple[Approval, bool]]:
         """Every stored approval and whether its row is authentic."""
         found = []
+        seals = self._seals()
         for row in self._db.execute(
             f"SELECT {self._APPROVAL_COLUMNS}, mac FROM approvals ORDER BY sha256"
-        ):
-            authentic = crypto.mac_matches(self._row_key, row[6], "approvals", *row[:6])
+        ).fetchall():
+            authentic = (
+                seals is not None
+                and seals["approvals"].get(row[0]) == row[6]
+                and crypto.mac_matches(self._row_key, row[6], "approvals", *row[:6])
+            )
             try:
                 shows = None if row[4] is None else tuple(str(i) for i in json.loads(row[4]))
                 at = datetime.fromisoformat(row[3])
@@ -951,7 +1049,7 @@ class Registry:
     def integrity_problems(self) -> list[str]:
         """Every row that decides publishing but was added or changed without the key, in
         plain words (the gate ignores each of them)."""
-        problems = []
+        problems = [] if self._stored_seals() is not None else [SEALS_ALTERED]
         for person in self.list_people():
             if not person.authentic:
                 problems.append(
@@ -973,12 +1071,13 @@ class Registry:
         return problems
 
     def _bad_template_rows(self) -> list[tuple[int, str]]:
+        seals = self._seals()
         return [
             (row[0], row[1])
             for row in self._db.execute(
                 "SELECT id, person_id, encrypted, created_at, mac FROM templates ORDER BY id"
-            )
-            if not crypto.mac_matches(self._row_key, row[4], "templates", *row[:4])
+            ).fetchall()
+            if not self._template_ok(row, seals)
         ]
 
     def audit_log(self, person_id: str | None = None) -> list[AuditEntry]:
@@ -1009,18 +1108,17 @@ class Registry:
                 "ORDER BY person_id, id"
             ).fetchall()
             approvals = self._approval_rows()
+            seals = self._seals()
         finally:
             if own_transaction:
                 self._db.execute("COMMIT")
 
-        problems = []
+        problems = [] if seals is not None else [SEALS_ALTERED]
         digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
         trusted = {p.person_id for p in people if p.authentic}
         templates: dict[str, list[np.ndarray]] = {}
         for template_id, person_id, blob, created, mac in rows:
-            if not crypto.mac_matches(
-                self._row_key, mac, "templates", template_id, person_id, blob, created
-            ):
+            if not self._template_ok((template_id, person_id, blob, created, mac), seals):
                 problems.append(
                     f"templates row {template_id} ({person_id}): added or changed outside the "
                     f"consent command, so it is ignored; {RESTORE}"

@@ -136,6 +136,47 @@ def test_an_altered_record_is_not_changed_until_restored_but_can_be_removed(regi
     assert registry.get("S1") is None and registry.integrity_problems() == []
 
 
+def test_an_older_genuine_row_copied_back_is_ignored(registry, paths, caplog):
+    """Rows from an old backup carry valid MACs: copying them back must not undo a revoke
+    or an unapprove."""
+    registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+    registry.approve(IMAGE_HASH, by="Ms Lee", reason="ok", shows=())
+    with raw(paths) as db:
+        person = db.execute("SELECT * FROM people").fetchone()
+        template = db.execute("SELECT * FROM templates").fetchone()
+        approval = db.execute("SELECT * FROM approvals").fetchone()
+    registry.revoke("S1")
+    registry.withdraw_approval(IMAGE_HASH)
+    with raw(paths) as db:
+        db.execute("DELETE FROM people")
+        db.execute(f"INSERT INTO people VALUES ({','.join('?' * len(person))})", person)
+        db.execute(f"INSERT INTO templates VALUES ({','.join('?' * len(template))})", template)
+        db.execute(f"INSERT INTO approvals VALUES ({','.join('?' * len(approval))})", approval)
+    caplog.clear()
+    snapshot = registry.snapshot(TODAY)
+    assert snapshot.records == () and snapshot.approvals == {}
+    for row in ("people row S1", "templates row 1 (S1)", f"approvals row {IMAGE_HASH}"):
+        assert row in caplog.text
+    assert verdict(registry, 1).verdict == WITHHOLD
+
+
+def test_an_altered_list_of_seals_trusts_nothing(registry, paths, caplog):
+    registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
+    registry.approve(IMAGE_HASH, by="Ms Lee", reason="ok", shows=["S1"])
+    assert verdict(registry, 1).verdict == PUBLISH
+    with raw(paths) as db:
+        db.execute("UPDATE meta SET value = 'x' || value WHERE key = 'row_seals'")
+    caplog.clear()
+    snapshot = registry.snapshot(TODAY)
+    assert snapshot.records == () and snapshot.approvals == {}
+    assert "list of sealed rows (meta row_seals)" in caplog.text
+    assert verdict(registry, 1).verdict == WITHHOLD
+    # No change is saved on top of it (that would vouch for the altered list).
+    with pytest.raises(RegistryError, match="list of sealed rows"):
+        registry.add("S2", "Sam Example", [fake_encoding(2)])
+    assert registry.get("S2") is None
+
+
 def test_the_audit_log_is_a_chain_that_says_where_it_breaks(registry, paths):
     registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
     registry.add("S2", "Sam Example", [fake_encoding(2)])
