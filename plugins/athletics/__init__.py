@@ -31,6 +31,7 @@ def _load(settings: dict):
     from school_feeds.paths import cache_dir, data_dir, uid_domain
     from school_feeds.site_date import SiteDateError, site_now
     from school_feeds.stop import stop_build
+    from school_feeds.subscribe import subscription
 
     from .schedule import AthleticsView, expand, group_teams, load_schedule
 
@@ -63,6 +64,7 @@ def _load(settings: dict):
         team.url = config.team_url.format(slug=team.slug)
         if config.team_calendar_save_as:
             team.calendar_url = config.team_calendar_save_as.format(slug=team.slug)
+            team.subscription = subscription(settings, team.calendar_url, f"{team.name} games")
     view = AthleticsView(
         today,
         now,
@@ -75,6 +77,7 @@ def _load(settings: dict):
     view.home_limit = config.home_limit
     view.site_urls = {which: config.site_url.format(which=which) for which in ("home", "away")}
     view.url = config.url
+    view.subscription = subscription(settings, config.calendar_save_as, "all games")
     logger.info(
         "athletics: %d event(s) for %d team(s) from %d source(s), today is %s",
         len(games),

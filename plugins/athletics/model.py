@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import quote_plus
 
+from school_feeds.subscribe import Subscription
 from school_feeds.text import date_label, short_date_label, slugify, time_label
 
 LEVEL_ORDER = ["varsity", "junior varsity", "jv", "freshman", "modified", "middle school"]
@@ -109,6 +110,7 @@ class Team:
     games: list[Game] = field(default_factory=list)
     url: str = ""
     calendar_url: str = ""
+    subscription: Subscription | None = None  # webcal/https links for calendar_url
 
     @property
     def plain_name(self) -> str:

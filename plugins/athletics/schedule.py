@@ -18,6 +18,7 @@ from school_feeds.config import read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
 from school_feeds.ics_out import stable_uid
 from school_feeds.status import SourcesSummary, SourceStatus
+from school_feeds.subscribe import Subscription
 from school_feeds.text import clean_text, slugify
 
 from .model import Game, Team
@@ -298,6 +299,7 @@ class AthleticsView(SourcesSummary):
     home_limit: int = 5
     url: str = "athletics/"
     site_urls: dict[str, str] = field(default_factory=dict)  # "home"/"away" game lists
+    subscription: Subscription | None = None  # webcal/https links for calendar_url
 
     def _is_past(self, game: Game) -> bool:
         if isinstance(game.start, datetime):

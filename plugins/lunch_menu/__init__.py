@@ -30,6 +30,7 @@ def _load(settings: dict):
     from school_feeds.paths import cache_dir, data_dir
     from school_feeds.site_date import SiteDateError, site_today
     from school_feeds.stop import stop_build
+    from school_feeds.subscribe import subscription
 
     from .menus import build_view, load_menus, week_start
 
@@ -56,6 +57,7 @@ def _load(settings: dict):
         logger.warning("Lunch menu: %s", problem)
     view = build_view(result, today, weeks)
     view.calendar_url = config.calendar_save_as
+    view.subscription = subscription(settings, config.calendar_save_as, "the lunch menus")
     logger.info(
         "lunch_menu: %d menu(s) from %d source(s), today is %s",
         len(result.menus),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from school_feeds.config import FeedSource, read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
 from school_feeds.status import SourcesSummary, SourceStatus
+from school_feeds.subscribe import Subscription
 from school_feeds.text import date_label, slugify
 
 from .allergens import MAJOR_ALLERGENS, sort_labels
@@ -206,6 +207,7 @@ class LunchView(SourcesSummary):
     schools: list[str]
     calendar_url: str = ""
     major_allergens: tuple[str, ...] = MAJOR_ALLERGENS  # for the key on the lunch page
+    subscription: Subscription | None = None  # webcal/https links for calendar_url
 
     @property
     def today_label(self) -> str:

@@ -60,7 +60,7 @@ def test_lunch_page_shows_this_and_next_week(sample):
     assert "Today" in text and "Menu information last updated" in text
     assert "This institution is an equal opportunity provider." in text
     assert "Program.Intake@usda.gov" in text and "AD-3027" in text
-    assert '<a href="../calendars/lunch.ics">' in html
+    assert 'href="webcal://www.cedarhollow.example.org/calendars/lunch.ics"' in html
 
 
 def test_athletics_pages_and_teams(sample):
