@@ -12,11 +12,14 @@ record: new templates that match another record within the tolerance are refused
 the office confirms a look-alike (twins), which is recorded and audited.
 
 Integrity (schema 2): every row that decides publishing (people, templates, approvals)
-carries an HMAC made with a key derived from the key file, so a row added or changed
-without the key (plain sqlite3) is reported and ignored by ``snapshot``: a face it would
-have matched is unknown and withheld, an approval it holds approves nothing. The audit
-log is a hash chain (each entry's MAC covers the previous one) that ``verify_audit``
-checks. A schema-1 registry is upgraded on the first open with its key.
+carries an HMAC made with a key derived from the key file, and an authenticated list in
+``meta`` holds each row's current MAC, so a row added or changed without the key (plain
+sqlite3), or a genuine older row copied back, is reported and ignored by ``snapshot``: a
+face it would have matched is unknown and withheld, an approval it holds approves
+nothing. A change through this class never seals an altered record (it is refused; only
+``remove`` is allowed). The audit log is a hash chain (each entry's MAC covers the
+previous one, and the first covers every entry written before the chain began) that
+``verify_audit`` checks. A schema-1 registry is upgraded on the first open with its key.
 """
 
 from __future__ import annotations
