@@ -99,14 +99,7 @@ def _open(args: argparse.Namespace, create: bool = True) -> Registry | None:
     path = settings.registry
     if not create and not path.exists():
         return None
-    registry = Registry.open(path, settings.key_file)
-    if registry.migrated_from is not None:
-        _err(
-            f"Upgraded the consent registry {path} from schema {registry.migrated_from}: its "
-            "records are now protected against changes made without the key (see "
-            "`consent audit`). Approvals made before do not say who is in the photo: approve "
-            "those images again with --shows (see `consent review` after the next build)."
-        )
+    registry = Registry.open(path, settings.key_file)  # logs an upgrade of an old schema
     if registry.created:
         _err(f"Created a new consent registry at {path}.")
     if registry.created_key:

@@ -414,7 +414,7 @@ class Registry:
             "Upgraded the consent registry %s to schema %d: its %d record(s), %d template(s) "
             "and %d approval(s) are now authenticated with the key. Approvals made before "
             "do not say who is in the photo, so they publish nothing until the image is "
-            "approved again with --shows.",
+            "approved again with --shows (`consent review` lists them after the next build).",
             self.path,
             SCHEMA_VERSION,
             len(people),

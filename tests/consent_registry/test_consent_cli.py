@@ -699,3 +699,24 @@ def test_import_does_not_build_on_an_altered_record(paths, fake_faces, capsys, t
     assert "restore from backup" in err
     assert people(paths)["S1"].scopes == ("print", "website")  # not sealed as genuine
     assert not people(paths)["S1"].authentic
+
+
+def test_an_old_registry_is_upgraded_by_the_first_command(paths, capsys, caplog):
+    from .test_registry_integrity import IMAGE_HASH, schema_1_registry
+
+    schema_1_registry(paths)
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "S1" in out
+    # A warning (on stderr when run as `consent`; captured by pytest here).
+    (warning,) = [r for r in caplog.records if "Upgraded the consent registry" in r.message]
+    assert warning.levelname == "WARNING" and "--shows" in warning.message
+    code, out, _ = run(capsys, "audit", "--verify")
+    assert code == 0 and "intact" in out
+    code, out, _ = run(capsys, "audit")
+    assert "upgrade-registry" in out and "approvals_needing_shows: 1" in out
+    # The old approval approves nothing until it is made again with --shows.
+    code, _, _ = run(capsys, "approve", IMAGE_HASH, "--shows", "S1", "--by", "Ms Lee",
+                     "--reason", "class photo, again")  # fmt: skip
+    assert code == 0
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        assert registry.approvals()[IMAGE_HASH].shows == ("S1",)
