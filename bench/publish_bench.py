@@ -147,7 +147,6 @@ def write_site(root: Path) -> int:
 
 def consent_checker(tmp: Path):
     """The real re-check over an empty registry (the generated photos hold no faces)."""
-    from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
     from consent_registry.registry import Registry
     from consent_registry.settings import GateSettings
     from s3_publish.consent import registry_checker
@@ -157,10 +156,21 @@ def consent_checker(tmp: Path):
             "CONSENT_REGISTRY": str(tmp / "consent" / "registry.sqlite3"),
             "CONSENT_KEY_FILE": str(tmp / "consent" / "consent.key"),
             "CONSENT_CACHE_DIR": str(tmp / "cache"),
+            "CONSENT_REPORT_PATH": str(tmp / "report.json"),
+            "CONSENT_MANIFEST_PATH": str(tmp / "manifest.json"),
         }
     )
     Registry.open(gate.registry, gate.key_file).close()
-    return registry_checker(gate, progress=False), LEGACY_IMAGE_SUFFIXES
+    return registry_checker(gate, progress=False), gate
+
+
+def gate_site(output: Path, gate) -> None:
+    """The consent gate over the generated site, as a build ends: it writes the manifest."""
+    from datetime import date
+
+    from consent_gate.gate import run_gate
+
+    run_gate(output, gate, siteurl="", placeholder="", today=date.today(), progress=False)
 
 
 def run_publish(output: Path, endpoint: str, bucket: str, checker) -> tuple[float, float]:
@@ -168,19 +178,19 @@ def run_publish(output: Path, endpoint: str, bucket: str, checker) -> tuple[floa
     settings = PublishSettings.from_mapping(
         {"S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint, "S3_MAX_DELETES": None}, env={}
     )
-    check, extensions = checker
+    check, gate = checker
     checking = 0.0
 
-    def timed_check(files, names):
+    def timed_check(files, names, hashes=None):
         nonlocal checking
         started = time.perf_counter()
         try:
-            return check(files, names)
+            return check(files, names, hashes)
         finally:
             checking += time.perf_counter() - started
 
     started = time.perf_counter()
-    publish(output, settings, timed_check, extensions)
+    publish(output, settings, timed_check, gate.manifest_path)
     return time.perf_counter() - started, checking
 
 
@@ -214,6 +224,7 @@ def main() -> int:
         checker = consent_checker(tmp)
         site = tmp / "output"
         files = write_site(site)
+        gate_site(site, checker[1])
         size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
         print(f"site: {files} files, {size / 1e6:.2f} MB ({PHOTOS} photos re-checked for consent)")
 
@@ -232,6 +243,7 @@ def main() -> int:
                     if label.startswith("republish"):
                         time.sleep(1.1)  # a rebuild comes later: mtimes move on
                         write_site(site)
+                        gate_site(site, checker[1])
                     proxy.reset()
                     note = ""
                     if tool == "publish":

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_FACES = ROOT.parent / "shared" / "faces"
 
 
+def manifest_path(output: Path) -> Path:
+    """Where a test build into `output` writes its publish manifest."""
+    return output.parent / f"{output.name}.manifest.json"
+
+
 def run_pelican(
     output: Path,
     content: Path | None = None,
@@ -37,9 +42,15 @@ def run_pelican(
         "-s",
         str(settings_file or ROOT / "pelicanconf.py"),
     ]
-    if extra:
-        # One -e with every pair: Pelican keeps only the last -e option given.
-        cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
+    # The gate's report and publish manifest beside the output, never in the project's
+    # reports/ folder, which parallel builds would share.
+    extra = {
+        "CONSENT_REPORT_PATH": str(output.parent / f"{output.name}.report.json"),
+        "CONSENT_MANIFEST_PATH": str(manifest_path(output)),
+        **(extra or {}),
+    }
+    # One -e with every pair: Pelican keeps only the last -e option given.
+    cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True)
     if check and proc.returncode != 0:

@@ -1,5 +1,5 @@
-"""Consent gate: after every writer has run, check each image in the output folder against
-the consent registry; withhold photos without consent, strip metadata from the rest.
+"""Consent gate: after every writer has run, check every file in the output folder (default
+deny); withhold photos without consent, re-encode the rest, and write the publish manifest.
 
 The work happens in `gate.run_gate`; this module only connects it to Pelican. The
 placeholder for a withheld photo comes from the theme's
@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from consent_registry.settings import GateSettings, gate_today
+from consent_registry.settings import GateSettings, check_plugins, gate_today
+
+from .manifest import remove_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -50,26 +52,44 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def check_output(pelican) -> None:
-    from .gate import LEGACY_IMAGE_SUFFIXES, GateError, remove_unverified, run_gate
+def _settings(pelican) -> GateSettings:
+    """The gate's settings, refused when unsafe (see consent_registry.settings)."""
+    settings = GateSettings.from_mapping(pelican.settings)
+    check_plugins(pelican.settings.get("PLUGINS"))
+    settings.check_outside(Path(pelican.output_path))
+    return settings
 
+
+def prepare(pelican) -> None:
+    """Before anything is written: refuse unsafe settings, and delete the last build's
+    manifest, so a build that does not finish leaves nothing `publish` would upload."""
+    settings = _settings(pelican)
+    remove_manifest(settings.manifest_path)
+
+
+def check_output(pelican) -> None:
+    from .gate import GateError, remove_unverified, run_gate
+
+    output = Path(pelican.output_path)
     try:
-        settings = GateSettings.from_mapping(pelican.settings)
+        settings = _settings(pelican)
     except Exception as exc:
-        removed = remove_unverified(Path(pelican.output_path), LEGACY_IMAGE_SUFFIXES, set())
+        removed = remove_unverified(output, set())
         raise GateError(
-            f"the consent gate settings are wrong ({exc}); {removed} image(s) that were not "
+            f"the consent gate settings are wrong ({exc}); {removed} file(s) that were not "
             "checked have been deleted from the output. Fix the setting and rebuild."
         ) from exc
     if not settings.enabled:
+        remove_manifest(settings.manifest_path)
         logger.warning(
             "CONSENT GATE IS OFF (CONSENT_ENABLED = False): no photo in %s was checked for "
-            "consent. Use this only for benchmarks; never publish this output.",
-            pelican.output_path,
+            "consent and no publish manifest was written, so `publish` refuses this output. "
+            "Use this only for benchmarks; never publish this output.",
+            output,
         )
         return
     outcome = run_gate(
-        Path(pelican.output_path),
+        output,
         settings,
         siteurl=pelican.settings.get("SITEURL", ""),
         placeholder=placeholder_html(),
@@ -89,5 +109,6 @@ def register():
     # Imported here so that the plain modules of this package never pull in Pelican.
     from pelican import signals
 
+    signals.initialized.connect(prepare)
     signals.generator_init.connect(remember_template_env)
     signals.finalized.connect(check_output)

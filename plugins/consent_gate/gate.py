@@ -1,24 +1,27 @@
-"""The consent gate over a built site: every image in the output folder is checked, and
-only photos the registry allows stay.
+"""The consent gate over a built site, default deny: every file in the output folder is
+classified by its bytes (``sniff``) and only what passes a check stays; the publish
+manifest lists exactly those files, and `publish` uploads nothing else.
 
 Steps, after every writer has finished:
 
-0. delete SVG files that draw embedded or remote pictures (they cannot be checked);
-1. remove EXIF/XMP/IPTC metadata from every image (so the bytes checked are the bytes
-   published, and an approval by content hash matches both);
-2. decide every image against the registry (``decision.check_files``);
-3. withhold: delete the file and its derivatives (see ``output_scan``), replace it in every
-   page and feed entry with the placeholder, drop it from og:image/twitter:image meta
-   (pages are found by a quick scan; only pages that change are parsed, and a rewrite is
-   cached by page content and withheld URLs, so a rebuild parses nothing again);
-4. replace pictures written into pages as data: URLs (they cannot be checked either); warn
-   about hot-linked images (and, strict, replace them too) and about student names
-   in image file names and alt text;
-5. write the JSON report outside the output folder.
+1. inventory: every file, its kind from its bytes and its SHA-256;
+2. pictures: rasters and PDFs go through the face engine (``face_engine.decision``),
+   against the registry as of today; an SVG that draws a picture, a font with picture
+   glyphs, video, audio, archives and unknown binary files are withheld; a derivative of a
+   withheld photo (see ``output_scan``) goes with it;
+3. withheld files are deleted; every raster that passes is re-encoded from the exact pixels
+   the engine checked (``raster``), so nothing else in the file is published;
+4. pages, feeds and style sheets: every use of a withheld, missing or (data:) unchecked
+   picture is replaced by the placeholder; remote pictures are warned about, and replaced
+   under CONSENT_STRICT; a text file still holding a picture (a data: URL or base64 image
+   that no rewrite could remove) is withheld whole;
+5. the report (every picture, its verdict and reasons) and, last, the manifest (every
+   remaining file: path, SHA-256, kind, Content-Type, persons seen) are written outside
+   the output folder.
 
-Fail closed: if any step raises, every image not both checked and cleaned is deleted from
-the output before the error is passed on (the build then fails with a non-zero exit), so a
-failed gate never leaves an unchecked photo behind.
+Fail closed: the manifest is deleted when the gate starts and written only when it
+finishes, and if any step raises, every file not yet passed is deleted from the output
+before the error goes on (the build then fails with a non-zero exit).
 
 Nothing here imports Pelican.
 """
@@ -26,10 +29,11 @@ Nothing here imports Pelican.
 from __future__ import annotations
 
 import logging
+import os
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from html import unescape
@@ -41,35 +45,50 @@ from tqdm import tqdm
 
 from .feeds import FeedDoc
 from .html_rewrite import ImageUse, PageDoc, scan_uses
-from .metadata import MetadataError, strip_file
+from .manifest import ManifestEntry, remove_manifest, write_manifest
 from .output_scan import (
-    PAGE_SUFFIXES,
     UrlResolver,
     find_derivatives,
-    list_files,
     names_in,
     relative,
     student_name_tokens,
-    svg_embedded_images,
 )
+from .policy import FACE_KINDS, file_problem, text_problem
+from .raster import RasterError, ReencodeCache
 from .report import check_report_path, write_report
+from .sniff import TEXT_KINDS, Kind, Sniffed, content_type, sniff
 
 logger = logging.getLogger(__name__)
 
 NO_REGISTRY_FINGERPRINT = "no-registry"
-FEED_SUFFIXES = (".xml",)
-# Replaced by content sniffing in the default-deny gate.
-LEGACY_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 # Bump when page rewriting changes: cached rewrites are keyed by it.
-REWRITE_VERSION = "2"
+REWRITE_VERSION = "3"
+# Text larger than this is not read whole; it is withheld (no page of a school site is).
+MAX_TEXT_BYTES = 32 * 1024 * 1024
 # Image uses a placeholder can stand in for (links to a withheld image are unwrapped).
 _SHOWN = ("img", "svg-image", "source", "poster", "meta", "link")
 # Uses whose remote or data: URL puts a picture on the page (a <link> does not).
 _DISPLAYED = ("img", "svg-image", "source", "poster", "meta")
 
 
+# Text that is not a drawing: checked for pictures after pages are rewritten.
+TEXT_ONLY_KINDS = TEXT_KINDS - {Kind.SVG}
+
+
 class GateError(RuntimeError):
-    """The gate could not finish; unchecked images have been removed from the output."""
+    """The gate could not finish; unchecked files have been removed from the output."""
+
+
+@dataclass
+class OutputFile:
+    rel: str
+    path: Path
+    kind: Kind
+    detail: str
+    sha256: str  # of the bytes now in the output
+    source_sha256: str = ""  # of the bytes as built, before re-encoding (face cache key)
+    content_type: str = ""
+    persons: tuple[str, ...] = ()
 
 
 @dataclass
@@ -80,14 +99,15 @@ class GateOutcome:
     remote: int
     placeholders: int
     pages_rewritten: int
-    metadata_cleaned: int
+    reencoded: int
     name_warnings: int
     report_path: Path
-    verdicts: dict[str, Verdict]
+    manifest_path: Path
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     def summary_line(self, report_label: str) -> str:
         return (
-            f"Consent gate: {self.checked} images checked — {self.published} published, "
+            f"Consent gate: {self.checked} pictures checked — {self.published} published, "
             f"{self.withheld} withheld (see {report_label})"
         )
 
@@ -118,13 +138,22 @@ def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot
         return registry.snapshot(today), True
 
 
-def remove_unverified(output: Path, extensions: tuple[str, ...], safe: set[Path]) -> int:
-    """Delete every image under output that is not in `safe`; return how many."""
+def walk_files(output: Path) -> list[Path]:
+    """Every file under output, hidden ones included, in a stable order."""
+    found = []
+    # os.walk reads each folder once; rglob with is_file() costs a stat per file.
+    for folder, _dirs, names in os.walk(output):
+        found += [Path(folder, name) for name in names]
+    return sorted(path for path in found if path.is_file() or path.is_symlink())
+
+
+def remove_unverified(output: Path, passed: set[Path]) -> int:
+    """Delete every file under output that is not in `passed`; return how many."""
     removed = 0
     if not output.is_dir():
         return 0
-    for path in list_files(output, extensions):
-        if path not in safe:
+    for path in walk_files(output):
+        if path not in passed:
             try:
                 path.unlink()
                 removed += 1
@@ -142,19 +171,59 @@ def run_gate(
     today: date,
     progress: bool = True,
 ) -> GateOutcome:
-    """Check, clean and withhold every image in `output`; see the module docstring."""
-    safe: set[Path] = set()
+    """Check every file in `output`; see the module docstring."""
+    passed: set[Path] = set()
     try:
-        return _run(output, settings, siteurl, placeholder, today, progress, safe)
+        settings.check_outside(output)
+        remove_manifest(settings.manifest_path)
+        return _run(output, settings, siteurl, placeholder, today, progress, passed)
     except BaseException as exc:
-        removed = remove_unverified(output, LEGACY_IMAGE_SUFFIXES, safe)
+        removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
             raise GateError(
                 f"the consent gate failed ({exc.__class__.__name__}: {exc}); "
-                f"{removed} image(s) that were not checked have been deleted from {output}, "
-                "so nothing unchecked is published. Fix the cause above and rebuild."
+                f"{removed} file(s) that were not checked have been deleted from {output} "
+                "and no publish manifest was written, so nothing unchecked can be "
+                "published. Fix the cause above and rebuild."
             ) from exc
         raise
+
+
+def _inventory(output: Path) -> list[OutputFile]:
+    files = []
+    for path in walk_files(output):
+        rel = relative(path, output)
+        if path.is_symlink():
+            # A link can point anywhere on the build machine: never followed, never published.
+            files.append(OutputFile(rel, path, Kind.UNKNOWN, "a symbolic link", "", ""))
+            continue
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TEXT_BYTES if size > MAX_TEXT_BYTES else -1)
+        found = sniff(data, rel)
+        digest = sha256_bytes(data) if size <= MAX_TEXT_BYTES else _sha256_file(path)
+        if size > MAX_TEXT_BYTES and found.is_text:
+            found = type(found)(Kind.UNKNOWN, f"text larger than {MAX_TEXT_BYTES >> 20} MB")
+        files.append(
+            OutputFile(
+                rel, path, found.kind, found.detail, digest, digest, content_type(found, rel, data)
+            )
+        )
+    return files
+
+
+def _sha256_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _withheld_verdict(file: OutputFile, reason: str) -> Verdict:
+    return Verdict(file.rel, file.source_sha256, WITHHOLD, [reason], [])
 
 
 def _run(
@@ -164,203 +233,105 @@ def _run(
     placeholder: str,
     today: date,
     progress: bool,
-    safe: set[Path],
+    passed: set[Path],
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
-    # 0. SVG files that draw embedded or remote pictures cannot be checked: they go first.
-    svg_problems = _withhold_unchecked_svgs(output)
-    images = list_files(output, LEGACY_IMAGE_SUFFIXES)
-    rels = [relative(path, output) for path in images]
-    path_of = dict(zip(rels, images, strict=True))
+    files = _inventory(output)
+    by_rel = {f.rel: f for f in files}
 
-    # 1. Metadata first: the bytes checked are the bytes published.
-    strip_errors: dict[str, str] = {}
-    cleaned = 0
-    clean_cache = settings.cache_dir / "clean"
-    bar = tqdm(
-        images,
-        desc="Consent gate: removing photo metadata",
-        unit="image",
-        disable=not progress or len(images) < 20,
-        leave=False,
-    )
-    for path in bar:
-        try:
-            cleaned += strip_file(path, clean_cache).changed
-        except (MetadataError, OSError) as exc:
-            strip_errors[relative(path, output)] = str(exc)
+    # 2. Pictures: decide every file that can show one; text waits for the page rewrite.
+    verdicts: dict[str, Verdict] = {}
+    for f in files:
+        if f.kind not in FACE_KINDS and f.kind not in TEXT_ONLY_KINDS:
+            problem = file_problem(Sniffed(f.kind, f.detail), f.path.read_bytes())
+            verdicts[f.rel] = (
+                _withheld_verdict(f, problem)
+                if problem
+                else Verdict(f.rel, f.sha256, PUBLISH, [f"{f.detail}: nothing to withhold"], [])
+            )
 
-    # 2. Decide.
     snapshot, has_registry = load_snapshot(settings, today)
     if not has_registry:
         logger.warning(
             "no consent registry at %s: every photo with a face is withheld; see consent/README.md",
             settings.registry,
         )
-    verdicts: dict[str, Verdict] = {}
-    if images:
+    pictures = [f for f in files if f.kind in FACE_KINDS]
+    if pictures:
         from face_engine.decision import check_files
 
-        results = check_files(images, snapshot, settings, progress=progress, display_names=rels)
-        if len(results) != len(images):
+        results = check_files(
+            [f.path for f in pictures],
+            snapshot,
+            settings,
+            progress=progress,
+            display_names=[f.rel for f in pictures],
+            hashes=[f.sha256 for f in pictures],
+        )
+        if len(results) != len(pictures):
             raise GateError(
-                f"the face check returned {len(results)} verdicts for {len(images)} images"
+                f"the face check returned {len(results)} verdicts for {len(pictures)} files"
             )
-        verdicts = dict(zip(rels, results, strict=True))
-    for rel, message in strip_errors.items():
-        _withhold(verdicts[rel], f"its metadata could not be removed: {message}")
-    for rel, (path, digest, message) in svg_problems.items():
-        verdicts[rel] = Verdict(rel, digest, WITHHOLD, [message], [])
-        rels.append(rel)
-        path_of[rel] = path
+        for f, verdict in zip(pictures, results, strict=True):
+            verdicts[f.rel] = verdict
+            f.persons = _persons(verdict, snapshot)
 
-    # 3. Which pages (and feeds) use which image: a quick scan of every one.
-    resolver = UrlResolver(siteurl)
-    resolve = cache(resolver.resolve)  # the same URLs recur on every page
-    image_set = set(rels)
-    used_by: dict[str, set[str]] = defaultdict(set)
-    fed_by: dict[str, set[str]] = defaultdict(set)
-    remote_uses: list[dict] = []
-    inline_uses: list[dict] = []  # data: URLs: never checked, so always replaced
-    missing_uses: dict[str, set[str]] = defaultdict(set)
-    alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
-    scanned: dict[Path, tuple[str, str, str, list[ImageUse]]] = {}
-    extensions = LEGACY_IMAGE_SUFFIXES
-    for page_path in list_files(output, PAGE_SUFFIXES + FEED_SUFFIXES):
-        page = relative(page_path, output)
-        is_feed = page_path.suffix.lower() in FEED_SUFFIXES
-        text = page_path.read_text(encoding="utf-8", errors="surrogateescape")
-        uses = scan_uses(unescape(text) if is_feed else text)
-        # Feed entries hold URLs relative to the site, not to the feed file.
-        base = "index.html" if is_feed else page
-        keep = False
-        for use in uses:
-            target = resolve(use.url, base)
-            if target.kind == "local":
-                is_image = target.path in image_set
-                if is_image:
-                    (fed_by if is_feed else used_by)[target.path].add(page)
-                    keep = True
-                elif use.kind in _SHOWN and target.path.lower().endswith(extensions):
-                    if not is_feed:
-                        missing_uses[target.path].add(page)
-                    keep = True
-                shown = is_image or target.path in missing_uses
-                if use.kind == "img" and use.alt and not is_feed and shown:
-                    alt_texts[(target.path, use.alt)].add(page)
-            elif target.kind in ("remote", "inline") and use.kind in _DISPLAYED:
-                if not is_feed:
-                    uses_list = remote_uses if target.kind == "remote" else inline_uses
-                    uses_list.append({"page": page, "kind": use.kind, "url": _short(use.url)})
-                keep = True
-        if keep:
-            scanned[page_path] = (page, base, text, uses)
-
-    # 4. Withhold: the image, its derivatives, its uses in pages.
     withheld = {rel for rel, verdict in verdicts.items() if not verdict.publish}
-    for derivative, original in sorted(find_derivatives(withheld, rels).items()):
+    raster_rels = [f.rel for f in files if f.kind == Kind.RASTER]
+    for derivative, original in sorted(find_derivatives(withheld, raster_rels).items()):
         _withhold(verdicts[derivative], f"derived from the withheld image {original}")
         withheld.add(derivative)
-    for rel in sorted(withheld):
-        path_of[rel].unlink(missing_ok=True)
-    safe.update(path_of[rel] for rel in rels if rel not in withheld)
 
-    def blocked(use: ImageUse, page: str) -> bool:
-        target = resolve(use.url, page)
-        if target.kind == "local":
-            if target.path in withheld:
-                return True
-            return use.kind in _SHOWN and target.path in missing_uses
-        if use.kind not in _DISPLAYED:
-            return False
-        return target.kind == "inline" or (settings.strict and target.kind == "remote")
+    # 3. Re-encode what passes; withhold the rest.
+    reencoded = _reencode_passed(
+        [by_rel[rel] for rel in raster_rels if rel not in withheld],
+        settings,
+        verdicts,
+        withheld,
+        progress,
+    )
+    for rel in withheld:
+        by_rel[rel].path.unlink(missing_ok=True)
 
-    placeholders = 0
-    pages_rewritten = 0
-    page_cache = settings.cache_dir / "pages"
-    for page_path, (page, base, text, uses) in scanned.items():
-        blocked_urls = sorted({use.url for use in uses if blocked(use, base)})
-        if not blocked_urls:
-            continue
-        is_feed = page_path.suffix.lower() in FEED_SUFFIXES
-        try:
-            new_text, count = _rewrite_cached(
-                text,
-                is_feed,
-                lambda use, base=base: blocked(use, base),
-                blocked_urls,
-                placeholder,
-                page_cache,
-            )
-        except ET.ParseError as exc:
-            logger.warning(
-                "%s is not well-formed XML (%s): withheld photos stay named in it; "
-                "check the feed settings",
-                page,
-                exc,
-            )
-            continue
-        if new_text != text:
-            page_path.write_text(new_text, encoding="utf-8", errors="surrogateescape")
-            pages_rewritten += 1
-            placeholders += count
+    # 4. Pages, feeds and style sheets.
+    pages = _PageWork(output, files, withheld, settings, siteurl, placeholder)
+    pages.run()
+    residual = _withhold_text_with_pictures(files, withheld)
+    for f, reason in residual:
+        verdicts[f.rel] = _withheld_verdict(f, reason)
+        withheld.add(f.rel)
+        f.path.unlink(missing_ok=True)
 
-    # 5. Tell the webmaster.
+    # 5. Tell the webmaster, write the report, then the manifest.
     for rel in sorted(withheld):
         verdict = verdicts[rel]
-        pages = sorted(used_by.get(rel, ()))
+        hint = ""
+        if by_rel[rel].kind in FACE_KINDS and verdict.sha256:
+            hint = f" What to do: {approve_hint(verdict.sha256)}."
         logger.warning(
             "Consent gate withheld %s (used by %s): %s.%s",
             rel,
-            ", ".join(pages) if pages else "no page",
+            ", ".join(sorted(pages.used_by.get(rel, ()))) or "no page",
             "; ".join(verdict.reasons) or "no reason given",
-            "" if rel in svg_problems else f" What to do: {approve_hint(verdict.sha256)}.",
+            hint,
         )
-    for rel, pages in sorted(missing_uses.items()):
-        logger.warning(
-            "%s is used by %s but is not in the output (missing from content?): "
-            "the page shows the withheld-photo placeholder instead",
-            rel,
-            ", ".join(sorted(pages)),
-        )
-    by_page: dict[str, list[str]] = defaultdict(list)
-    for use in remote_uses:
-        by_page[use["page"]].append(use["url"])
-    for page, urls in sorted(by_page.items()):
-        logger.warning(
-            "%s shows %d image(s) from another site, which the consent gate cannot check "
-            "(%s): copy the photo into content/images so it is checked%s",
-            page,
-            len(urls),
-            ", ".join(sorted(set(urls))[:3]),
-            "; replaced by the placeholder (CONSENT_STRICT)" if settings.strict else "",
-        )
-    inline_by_page: dict[str, int] = defaultdict(int)
-    for use in inline_uses:
-        inline_by_page[use["page"]] += 1
-    for page, count in sorted(inline_by_page.items()):
-        logger.warning(
-            "%s has %d picture(s) written into the page itself (a data: URL), which the consent "
-            "gate cannot check: replaced by the placeholder. Save the photo as a file in "
-            "content/images and link to it instead",
-            page,
-            count,
-        )
-    name_warnings = _name_warnings(snapshot, rels, alt_texts)
+    pages.warn()
+    name_warnings = _name_warnings(snapshot, raster_rels, pages.alt_texts)
     for warning in name_warnings:
         logger.warning("%s", warning["message"])
 
-    published = len(rels) - len(withheld)
+    checked = sorted(verdicts)
+    published = len(checked) - len(withheld & set(checked))
     summary = {
-        "checked": len(rels),
+        "checked": len(checked),
         "published": published,
-        "withheld": len(withheld),
-        "metadata_cleaned": cleaned,
-        "remote_images": len(remote_uses),
-        "inline_images": len(inline_uses),
-        "missing_images": len(missing_uses),
-        "placeholders": placeholders,
-        "pages_rewritten": pages_rewritten,
+        "withheld": len(withheld & set(checked)),
+        "reencoded": reencoded,
+        "remote_images": len(pages.remote_uses),
+        "inline_images": len(pages.inline_uses),
+        "missing_images": len(pages.missing_uses),
+        "placeholders": pages.placeholders,
+        "pages_rewritten": len(pages.rewritten),
         "name_warnings": len(name_warnings),
         "registry": "present" if has_registry else "missing",
         "mode": settings.mode,
@@ -374,26 +345,216 @@ def _run(
             {
                 **verdicts[rel].to_json(),
                 "output_path": rel,
-                "pages": sorted(used_by.get(rel, ())),
-                "feeds": sorted(fed_by.get(rel, ())),
+                "kind": str(by_rel[rel].kind),
+                "pages": sorted(pages.used_by.get(rel, ())),
+                "feeds": sorted(pages.fed_by.get(rel, ())),
             }
-            for rel in rels
+            for rel in checked
         ],
-        remote_images=remote_uses,
+        remote_images=pages.remote_uses,
         name_warnings=name_warnings,
     )
+    entries = []
+    for f in files:
+        if f.rel in withheld:
+            continue
+        if f.rel in pages.rewritten:
+            f.sha256 = sha256_bytes(f.path.read_bytes())
+        entries.append(
+            ManifestEntry(
+                path=f.rel,
+                sha256=f.sha256,
+                kind=str(f.kind),
+                content_type=f.content_type,
+                source_sha256=f.source_sha256 if f.kind in FACE_KINDS else "",
+                persons=list(f.persons),
+            )
+        )
+        passed.add(f.path)
+    write_manifest(
+        settings.manifest_path,
+        output=output,
+        registry_fingerprint=snapshot.fingerprint,
+        entries=entries,
+    )
     return GateOutcome(
-        checked=len(rels),
+        checked=len(checked),
         published=published,
-        withheld=len(withheld),
-        remote=len(remote_uses),
-        placeholders=placeholders,
-        pages_rewritten=pages_rewritten,
-        metadata_cleaned=cleaned,
+        withheld=len(withheld & set(checked)),
+        remote=len(pages.remote_uses),
+        placeholders=pages.placeholders,
+        pages_rewritten=len(pages.rewritten),
+        reencoded=reencoded,
         name_warnings=len(name_warnings),
         report_path=report_path,
+        manifest_path=settings.manifest_path,
         verdicts=verdicts,
     )
+
+
+def _persons(verdict: Verdict, snapshot: RegistrySnapshot) -> tuple[str, ...]:
+    seen = {face.person_id for face in verdict.faces if face.person_id}
+    approval = snapshot.approvals.get(verdict.sha256) if verdict.approved_by else None
+    seen |= set(getattr(approval, "persons", ()) or ())
+    return tuple(sorted(seen))
+
+
+def _reencode_passed(
+    rasters: list[OutputFile],
+    settings: GateSettings,
+    verdicts: dict[str, Verdict],
+    withheld: set[str],
+    progress: bool,
+) -> int:
+    """Replace each passed raster by its re-encoded pixels; a failure withholds it."""
+    cache_ = ReencodeCache(settings.cache_dir / "published")
+    changed = 0
+    bar = tqdm(
+        rasters,
+        desc="Consent gate: re-encoding checked photos",
+        unit="image",
+        disable=not progress or len(rasters) < 20,
+        leave=False,
+    )
+    for f in bar:
+        try:
+            clean = cache_.publishable(f.path, f.source_sha256, f.rel)
+        except (RasterError, OSError) as exc:
+            _withhold(verdicts[f.rel], f"it could not be re-encoded: {exc}")
+            withheld.add(f.rel)
+            continue
+        digest = sha256_bytes(clean)
+        f.content_type = content_type(sniff(clean[:4096]), f.rel)
+        if digest != f.sha256:
+            tmp = f.path.with_name(f.path.name + ".tmp-gate")
+            tmp.write_bytes(clean)
+            tmp.replace(f.path)
+            changed += 1
+        f.sha256 = digest
+    return changed
+
+
+class _PageWork:
+    """Which pages and feeds use which picture, and the rewrite that withholds them."""
+
+    def __init__(self, output, files, withheld, settings, siteurl, placeholder):
+        self.output = output
+        self.files = files
+        self.withheld = withheld
+        self.settings = settings
+        self.placeholder = placeholder
+        self.resolve = cache(UrlResolver(siteurl).resolve)  # the same URLs recur on every page
+        self.present = {f.rel for f in files if f.rel not in withheld}
+        self.used_by: dict[str, set[str]] = defaultdict(set)
+        self.fed_by: dict[str, set[str]] = defaultdict(set)
+        self.remote_uses: list[dict] = []
+        self.inline_uses: list[dict] = []
+        self.missing_uses: dict[str, set[str]] = defaultdict(set)
+        self.alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.rewritten: set[str] = set()
+        self.placeholders = 0
+
+    def run(self) -> None:
+        for f in self.files:
+            if f.rel in self.withheld or f.kind not in (Kind.HTML, Kind.XML):
+                continue
+            self._page(f)
+
+    def _page(self, f: OutputFile) -> None:
+        is_feed = f.kind == Kind.XML
+        text = f.path.read_text(encoding="utf-8", errors="surrogateescape")
+        uses = scan_uses(unescape(text) if is_feed else text)
+        # Feed entries hold URLs relative to the site, not to the feed file.
+        base = "index.html" if is_feed else f.rel
+        for use in uses:
+            target = self.resolve(use.url, base)
+            if target.kind == "local":
+                if target.path in self.present or target.path in self.withheld:
+                    (self.fed_by if is_feed else self.used_by)[target.path].add(f.rel)
+                elif use.kind in _DISPLAYED and not is_feed:
+                    self.missing_uses[target.path].add(f.rel)
+                if use.kind == "img" and use.alt and not is_feed:
+                    self.alt_texts[(target.path, use.alt)].add(f.rel)
+            elif target.kind in ("remote", "inline") and use.kind in _DISPLAYED and not is_feed:
+                uses_list = self.remote_uses if target.kind == "remote" else self.inline_uses
+                uses_list.append({"page": f.rel, "kind": use.kind, "url": _short(use.url)})
+
+        def blocked(use: ImageUse) -> bool:
+            target = self.resolve(use.url, base)
+            if target.kind == "local":
+                if target.path in self.withheld:
+                    return True
+                return use.kind in _DISPLAYED and target.path not in self.present
+            if use.kind not in _DISPLAYED:
+                return False
+            return target.kind == "inline" or (self.settings.strict and target.kind == "remote")
+
+        blocked_urls = sorted({use.url for use in uses if blocked(use)})
+        if not blocked_urls:
+            return
+        try:
+            new_text, count = _rewrite_cached(
+                text,
+                is_feed,
+                blocked,
+                blocked_urls,
+                self.placeholder,
+                self.settings.cache_dir / "pages",
+            )
+        except ET.ParseError as exc:
+            raise GateError(
+                f"{f.rel} is not well-formed XML ({exc}), so the pictures it names cannot "
+                "be withheld from it: check the feed settings"
+            ) from exc
+        if new_text != text:
+            f.path.write_text(new_text, encoding="utf-8", errors="surrogateescape")
+            self.rewritten.add(f.rel)
+            self.placeholders += count
+
+    def warn(self) -> None:
+        for rel, pages in sorted(self.missing_uses.items()):
+            logger.warning(
+                "%s is used by %s but is not in the output (missing from content?): "
+                "the page shows the withheld-photo placeholder instead",
+                rel,
+                ", ".join(sorted(pages)),
+            )
+        by_page: dict[str, list[str]] = defaultdict(list)
+        for use in self.remote_uses:
+            by_page[use["page"]].append(use["url"])
+        for page, urls in sorted(by_page.items()):
+            logger.warning(
+                "%s shows %d image(s) from another site, which the consent gate cannot check "
+                "(%s): copy the photo into content/images so it is checked%s",
+                page,
+                len(urls),
+                ", ".join(sorted(set(urls))[:3]),
+                "; replaced by the placeholder (CONSENT_STRICT)" if self.settings.strict else "",
+            )
+        inline_by_page: dict[str, int] = defaultdict(int)
+        for use in self.inline_uses:
+            inline_by_page[use["page"]] += 1
+        for page, count in sorted(inline_by_page.items()):
+            logger.warning(
+                "%s has %d picture(s) written into the page itself (a data: URL), which the "
+                "consent gate cannot check: replaced by the placeholder. Save the photo as a "
+                "file in content/images and link to it instead",
+                page,
+                count,
+            )
+
+
+def _withhold_text_with_pictures(
+    files: list[OutputFile], withheld: set[str]
+) -> list[tuple[OutputFile, str]]:
+    """Text files that still hold a picture after every rewrite: withheld whole."""
+    found = []
+    for f in files:
+        if f.rel not in withheld and f.kind in TEXT_ONLY_KINDS:
+            problem = text_problem(f.path.read_bytes())
+            if problem:
+                found.append((f, problem))
+    return found
 
 
 def _rewrite_cached(
@@ -424,28 +585,6 @@ def _rewrite_cached(
     except OSError as exc:
         logger.debug("could not cache the rewrite of a page: %s", exc)
     return new_text, count
-
-
-def _withhold_unchecked_svgs(output: Path) -> dict[str, tuple[Path, str, str]]:
-    """Delete every SVG that draws an embedded or remote picture (or cannot be read);
-    return {path: (file, sha256, reason)} for the report and the pages that use them."""
-    found = {}
-    for path in list_files(output, (".svg",)):
-        data = path.read_bytes()
-        try:
-            embedded = svg_embedded_images(data)
-        except ValueError as exc:
-            reason = f"{exc}, so the pictures it may hold cannot be checked"
-        else:
-            if not embedded:
-                continue
-            reason = (
-                f"the drawing holds {len(embedded)} picture(s) the gate cannot check "
-                f"({', '.join(embedded[:2])}): export the photo as its own JPEG or PNG file"
-            )
-        path.unlink()
-        found[relative(path, output)] = (path, sha256_bytes(data), reason)
-    return found
 
 
 def _withhold(verdict: Verdict, reason: str) -> None:

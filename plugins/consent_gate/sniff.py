@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from face_engine.pdf import is_pdf
+
 
 class Kind(StrEnum):
     HTML = "html"
@@ -180,7 +182,7 @@ def _binary_signature(data: bytes) -> Sniffed | None:
     for offset, signature, kind, detail in _SIGNATURES:
         if data.startswith(signature, offset):
             return Sniffed(kind, detail)
-    if b"%PDF-" in data[:1024]:  # readers accept the header anywhere in the first 1 KB
+    if is_pdf(data):
         return Sniffed(Kind.PDF, "PDF")
     if _mpeg_ts(data):
         return Sniffed(Kind.VIDEO, "MPEG transport stream")

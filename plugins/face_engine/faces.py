@@ -29,16 +29,20 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .imaging import ImageTooLarge, open_bounded
+from .imaging import (
+    DECODE_VERSION,
+    MAX_FRAMES,
+    ImageTooLarge,
+    TooManyFrames,
+    decode_display,
+    detection_views,
+)
 from .model import DetectedFace, FaceBox
+from .pdf import PdfUnreadable, is_pdf, pdf_views
 
 log = logging.getLogger(__name__)
-
-# Decompression-bomb guard: larger images are refused (and so withheld), not decoded.
-# Animated images: every distinct frame is checked, up to this many.
-MAX_FRAMES = 200
 
 
 class FaceError(Exception):
@@ -103,81 +107,59 @@ class DetectorConfig:
 
 DEFAULT_CONFIG = DetectorConfig()
 ENCODER = "dlib_resnet_v1/5pt/edge-replicate"
-MODEL_VERSION = f"faces-3:{DEFAULT_CONFIG.version()}:{ENCODER}"
+MODEL_VERSION = f"faces-3:{DEFAULT_CONFIG.version()}:{ENCODER}:{DECODE_VERSION}"
 
 
 # ---------------------------------------------------------------- image loading
 
 
 def load_frames(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
-    """Decode an image into RGB frames (EXIF orientation applied, distinct frames only)."""
+    """The distinct RGB pictures of an image a face could be seen in: every displayed frame
+    (colour profile and orientation applied) and, for transparent frames, each way the
+    transparency can be shown (see ``imaging.detection_views``); for a PDF, its rendered
+    pages and embedded images (``pdf.pdf_views``)."""
     name = source or "the image"
     if not image_bytes:
         raise FaceError(f"{name} is empty (0 bytes): replace it with a real image file")
-    # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES when imported; a truncated
-    # file must fail here instead of being checked half-decoded.
-    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    try:
-        return _decode(image_bytes, name)
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
-
-
-def _decode(image_bytes: bytes, name: str) -> list[np.ndarray]:
+    if is_pdf(image_bytes):
+        try:
+            return pdf_views(image_bytes)
+        except PdfUnreadable as exc:
+            raise FaceError(f"{name} cannot be checked: {exc}") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = open_bounded(image_bytes)
-            n_frames = getattr(image, "n_frames", 1)
-            if n_frames > MAX_FRAMES:
-                raise FaceError(
-                    f"{name} is an animation with {n_frames} frames (more than {MAX_FRAMES} "
-                    "cannot be checked): use a still image or a shorter animation"
-                )
-            frames: list[np.ndarray] = []
-            seen: set[bytes] = set()
-            for frame in ImageSequence.Iterator(image):
-                still = ImageOps.exif_transpose(frame.copy()) if n_frames == 1 else frame.copy()
-                array = np.asarray(_to_rgb(still))
-                digest = hashlib.sha1(array.tobytes() + repr(array.shape).encode()).digest()
-                if digest in seen:
-                    continue
-                seen.add(digest)
-                frames.append(np.ascontiguousarray(array))
-    except FaceError:
-        raise
+            display = decode_display(image_bytes)
+    except TooManyFrames as exc:
+        raise FaceError(
+            f"{name} is an animation with {exc.count} frames (more than {MAX_FRAMES} "
+            "cannot be checked): use a still image or a shorter animation"
+        ) from exc
     except ImageTooLarge as exc:
         raise FaceError(
             f"{name} is too large to check ({exc.width}x{exc.height} pixels): "
             "scale it down below 60 megapixels"
+        ) from exc
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise FaceError(
+            f"{name} is too large to check ({exc}): scale it down below 60 megapixels"
         ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise FaceError(
             f"{name} could not be read as an image ({type(exc).__name__}: {exc}): "
             "re-export it as JPEG or PNG"
         ) from exc
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise FaceError(
-            f"{name} is too large to check ({exc}): scale it down below 60 megapixels"
-        ) from exc
+    frames: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    for frame in display.frames:
+        for view in detection_views(frame):
+            digest = hashlib.sha1(view.tobytes() + repr(view.shape).encode()).digest()
+            if digest not in seen:
+                seen.add(digest)
+                frames.append(view)
     if not frames:
         raise FaceError(f"{name} has no image frames: re-export it as JPEG or PNG")
     return frames
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        top = array.max() or 1.0
-        return Image.fromarray((array / top * 255).astype(np.uint8)).convert("RGB")
-    return image.convert("RGB")
 
 
 # ---------------------------------------------------------------- models (loaded once per process)

@@ -10,8 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
-from consent_registry.settings import GateSettings, gate_today
+from consent_registry.settings import GateSettings, check_plugins, gate_today
 
 from .consent import registry_checker
 from .errors import PublishError
@@ -97,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         pelican_settings = load_settings(args.settings)
         settings = apply_options(PublishSettings.from_mapping(pelican_settings), args)
         gate = GateSettings.from_mapping(pelican_settings)
+        check_plugins(pelican_settings.get("PLUGINS"))
         output = args.output or Path(pelican_settings["OUTPUT_PATH"])
+        gate.check_outside(output)
         result = publish(
             output,
             settings,
             registry_checker(
                 gate, today=gate_today(pelican_settings.get("TIMEZONE")), progress=not args.quiet
             ),
-            LEGACY_IMAGE_SUFFIXES,
+            gate.manifest_path,
             dry_run=args.dry_run,
             force=args.force,
             progress=not args.quiet,

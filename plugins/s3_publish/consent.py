@@ -1,5 +1,6 @@
-"""The consent re-check at publish time: every image is checked again against the registry
-as it is now, whatever the build decided. Any failure to check stops publishing."""
+"""The consent re-check at publish time: every photo and PDF is checked again against the
+registry as it is now, whatever the build decided, from the faces the build found (the face
+cache, keyed by the bytes as built). Any failure to check stops publishing."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def registry_checker(
     does publishing): an image is never uploaded unchecked."""
     snapshot = None
 
-    def check(files: Sequence[Path], names: Sequence[str]) -> Sequence[Any]:
+    def check(
+        files: Sequence[Path], names: Sequence[str], hashes: Sequence[str | None] | None = None
+    ) -> Sequence[Any]:
         nonlocal snapshot
         if not files:
             return []
@@ -43,8 +46,15 @@ def registry_checker(
 
         if snapshot is None:
             snapshot = open_snapshot(gate_settings, today)
+        # Without every file's key, each file is read and hashed (stale bucket objects).
+        known = list(hashes) if hashes is not None and all(hashes) else None
         return check_files(
-            list(files), snapshot, gate_settings, progress=progress, display_names=list(names)
+            list(files),
+            snapshot,
+            gate_settings,
+            progress=progress,
+            display_names=list(names),
+            hashes=known,
         )
 
     return check
@@ -73,12 +83,17 @@ def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:
         ) from exc
 
 
-def decide(checker: Checker, files: Sequence[Path], names: Sequence[str]) -> list[ImageDecision]:
+def decide(
+    checker: Checker,
+    files: Sequence[Path],
+    names: Sequence[str],
+    hashes: Sequence[str | None] | None = None,
+) -> list[ImageDecision]:
     """Run the checker and return one decision per file; any doubt withholds."""
     if not files:
         return []
     try:
-        verdicts = list(checker(list(files), list(names)))
+        verdicts = list(checker(list(files), list(names), None if hashes is None else list(hashes)))
     except PublishError:
         raise
     except Exception as exc:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import quote
 
 import boto3
@@ -37,12 +37,15 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
+from consent_gate.manifest import Manifest, ManifestError, read_manifest
 from consent_gate.output_scan import find_derivatives
+from consent_gate.policy import FACE_KINDS, file_problem
+from consent_gate.sniff import sniff
 from tqdm import tqdm
 
 from .consent import Checker, ImageDecision, decide
 from .errors import PublishError
-from .headers import cache_control_for, content_type_for, gzip_bytes, is_text_type
+from .headers import cache_control_for, gzip_bytes, is_text_type
 from .settings import PublishSettings
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,8 @@ class LocalFile:
     gzip: bool
     md5: str  # of the bytes that are uploaded (after gzip)
     size: int
+    kind: str = ""  # what the gate found the file to be (consent_gate.sniff.Kind)
+    source_sha256: str = ""  # photos and PDFs: their face-cache and approval key
 
     @property
     def is_page(self) -> bool:
@@ -116,6 +121,7 @@ class Plan:
     takedowns: list[Takedown] = field(default_factory=list)
     deletions: list[str] = field(default_factory=list)
     withheld: list[ImageDecision] = field(default_factory=list)  # in output, not uploaded
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why): not gated
     remote_count: int = 0
     delete_limit: int | None = None
 
@@ -151,6 +157,7 @@ class PublishResult:
                 for f in plan.uploads
             ]
             lines += [f"  delete   {key}" for key in plan.deletions]
+            lines += [f"  refused  {name}: {why}" for name, why in plan.refused]
         else:
             lines = [
                 f"Published to {plan.location}: {self.uploaded} uploaded, "
@@ -228,49 +235,48 @@ def _explain_client_error(exc: Exception, bucket: str, endpoint: str, doing: str
 
 
 def scan_output(
-    output_dir: Path, settings: PublishSettings, progress: bool = False
-) -> list[LocalFile]:
-    """Every file under output_dir with its key, headers and the MD5 of its upload body."""
+    output_dir: Path, settings: PublishSettings, manifest: Manifest, progress: bool = False
+) -> tuple[list[LocalFile], list[tuple[str, str]]]:
+    """The files the gate passed, with their keys, headers and upload MD5; and the files
+    that may not be uploaded, with why (not in the manifest, or changed since the build).
+
+    Each file is read once: its SHA-256 is checked against the manifest and its MD5 is
+    what the bucket's ETag is compared with."""
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         raise PublishError(
             f"the output folder {output_dir} does not exist: build the site first "
             "(make publish, or publish --build)"
         )
-    paths = sorted(p for p in output_dir.rglob("*") if p.is_file())
-    files = []
+    paths = sorted(p for p in output_dir.rglob("*") if p.is_file() or p.is_symlink())
+    files, refused = [], []
     for path in tqdm(paths, desc="hashing", unit="file", disable=not progress, leave=False):
         name = path.relative_to(output_dir).as_posix()
-        content_type = content_type_for(name)
-        compress = settings.gzip and is_text_type(content_type)
-        if compress:
-            body = gzip_bytes(path.read_bytes())
-            md5, size = hashlib.md5(body).hexdigest(), len(body)
-        else:
-            md5, size = _md5_file(path)
+        entry = manifest.entries.get(name)
+        if entry is None or path.is_symlink():
+            refused.append((name, "not passed by the consent gate (added after the build)"))
+            continue
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            refused.append((name, "changed since the consent gate checked it"))
+            continue
+        compress = settings.gzip and is_text_type(entry.content_type)
+        body = gzip_bytes(data) if compress else data
         files.append(
             LocalFile(
                 path=path,
                 name=name,
                 key=settings.prefix + name,
-                content_type=content_type,
+                content_type=entry.content_type,
                 cache_control=cache_control_for(name, settings.cache_control),
                 gzip=compress,
-                md5=md5,
-                size=size,
+                md5=hashlib.md5(body).hexdigest(),
+                size=len(body),
+                kind=entry.kind,
+                source_sha256=entry.source_sha256,
             )
         )
-    return files
-
-
-def _md5_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.md5()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    return files, refused
 
 
 def list_remote(client, bucket: str, prefix: str) -> dict[str, str]:
@@ -294,7 +300,7 @@ def plan_publish(
     output_dir: Path,
     settings: PublishSettings,
     checker: Checker,
-    image_extensions: Sequence[str],
+    manifest: Manifest,
     *,
     force: bool = False,
     progress: bool = False,
@@ -307,30 +313,33 @@ def plan_publish(
         )
     bucket, prefix = settings.bucket, settings.prefix
     plan = Plan(bucket=bucket, prefix=prefix, endpoint=endpoint_of(client))
-    local = scan_output(output_dir, settings, progress=progress)
+    local, plan.refused = scan_output(output_dir, settings, manifest, progress=progress)
     # Listing first: wrong credentials fail fast, before the slow consent re-check.
     remote = list_remote(client, bucket, prefix)
     plan.remote_count = len(remote)
-    extensions = tuple(e.lower() for e in image_extensions)
 
-    def is_image(name: str) -> bool:
-        return PurePosixPath(name).suffix.lower() in extensions
-
-    # Re-check every image of the output against the registry as it is now.
-    local_images = [f for f in local if is_image(f.name)]
-    decisions = decide(checker, [f.path for f in local_images], [f.name for f in local_images])
+    # Re-check every photo and PDF against the registry as it is now (faces from the cache).
+    pictures = [f for f in local if f.kind in FACE_KINDS]
+    decisions = decide(
+        checker,
+        [f.path for f in pictures],
+        [f.name for f in pictures],
+        [f.source_sha256 for f in pictures],
+    )
     withheld = {d.name: d for d in decisions if not d.publish}
 
-    # Images in the bucket that the output no longer has: re-check the published copy, so a
-    # photo dropped for lack of consent is a takedown (first, never capped), not a deletion.
+    # Objects in the bucket that the output no longer has (or may not upload): re-check the
+    # published copy, so one that may not be shown now is a takedown (first, never capped),
+    # not an ordinary deletion.
     local_keys = {f.key for f in local}
-    stale_images = sorted(k for k in remote if k not in local_keys and is_image(k[len(prefix) :]))
-    if stale_images:
-        withheld.update(_check_stale_images(client, bucket, prefix, stale_images, checker))
+    kept_refused = {prefix + name for name, _ in plan.refused}
+    stale = sorted(k for k in remote if k not in local_keys and k not in kept_refused)
+    if stale:
+        withheld.update(_check_stale(client, bucket, prefix, stale, checker))
 
     # Variants of a withheld photo go with it (the build gate's own rule, so both agree).
-    all_images = {f.name for f in local_images} | {k[len(prefix) :] for k in stale_images}
-    for name, original in find_derivatives(list(withheld), sorted(all_images)).items():
+    photos = {f.name for f in pictures} | {k[len(prefix) :] for k in stale}
+    for name, original in find_derivatives(list(withheld), sorted(photos)).items():
         if name not in withheld:
             withheld[name] = ImageDecision(
                 name=name, publish=False, reasons=[f"derivative of withheld {original}"]
@@ -353,21 +362,23 @@ def plan_publish(
         name = key[len(prefix) :]
         if name in withheld:
             plan.takedowns.append(Takedown(key, name, tuple(withheld[name].reasons)))
-        elif key not in uploadable:
+        elif key not in uploadable and key not in kept_refused:
             plan.deletions.append(key)
     plan.delete_limit = _delete_limit(settings.max_deletes, len(remote))
     return plan
 
 
-def _check_stale_images(
+def _check_stale(
     client, bucket: str, prefix: str, keys: list[str], checker: Checker
 ) -> dict[str, ImageDecision]:
+    """The stale objects that may not stay public: photos and PDFs the registry now
+    refuses, and anything the gate would not publish as it is (by the bytes' kind)."""
     endpoint = endpoint_of(client)
+    found: dict[str, ImageDecision] = {}
     with tempfile.TemporaryDirectory(prefix="publish-recheck-") as tmp:
         paths, names = [], []
         for i, key in enumerate(keys):
             name = key[len(prefix) :]
-            path = Path(tmp) / f"{i:06d}{PurePosixPath(name).suffix.lower()}"
             try:
                 obj = client.get_object(Bucket=bucket, Key=key)
                 data = obj["Body"].read()
@@ -375,11 +386,21 @@ def _check_stale_images(
                     data = gzip.decompress(data)
             except (ClientError, BotoCoreError) as exc:
                 raise _explain_client_error(exc, bucket, endpoint, f"reading {key}") from exc
-            path.write_bytes(data)
-            paths.append(path)
-            names.append(name)
-        decisions = decide(checker, paths, names)
-    return {d.name: d for d in decisions if not d.publish}
+            except (OSError, EOFError) as exc:
+                found[name] = ImageDecision(name, False, [f"cannot be read back ({exc})"])
+                continue
+            sniffed = sniff(data, name)
+            if sniffed.kind in FACE_KINDS:
+                path = Path(tmp) / f"{i:06d}"
+                path.write_bytes(data)
+                paths.append(path)
+                names.append(name)
+                continue
+            problem = file_problem(sniffed, data)
+            if problem:
+                found[name] = ImageDecision(name, False, [problem])
+        found.update({d.name: d for d in decide(checker, paths, names) if not d.publish})
+    return found
 
 
 def _delete_limit(max_deletes: int | float | None, remote_count: int) -> int | None:
@@ -584,7 +605,7 @@ def publish(
     output_dir: Path,
     settings: PublishSettings,
     checker: Checker,
-    image_extensions: Sequence[str],
+    manifest_path: Path,
     *,
     client=None,
     cloudfront_client=None,
@@ -592,10 +613,18 @@ def publish(
     force: bool = False,
     progress: bool = False,
 ) -> PublishResult:
-    """Plan, then (unless dry_run) carry out. Raises PublishError with a clear message."""
+    """Plan, then (unless dry_run) carry out. Raises PublishError with a clear message.
+
+    Only files the gate's manifest passes, with the same bytes, are uploaded. Files it
+    does not list, or that changed since, are refused: nothing is uploaded and nothing
+    ordinary is deleted, but takedowns still happen."""
+    try:
+        manifest = read_manifest(manifest_path, output_dir)
+    except ManifestError as exc:
+        raise PublishError(f"{exc}. Nothing was changed.") from exc
     client = client or make_client(settings)
     plan = plan_publish(
-        client, output_dir, settings, checker, image_extensions, force=force, progress=progress
+        client, output_dir, settings, checker, manifest, force=force, progress=progress
     )
     if dry_run:
         if plan.over_delete_limit:
@@ -605,6 +634,22 @@ def publish(
                 "changed.\n" + PublishResult(plan=plan, dry_run=True).summary()
             )
         return PublishResult(plan=plan, dry_run=True)
+    if plan.refused:
+        return refuse_unchecked(client, plan, settings)
     return execute_plan(
         client, plan, settings, progress=progress, cloudfront_client=cloudfront_client
+    )
+
+
+def refuse_unchecked(client, plan: Plan, settings: PublishSettings) -> PublishResult:
+    """Files the gate did not pass are in the output: upload nothing, delete nothing but
+    takedowns, and say which files and what to do."""
+    takedowns = _delete_keys(client, plan, [t.key for t in plan.takedowns])
+    listed = "\n".join(f"  refused  {name}: {why}" for name, why in plan.refused[:20])
+    more = f"\n  ... and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
+    done = f"{takedowns} takedowns were carried out; " if takedowns else ""
+    raise PublishError(
+        f"{len(plan.refused)} file(s) in the output were not passed by the consent gate, so "
+        f"nothing was uploaded ({done}nothing else changed in {plan.location}). Rebuild the "
+        f"site with the gate (make html / publish --build) and publish again.\n{listed}{more}"
     )

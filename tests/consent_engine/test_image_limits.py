@@ -1,11 +1,11 @@
-"""Images over the pixel limit are refused, undecoded, by the engine and the stripper alike."""
+"""Images over the pixel limit are refused, undecoded, by the engine and the re-encoder alike."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from consent_gate.metadata import MetadataError, clean_bytes
+from consent_gate.raster import RasterError, reencode
 from face_engine import decision
 from face_engine.imaging import MAX_PIXELS
 from face_engine.model import WITHHOLD
@@ -28,6 +28,6 @@ def test_engine_withholds_an_oversized_image(oversized_png, settings):
     assert "too large to check" in verdict.reasons[0]
 
 
-def test_stripper_refuses_an_oversized_image(oversized_png):
-    with pytest.raises(MetadataError, match="pixel limit"):
-        clean_bytes(oversized_png, "huge.png")
+def test_reencoder_refuses_an_oversized_image(oversized_png):
+    with pytest.raises(RasterError, match="pixel limit"):
+        reencode(oversized_png, "huge.png")

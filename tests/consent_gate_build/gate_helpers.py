@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageDraw
 
-from tests.conftest import ROOT, SHARED_FACES
+from tests.conftest import ROOT, SHARED_FACES, manifest_path
 
 # Reference photos the registries are seeded from; the site uses other photos of the same
 # people, as a consent office's form photo differs from the photos on the website.
@@ -212,6 +212,7 @@ def build_site(
         # Only the gate: these tests are about it, not about the other plugins.
         "PLUGINS": ["consent_gate"],
         "CONSENT_REPORT_PATH": str(report_path),
+        "CONSENT_MANIFEST_PATH": str(manifest_path(output)),
         "CONSENT_CACHE_DIR": str(cache_dir),
         **(extra or {}),
     }

@@ -3,14 +3,12 @@ feeds, name warnings and metadata removal (no Pelican, no face models)."""
 
 from __future__ import annotations
 
-import io
 from html import unescape
 from urllib.parse import quote
 
 import pytest
 from consent_gate.feeds import FeedDoc
 from consent_gate.html_rewrite import PageDoc, scan_uses
-from consent_gate.metadata import clean_bytes, find_metadata
 from consent_gate.output_scan import (
     UrlResolver,
     find_derivatives,
@@ -19,7 +17,6 @@ from consent_gate.output_scan import (
     svg_embedded_images,
 )
 from face_engine.model import ConsentRecord
-from PIL import ExifTags, Image
 
 PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'
 
@@ -151,44 +148,6 @@ def test_student_name_tokens_skip_staff_and_short_parts():
     assert names_in("Anne at the fair", tokens) == ["anne"]
     assert names_in("Annex building", tokens) == []
     assert names_in("Morgan at the fair", tokens) == []
-
-
-def _photo_with_metadata() -> bytes:
-    image = Image.new("RGB", (64, 32), (200, 100, 50))
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = 6
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (41.0, 2.0, 3.0)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", exif=exif, xmp=b"<x:xmpmeta/>", comment=b"by a parent")
-    return buffer.getvalue()
-
-
-def test_metadata_is_removed_deterministically_and_clean_files_stay_as_they_are():
-    data = _photo_with_metadata()
-    assert set(find_metadata(Image.open(io.BytesIO(data)))) >= {"EXIF", "XMP", "comment"}
-    clean, removed = clean_bytes(data, "photo.jpg")
-    assert removed
-    image = Image.open(io.BytesIO(clean))
-    assert image.size == (32, 64)  # orientation applied to the pixels
-    assert not image.getexif() and find_metadata(image) == []
-    assert clean_bytes(data, "photo.jpg")[0] == clean  # deterministic
-    assert clean_bytes(clean, "photo.jpg") == (clean, [])  # clean files are left alone
-
-
-def test_png_text_chunks_are_removed():
-    from PIL import PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Author", "A parent")
-    buffer = io.BytesIO()
-    Image.new("RGBA", (8, 8), (1, 2, 3, 128)).save(buffer, "PNG", pnginfo=info)
-    clean, removed = clean_bytes(buffer.getvalue(), "icon.png")
-    assert removed == ["text chunks"]
-    image = Image.open(io.BytesIO(clean))
-    image.load()
-    assert image.mode == "RGBA" and not getattr(image, "text", {})
 
 
 SVG_OPEN = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'

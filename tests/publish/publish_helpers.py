@@ -21,12 +21,53 @@ SITE_FILES = {
     "calendar/school.ics": "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
     "site.webmanifest": '{"name": "Cedar Hollow School"}',
     "favicon.svg": "<svg xmlns='http://www.w3.org/2000/svg'></svg>",
-    "theme/fonts/body.woff2": b"wOF2\x00\x01fakefont",
+    "theme/fonts/body.woff2": "outline font",  # replaced by tiny_font() below
     "robots.txt": "User-agent: *\n",
     "images/garden.jpg": b"\xff\xd8\xff\xe0garden-photo-bytes",
     "images/field-day.jpg": b"\xff\xd8\xff\xe0field-day-bytes",
     "images/thumbnails/field-day-320w.jpg": b"\xff\xd8\xff\xe0field-day-small",
 }
+
+
+def tiny_font() -> bytes:
+    """A real WOFF2 outline font of one glyph (fontTools), as a theme would ship."""
+    import io
+
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    pen = TTGlyphPen(None)
+    pen.moveTo((0, 0))
+    pen.lineTo((0, 500))
+    pen.lineTo((500, 0))
+    pen.closePath()
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "A"])
+    builder.setupCharacterMap({65: "A"})
+    builder.setupGlyf({".notdef": pen.glyph(), "A": pen.glyph()})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "A": (500, 0)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Test", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    builder.font.flavor = "woff2"
+    out = io.BytesIO()
+    builder.save(out)
+    return out.getvalue()
+
+
+SITE_FILES["theme/fonts/body.woff2"] = tiny_font()
+
+
+def tiny_png(colour=(30, 120, 60)) -> bytes:
+    """A real (faceless) PNG file."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def write_site(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
@@ -40,6 +81,35 @@ def write_site(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
     return root
 
 
+def gate_manifest(output: Path) -> Path:
+    """A publish manifest passing every file of `output` as it is now, as the consent gate
+    writes it at the end of a build (kinds and Content-Types from the bytes)."""
+    import hashlib
+
+    from consent_gate.manifest import ManifestEntry, write_manifest
+    from consent_gate.policy import FACE_KINDS
+    from consent_gate.sniff import content_type, sniff
+
+    entries = []
+    for path in sorted(p for p in output.rglob("*") if p.is_file()):
+        name = path.relative_to(output).as_posix()
+        data = path.read_bytes()
+        found = sniff(data, name)
+        digest = hashlib.sha256(data).hexdigest()
+        entries.append(
+            ManifestEntry(
+                path=name,
+                sha256=digest,
+                kind=str(found.kind),
+                content_type=content_type(found, name, data),
+                source_sha256=digest if found.kind in FACE_KINDS else "",
+            )
+        )
+    manifest = output.parent / f"{output.name}.manifest.json"
+    write_manifest(manifest, output=output, registry_fingerprint="test", entries=entries)
+    return manifest
+
+
 class FakeChecker:
     """Withholds the images named in `withhold` ({name: reason}); records what it saw."""
 
@@ -47,7 +117,7 @@ class FakeChecker:
         self.withhold = dict(withhold or {})
         self.seen: list[str] = []
 
-    def __call__(self, files, names):
+    def __call__(self, files, names, hashes=None):
         self.seen.extend(names)
         verdicts = []
         for name in names:

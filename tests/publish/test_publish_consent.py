@@ -7,7 +7,6 @@ import io
 import shutil
 
 import pytest
-from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
 from face_engine.faces import reference_templates
@@ -16,7 +15,12 @@ from s3_publish.consent import registry_checker
 from s3_publish.errors import PublishError
 from s3_publish.sync import publish
 
-from tests.publish.publish_helpers import PAGES_AND_ASSETS, settings_for, write_site
+from tests.publish.publish_helpers import (
+    PAGES_AND_ASSETS,
+    gate_manifest,
+    settings_for,
+    write_site,
+)
 
 pytestmark = pytest.mark.s3
 
@@ -75,7 +79,7 @@ def test_revoked_consent_takes_the_photo_and_its_derivatives_down(
     env, local_s3, s3_bucket, gate, consented_student, photo_site
 ):
     settings = settings_for(s3_bucket, env["S3_ENDPOINT_URL"], S3_MAX_DELETES=0)
-    first = publish(photo_site, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    first = publish(photo_site, settings, registry_checker(gate), gate_manifest(photo_site))
     assert first.plan.withheld == []
     assert {PHOTO, DERIVATIVE} <= keys(local_s3, s3_bucket)
 
@@ -84,7 +88,7 @@ def test_revoked_consent_takes_the_photo_and_its_derivatives_down(
     # The build has since dropped the smaller copy, but the original is still in output/
     # (as after a build that ran before the revocation): both must go.
     (photo_site / DERIVATIVE).unlink()
-    again = publish(photo_site, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    again = publish(photo_site, settings, registry_checker(gate), gate_manifest(photo_site))
 
     assert {t.key for t in again.plan.takedowns} == {PHOTO, DERIVATIVE}
     assert again.takedowns == 2 and again.uploaded == 0
@@ -103,7 +107,7 @@ def test_photo_without_consent_is_never_uploaded(env, local_s3, s3_bucket, gate,
     # A registry with nobody in it: the face matches no record.
     Registry.open(gate.registry, gate.key_file).close()
     settings = settings_for(s3_bucket, env["S3_ENDPOINT_URL"])
-    result = publish(photo_site, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    result = publish(photo_site, settings, registry_checker(gate), gate_manifest(photo_site))
     assert {d.name for d in result.plan.withheld} == {PHOTO, DERIVATIVE}
     assert keys(local_s3, s3_bucket) == set(PAGES_AND_ASSETS)
 
@@ -113,7 +117,7 @@ def test_missing_registry_fails_closed(env, local_s3, s3_bucket, gate, photo_sit
     with pytest.raises(
         PublishError, match="there is no consent registry at .*nothing was published"
     ):
-        publish(photo_site, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+        publish(photo_site, settings, registry_checker(gate), gate_manifest(photo_site))
     assert keys(local_s3, s3_bucket) == set()
     assert not gate.registry.exists()
 
@@ -127,5 +131,5 @@ def test_registry_with_the_wrong_key_fails_closed(
     wrong_key.key_file.write_bytes(gate.key_file.read_bytes()[::-1])
     settings = settings_for(s3_bucket, env["S3_ENDPOINT_URL"])
     with pytest.raises(PublishError, match="cannot open the consent registry"):
-        publish(photo_site, settings, registry_checker(wrong_key), LEGACY_IMAGE_SUFFIXES)
+        publish(photo_site, settings, registry_checker(wrong_key), gate_manifest(photo_site))
     assert keys(local_s3, s3_bucket) == set()

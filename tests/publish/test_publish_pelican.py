@@ -6,13 +6,12 @@ import hashlib
 import shutil
 
 import pytest
-from consent_gate.gate import LEGACY_IMAGE_SUFFIXES
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
 from s3_publish.consent import registry_checker
 from s3_publish.sync import publish
 
-from tests.conftest import ROOT, run_pelican
+from tests.conftest import ROOT, manifest_path, run_pelican
 from tests.publish.publish_helpers import settings_for
 
 pytestmark = pytest.mark.s3
@@ -55,14 +54,14 @@ def test_real_build_republished_after_identical_rebuild_uploads_nothing(
     output = tmp_path / "output"
     settings = settings_for(s3_bucket, s3_env["S3_ENDPOINT_URL"])
     run_pelican(output, env=env)
-    first = publish(output, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    first = publish(output, settings, registry_checker(gate), manifest_path(output))
     built = digests(output)
     assert first.uploaded == len(built) - len(first.plan.withheld) > 20
     assert "index.html" in built and any(name.endswith(".css") for name in built)
 
     run_pelican(output, env=env)
     assert digests(output) == built, "the build is not reproducible"
-    again = publish(output, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    again = publish(output, settings, registry_checker(gate), manifest_path(output))
     assert (again.uploaded, again.deleted) == (0, 0)
     assert len(again.plan.unchanged) == first.uploaded
 
@@ -77,7 +76,7 @@ def test_editing_one_article_uploads_only_the_files_that_changed(
     output = tmp_path / "output"
     settings = settings_for(s3_bucket, s3_env["S3_ENDPOINT_URL"])
     run_pelican(output, content=content, env=env)
-    publish(output, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    publish(output, settings, registry_checker(gate), manifest_path(output))
     before = digests(output)
 
     article.write_text(article.read_text() + "\n\nOne more sentence, added later.\n")
@@ -86,7 +85,7 @@ def test_editing_one_article_uploads_only_the_files_that_changed(
     changed = {name for name, md5 in after.items() if before.get(name) != md5}
     assert changed and len(changed) < len(after) / 2
 
-    result = publish(output, settings, registry_checker(gate), LEGACY_IMAGE_SUFFIXES)
+    result = publish(output, settings, registry_checker(gate), manifest_path(output))
     assert {f.name for f in result.plan.uploads} == changed
     assert result.uploaded == len(changed) and result.deleted == 0
     assert any(name.startswith("news/") and name.endswith("/index.html") for name in changed)

@@ -19,17 +19,18 @@ from s3_publish.sync import make_client, publish
 
 from tests.conftest import ROOT
 from tests.publish.publish_helpers import (
-    IMAGE_EXTENSIONS,
     PAGES_AND_ASSETS,
     FakeChecker,
+    gate_manifest,
     settings_for,
+    tiny_png,
     write_site,
 )
 
 pytestmark = pytest.mark.s3
 
 
-def no_images(files, names):
+def no_images(files, names, hashes=None):
     raise AssertionError(f"these sites hold no images, yet {names} were sent for checking")
 
 
@@ -54,7 +55,7 @@ def objects(local_s3, bucket) -> dict[str, str]:
 
 def run(output, bucket, endpoint, checker=no_images, client=None, **extra):
     settings = settings_for(bucket, endpoint, **extra)
-    return publish(output, settings, checker, IMAGE_EXTENSIONS, client=client)
+    return publish(output, settings, checker, gate_manifest(output), client=client)
 
 
 class FailingClient:
@@ -170,7 +171,7 @@ def test_deletion_cap_stops_an_accidental_empty_publish(env, local_s3, s3_bucket
 
 def test_order_takedowns_assets_pages_deletions(env, local_s3, s3_bucket, tmp_path):
     endpoint = env["S3_ENDPOINT_URL"]
-    files = {**PAGES_AND_ASSETS, "gone.html": "<p>old</p>", "images/trip.png": b"\x89PNG trip"}
+    files = {**PAGES_AND_ASSETS, "gone.html": "<p>old</p>", "images/trip.png": tiny_png()}
     site = write_site(tmp_path / "o", files)
     run(site, s3_bucket, endpoint, FakeChecker())
     (site / "gone.html").unlink()
@@ -203,6 +204,8 @@ def test_cli_publishes_with_settings_file_and_env(env, local_s3, s3_bucket, page
     settings.write_text(
         f"S3_BUCKET = 'overridden-by-env'\nS3_PREFIX = 'www'\nOUTPUT_PATH = {str(pages)!r}\n"
         f"CONSENT_REGISTRY = {str(tmp_path / 'no-registry.sqlite3')!r}\n"
+        f"CONSENT_MANIFEST_PATH = {str(gate_manifest(pages))!r}\n"
+        "PLUGINS = ['consent_gate']\n"
     )
     cli_env = {**os.environ, **env, "S3_BUCKET": s3_bucket}
     cmd = [sys.executable, "-m", "s3_publish", "--settings", str(settings), "--quiet"]

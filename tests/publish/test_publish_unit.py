@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
+from consent_gate.manifest import read_manifest
 from moto import mock_aws
 from s3_publish import sync
 from s3_publish.errors import PublishError
@@ -20,9 +21,9 @@ from s3_publish.settings import DEFAULTS, PublishSettings, normalize_prefix
 from s3_publish.sync import changed_paths, plan_publish, publish
 
 from tests.publish.publish_helpers import (
-    IMAGE_EXTENSIONS,
     SITE_FILES,
     FakeChecker,
+    gate_manifest,
     settings_for,
     write_site,
 )
@@ -87,7 +88,7 @@ def run(client, output, checker=None, **settings):
         output,
         settings_for(BUCKET, **settings),
         checker or FakeChecker(),
-        IMAGE_EXTENSIONS,
+        gate_manifest(output),
         client=client,
     )
 
@@ -259,7 +260,7 @@ def test_image_dropped_from_output_is_rechecked_from_the_bucket(s3, site):
 
 
 def test_checker_failure_fails_closed(s3, site):
-    def broken(files, names):
+    def broken(files, names, hashes=None):
         raise OSError("registry locked")
 
     client = RecordingClient(s3)
@@ -270,7 +271,7 @@ def test_checker_failure_fails_closed(s3, site):
 
 def test_checker_missing_verdicts_fail_closed(s3, site):
     with pytest.raises(PublishError, match="returned 0 verdicts for 3 images"):
-        run(s3, site, lambda files, names: [])
+        run(s3, site, lambda files, names, hashes=None: [])
     assert keys(s3) == set()
 
 
@@ -322,7 +323,7 @@ def test_dry_run_lists_changes_and_touches_nothing(s3, site):
         site,
         settings_for(BUCKET),
         FakeChecker({"images/garden.jpg": "consent revoked"}),
-        IMAGE_EXTENSIONS,
+        gate_manifest(site),
         client=client,
         dry_run=True,
     )
@@ -378,7 +379,7 @@ def test_missing_bucket_gives_a_clear_error(s3, site):
 
 def test_missing_bucket_setting(s3, site):
     with pytest.raises(PublishError, match="no bucket to publish to"):
-        publish(site, settings_for(None), FakeChecker(), IMAGE_EXTENSIONS, client=s3)
+        publish(site, settings_for(None), FakeChecker(), gate_manifest(site), client=s3)
 
 
 def test_missing_output_folder(s3, tmp_path):
@@ -411,7 +412,7 @@ def test_cloudfront_invalidation_of_changed_paths(s3, site):
             site,
             settings_for(BUCKET, CLOUDFRONT_DISTRIBUTION_ID="E123EXAMPLE"),
             FakeChecker(),
-            IMAGE_EXTENSIONS,
+            gate_manifest(site),
             client=s3,
             cloudfront_client=cloudfront,
         )
@@ -428,7 +429,7 @@ def test_no_invalidation_when_nothing_changed(s3, site):
             site,
             settings_for(BUCKET, CLOUDFRONT_DISTRIBUTION_ID="E123EXAMPLE"),
             FakeChecker(),
-            IMAGE_EXTENSIONS,
+            gate_manifest(site),
             client=s3,
             cloudfront_client=cloudfront,
         )
@@ -437,9 +438,9 @@ def test_no_invalidation_when_nothing_changed(s3, site):
 
 def test_many_changed_paths_become_one_wildcard(s3, tmp_path):
     files = {f"p{i}/index.html": f"<p>{i}</p>" for i in range(80)}
-    plan = plan_publish(
-        s3, write_site(tmp_path / "o", files), settings_for(BUCKET), FakeChecker(), IMAGE_EXTENSIONS
-    )
+    site = write_site(tmp_path / "o", files)
+    manifest = read_manifest(gate_manifest(site), site)
+    plan = plan_publish(s3, site, settings_for(BUCKET), FakeChecker(), manifest)
     assert len(changed_paths(plan)) == 160
     cloudfront = boto3.client("cloudfront", region_name="us-east-1")
     with Stubber(cloudfront) as stub:
@@ -473,7 +474,10 @@ def _invalidation(invalidation_id: str, paths: list[str]) -> dict:
 
 def test_scan_output_md5_matches_bytes(tmp_path):
     site = write_site(tmp_path / "o", {"a.bin": b"\x00" * 3_000_000})
-    (f,) = sync.scan_output(site, settings_for(BUCKET))
+    (f,), refused = sync.scan_output(
+        site, settings_for(BUCKET), read_manifest(gate_manifest(site), site)
+    )
+    assert refused == []
     assert f.md5 == hashlib.md5(b"\x00" * 3_000_000).hexdigest() and f.size == 3_000_000
     assert isinstance(f.path, Path)
 
