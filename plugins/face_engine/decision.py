@@ -141,7 +141,8 @@ def _approved(
     never a refusal on record. It is void, and the image withheld with the reason, when
     it does not say who is in the photo, when anyone it names is removed, revoked,
     expired, marked never-publish or no longer covers the scope, or when the gate
-    recognises a face whose record refuses publishing."""
+    recognises a face it does not name (whose record refuses publishing, or who would
+    then keep the photo up after their consent ends)."""
     approval = snapshot.approvals[sha256]
     records = {r.person_id: r for r in snapshot.records}
     problems: list[str] = []
@@ -165,9 +166,18 @@ def _approved(
                 problems.append(f"{person_id}, shown in it: {refusal}")
     named = set(approval.shows or ())
     for face in faces:
-        if face.ok or face.person_id is None or face.person_id in named:
+        if face.person_id is None or face.person_id in named:
             continue
-        problems.append(f"the face at ({face.box.left},{face.box.top}) is {face.reason}")
+        where = f"the face at ({face.box.left},{face.box.top})"
+        if not face.ok:
+            problems.append(f"{where} is {face.reason}")
+        elif approval.shows is not None:
+            # Unnamed, the approval would outlive their consent: once revoked, their face
+            # is unknown, and unknown faces are what an approval covers.
+            problems.append(
+                f"{where} is {face.person_id}, whom it does not name: approve it again "
+                f"with --shows {face.person_id}"
+            )
     when = f"{approval.at:%Y-%m-%d}"
     if problems:
         reasons = [

@@ -202,6 +202,19 @@ def test_an_approval_that_does_not_say_who_is_in_the_photo_publishes_nothing(set
     assert decision.decide(IMAGE, snap, settings, faces=[]).verdict == WITHHOLD
 
 
+def test_an_approval_must_name_everyone_the_gate_recognises(settings):
+    """Otherwise it would outlive their consent: once revoked, their face is unknown."""
+    nobody = approval(())
+    snap = snapshot(record("S1", A), approvals={nobody.sha256: nobody})
+    faces = [face(near(A, 0.1)), face(near(B, 0.1))]
+    verdict = decision.decide(IMAGE, snap, settings, faces=faces)
+    assert verdict.verdict == WITHHOLD
+    assert "is S1, whom it does not name: approve it again with --shows S1" in verdict.reasons[0]
+    named = approval(("S1",))
+    snap = snapshot(record("S1", A), approvals={named.sha256: named})
+    assert decision.decide(IMAGE, snap, settings, faces=faces).verdict == PUBLISH
+
+
 def test_approval_never_overrides_a_refusal_the_gate_recognises(settings):
     approved = approval(("S1",))
     snap = snapshot(
