@@ -611,8 +611,8 @@ def cmd_unapprove(args: argparse.Namespace) -> int:
 
 def _approval_holds(image: dict, snapshot, settings: GateSettings) -> bool:
     """Whether an approval now publishes a withheld image of the report: the verdict's
-    own rules (``verdict_for_faces``) on the people it names, and no face the build
-    recognised as someone whose consent is refused."""
+    own rules (``verdict_for_faces``) on the people it names, who must include everyone
+    the build recognised in it."""
     from face_engine.decision import verdict_for_faces
 
     sha256 = image.get("sha256")
@@ -620,13 +620,7 @@ def _approval_holds(image: dict, snapshot, settings: GateSettings) -> bool:
         return False
     if not verdict_for_faces(sha256, [], snapshot, settings).publish:
         return False
-    named = set(snapshot.approvals[sha256].shows or ())
-    refused = {
-        f.get("person_id")
-        for f in image.get("faces") or []
-        if isinstance(f, dict) and f.get("person_id") and not f.get("ok")
-    }
-    return not (refused - named)
+    return not (set(_recognised(image)) - set(snapshot.approvals[sha256].shows or ()))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
