@@ -569,7 +569,12 @@ class Registry:
             head_ok = False
         if not head_ok:
             problems.append(f"the audit log's recorded end is missing or altered; {RESTORE}")
-        elif int(head_count) != count or (rows and rows[-1][6] != head_hash):
+        elif int(head_count) < count:
+            problems.append(
+                f"the audit log holds {count} entries but {head_count} were written by the "
+                f"consent command: entries were added outside it; {RESTORE}"
+            )
+        elif int(head_count) > count or link != head_hash:
             problems.append(
                 f"the audit log ends at entry {rows[-1][0] if rows else 0} but {head_count} "
                 f"entries were written: the last entries were removed; {RESTORE}"

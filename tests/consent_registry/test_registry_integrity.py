@@ -199,7 +199,9 @@ def test_the_audit_log_reports_inserted_and_removed_entries(registry, paths):
             "VALUES ('2026-01-01T00:00:00+00:00', 'x', 'add', 'S9', '{}')"
         )
     problems = registry.verify_audit()
-    assert any("breaks at entry 4" in p and "add S9" in p for p in problems)
+    assert len(problems) == 2
+    assert "breaks at entry 4" in problems[0] and "add S9" in problems[0]
+    assert "holds 4 entries but 3 were written" in problems[1]
     with raw(paths) as db:
         db.execute("DROP TRIGGER audit_no_delete")
         db.execute("DELETE FROM audit WHERE id >= 3")
