@@ -445,7 +445,10 @@ class _TreeBuilder:
             return  # a stray end tag
         closing = self.stack[target:]
         inside = [self.elements[i] for i in closing[1:]]
-        if any(e.tag in ("svg", "math") for e in inside) and any(not e.foreign for e in inside):
+        drawings = [self.elements[closing[0]]] + inside
+        if any(e.tag in ("svg", "math") and e.foreign for e in drawings) and any(
+            not e.foreign for e in inside
+        ):
             # Closing an <svg> around HTML (a breakout tag, foreignObject content): whether a
             # browser left the drawing here is unsure, so it stays open (more is read as tags).
             return

@@ -148,6 +148,9 @@ ADVERSARIAL = {
     ),
     "script_end_tag_with_space": "<script>x</script ><img src=/images/face.jpg>",
     "style_in_svg_holds_tags": "<svg><style><img src=/images/face.jpg></style></svg>",
+    "svg_end_tag_ignored_inside_html_island": (
+        "<svg><desc><div></svg></div></desc><style><img src=/images/face.jpg></style></svg>"
+    ),
     "uppercase_tags": '<IMG SRC="/images/face.jpg"><VIDEO POSTER=/images/face.jpg></VIDEO>',
     "entities_in_url": '<img src="/images&#47;face&period;jpg">',
     "newline_and_tab_in_url": '<img src="/ima\nges/fa\tce.jpg">',
@@ -284,6 +287,9 @@ FEED = f"""<?xml version="1.0" encoding="utf-8"?>
 <enclosure url="https://www.example.org/images/face.jpg" type="image/jpeg" length="1"/>
 <media:content url="/images/face.jpg" medium="image"/>
 <media:thumbnail url="data:image/jpeg;base64,{JPEG_B64}"/>
+</item>
+<item xmlns:content="http://purl.org/rss/1.0/modules/content/"><title>Fair</title>
+<content:encoded><![CDATA[<p>Text</p><IMG SRC=/images/face.jpg>]]></content:encoded>
 </item></channel></rss>"""
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
@@ -303,6 +309,12 @@ def test_feed_pictures_are_found_and_removed(feed):
     for trace in ("face.jpg", "kid.jpg", JPEG_B64[:40]):
         assert trace not in new
     assert "Text" in new
+
+
+@pytest.mark.parametrize("kind", ["xml", "svg"])
+def test_unreadable_xml_is_an_error_the_caller_must_handle(kind):
+    with pytest.raises(ValueError, match="not well-formed"):
+        scan_document("<svg><image href='/images/face.jpg'></svg", kind)
 
 
 @pytest.mark.parametrize(
