@@ -8,7 +8,10 @@ consent/demo.key, both git-ignored), so it never touches a school's real records
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +49,47 @@ def publish(env: dict[str, str], output: Path) -> None:
         raise SystemExit(f"demo: publishing failed (publish exited with {proc.returncode})")
 
 
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def free_port_after(host: str, port: int) -> int | None:
+    return next((p for p in range(port + 1, port + 50) if not port_in_use(host, p)), None)
+
+
+def check_serve_address(value: str) -> tuple[str, int]:
+    """HOST:PORT for the demo's web server, checked before anything is built: a busy port
+    is a message naming the `make demo PORT=...` to run instead, not a traceback."""
+    host, _, port_text = value.rpartition(":")
+    host = host or "127.0.0.1"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SystemExit(f"demo: {value!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
+    port = int(port_text)
+    if port_in_use(host, port):
+        other = free_port_after(host, port)
+        instead = f"`make demo PORT={other}`" if other else "`make demo PORT=<a free port>`"
+        raise SystemExit(
+            f"demo: port {port} on {host} is already in use (another `make demo`, "
+            f"`make serve` or `make devserver` still running?). Stop that program, or run "
+            f"{instead} to serve the demo on another port."
+        )
+    return host, port
+
+
+def _stop_on_terminate(signum, frame) -> None:
+    # SIGTERM/SIGHUP (a closed terminal, `kill`) unwind like Ctrl-C, so the `with` block
+    # below stops the S3 server instead of leaving it running.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -59,9 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "output")
     parser.add_argument("--s3-data", type=Path, default=ROOT / ".s3data")
     args = parser.parse_args(argv)
+    if not args.no_serve:
+        host, port = check_serve_address(args.serve)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_terminate)
+    try:
+        return _run(args, None if args.no_serve else (host, port))
+    except KeyboardInterrupt:
+        print("\nDemo stopped.", flush=True)
+        return 130
 
+
+def _run(args, address: tuple[str, int] | None) -> int:
     from consent_registry.demo import prepare_demo
-    from s3_publish.local_s3 import LocalS3, SiteProxy
 
     registry = ROOT / "consent" / "demo-registry.sqlite3"
     key_file = ROOT / "consent" / "demo.key"
@@ -77,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     build(env, args.output)
 
     step("Starting the local S3 server (SeaweedFS on 127.0.0.1)")
+    from s3_publish.local_s3 import LocalS3, SiteProxy
+
+    # The `with` stops the server however the demo ends: Ctrl-C, SIGTERM, SIGHUP, an error.
     with LocalS3(args.s3_data, public_buckets=[BUCKET]) as server:
         server.create_bucket(BUCKET)
         print(f"    endpoint: {server.endpoint_url}  (data in {args.s3_data})")
@@ -88,18 +145,23 @@ def main(argv: list[str] | None = None) -> int:
             "Try: uv run consent list --registry consent/demo-registry.sqlite3 "
             "--key-file consent/demo.key"
         )
-        if args.no_serve:
+        if address is None:
             return 0
-        host, _, port = args.serve.rpartition(":")
-        proxy = SiteProxy((host or "127.0.0.1", int(port)), server.endpoint_url, BUCKET)
+        try:
+            proxy = SiteProxy(address, server.endpoint_url, BUCKET)
+        except OSError as exc:  # taken since the check at the start
+            host, port = address
+            raise SystemExit(
+                f"demo: cannot serve on {host}:{port} ({exc.strerror}); run "
+                f"`make demo PORT={free_port_after(host, port) or port + 1}` instead."
+            ) from None
         proxy.serve_in_thread()
         print(f"\nServing the published site at {proxy.url}  (Ctrl-C stops the demo)", flush=True)
         try:
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            print("\nStopping the demo.")
         finally:
+            print("\nStopping the demo and its local S3 server...", flush=True)
             proxy.shutdown()
     return 0
 
