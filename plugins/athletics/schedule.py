@@ -78,6 +78,13 @@ def _reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, FeedError | OSError) else f"unreadable ({exc!r})"
 
 
+def _calendar_name(data: object) -> str:
+    """The name a calendar gives itself (X-WR-CALNAME), as subscribers see it."""
+    if isinstance(data, icalendar.Calendar):
+        return clean_text(data.get("X-WR-CALNAME") or data.get("NAME"))
+    return ""
+
+
 def merge_events(events: list[SourceEvent]) -> list[SourceEvent]:
     """One event per (UID, RECURRENCE-ID): the highest SEQUENCE wins across all feeds,
     then the latest LAST-MODIFIED/DTSTAMP, then the source read last."""
@@ -132,7 +139,8 @@ def load_schedule(
         outcome = fetch(feed.name, feed.url, parse_feed, cache_dir, timeout=feed.timeout)
         result.problems.extend(f"feed {feed.name!r} ({feed.url}): {p}" for p in problems)
         updated = outcome.updated.astimezone(zone) if outcome.updated else None
-        result.sources.append(SourceStatus(feed.name, "feed", updated, outcome.error))
+        title = labels.get("title") or _calendar_name(outcome.data) or feed.name
+        result.sources.append(SourceStatus(feed.name, "feed", updated, outcome.error, title))
         if outcome.data is None:
             continue
         if feed.format == "ics":

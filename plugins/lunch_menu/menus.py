@@ -86,7 +86,8 @@ def load_menus(
             outcome = fetch(name, url, parse_feed, cache_dir, timeout=feed.timeout)
             result.problems.extend(f"feed {name!r} ({url}): {p}" for p in problems)
             updated = outcome.updated.astimezone(zone) if outcome.updated else None
-            result.sources.append(SourceStatus(name, "feed", updated, outcome.error))
+            title = labels.get("title") or f"{labels['school']} {labels['meal'].lower()}"
+            result.sources.append(SourceStatus(name, "feed", updated, outcome.error, title))
             for menu in outcome.data or []:
                 by_key[menu.key] = menu
 

@@ -14,6 +14,13 @@ class SourceStatus:
     kind: str  # "file" or "feed"
     updated: datetime | None  # file modification or last good fetch, in school time
     error: str | None = None  # why a feed could not be refreshed
+    # The name families know it by (feeds.toml `title`, the calendar's X-WR-CALNAME, or
+    # "<school> <meal>"), for notices on the pages; `name` is the feeds.toml id.
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
 
     @property
     def updated_label(self) -> str:

@@ -179,7 +179,9 @@ def test_bad_feed_falls_back_to_last_good_copy(tmp_path, feed_server, status, bo
     proc = build(content, second)
     page = text_of((second / "lunch" / "index.html").read_text("utf-8"))
     assert "Harvest Turkey Chili" in page
-    assert "the “district-menu” menu could not be refreshed" in page
+    # Families see the menu's public name, not the feeds.toml id.
+    assert "the “Annex lunch” menu could not be refreshed" in page
+    assert "district-menu" not in page
     assert "Showing the copy last updated" in page
     log = log_of(proc)
     assert "district-menu" in log and reason in log and "Using the copy fetched" in log

@@ -123,3 +123,28 @@ def test_pages_of_removed_teams_are_not_published(tmp_path):
     html = (out / "athletics" / "index.html").read_text("utf-8")
     assert "boys-modified-basketball" not in html
     assert "Traceback" not in log_of(proc)
+
+
+LEAGUE_ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//league//EN\r\n"
+    b"X-WR-CALNAME:Mid-Hudson League\r\n"
+    b"BEGIN:VEVENT\r\nUID:league-1@example.org\r\nDTSTAMP:20261101T000000Z\r\n"
+    b"DTSTART:20261202T230000Z\r\nSUMMARY:Girls Varsity Soccer vs. Lakeside\r\nEND:VEVENT\r\n"
+    b"END:VCALENDAR\r\n"
+)
+
+
+def test_a_stale_feed_notice_shows_the_schedules_public_name(tmp_path, feed_server):
+    content = copy_content(tmp_path)
+    feed_server.routes["/league.ics"] = (200, LEAGUE_ICS)
+    (content / "data" / "athletics" / "feeds.toml").write_text(
+        f'[[feed]]\nname = "lg-feed-7"\nurl = "{feed_server.url("/league.ics")}"\n'
+        'format = "ics"\ntimeout = 5\n'
+    )
+    build(content, tmp_path / "first")
+    feed_server.routes["/league.ics"] = (500, b"Internal Server Error")
+    proc = build(content, tmp_path / "second")
+    page = (tmp_path / "second" / "athletics" / "index.html").read_text("utf-8")
+    assert "the “Mid-Hudson League” schedule could not be refreshed" in page
+    assert "lg-feed-7" not in page
+    assert "lg-feed-7" in log_of(proc)  # the webmaster's log names the feeds.toml entry
