@@ -217,6 +217,17 @@ def _genesis(rows: Sequence[tuple]) -> str:
     return digest.hexdigest()
 
 
+def _altered_row(table: str, key: object, person_id: str = "") -> str:
+    """What the gate does with a row that does not match its seal, and what to do."""
+    row = f"{table} row {key}" + (f" ({person_id})" if person_id else "")
+    effect = {
+        "people": f"so it is ignored and {key}'s face counts as unknown (photos withheld)",
+        "templates": "so it is ignored",
+        "approvals": "so it approves nothing",
+    }[table]
+    return f"{row}: added or changed outside the consent command, {effect}; {RESTORE}"
+
+
 def _altered_person(person_id: str) -> str:
     return (
         f"the record {person_id} was added or changed outside the consent command (it does "
@@ -1060,22 +1071,12 @@ class Registry:
         problems = [] if self._stored_seals() is not None else [SEALS_ALTERED]
         for person in self.list_people():
             if not person.authentic:
-                problems.append(
-                    f"people row {person.person_id}: added or changed outside the consent "
-                    f"command, so it is ignored and {person.person_id}'s face counts as "
-                    f"unknown (photos withheld); {RESTORE}"
-                )
+                problems.append(_altered_row("people", person.person_id))
         for template_id, person_id in self._bad_template_rows():
-            problems.append(
-                f"templates row {template_id} ({person_id}): added or changed outside the "
-                f"consent command, so it is ignored; {RESTORE}"
-            )
+            problems.append(_altered_row("templates", template_id, person_id))
         for approval, authentic in self._approval_rows():
             if not authentic:
-                problems.append(
-                    f"approvals row {approval.sha256}: added or changed outside the consent "
-                    f"command, so it approves nothing; {RESTORE}"
-                )
+                problems.append(_altered_row("approvals", approval.sha256))
         return problems
 
     def _bad_template_rows(self) -> list[tuple[int, str]]:
@@ -1127,10 +1128,7 @@ class Registry:
         templates: dict[str, list[np.ndarray]] = {}
         for template_id, person_id, blob, created, mac in rows:
             if not self._template_ok((template_id, person_id, blob, created, mac), seals):
-                problems.append(
-                    f"templates row {template_id} ({person_id}): added or changed outside the "
-                    f"consent command, so it is ignored; {RESTORE}"
-                )
+                problems.append(_altered_row("templates", template_id, person_id))
                 continue
             if person_id not in trusted:
                 continue
@@ -1146,11 +1144,7 @@ class Registry:
         records = []
         for p in people:
             if not p.authentic:
-                problems.append(
-                    f"people row {p.person_id}: added or changed outside the consent command, "
-                    f"so it is ignored and {p.person_id}'s face counts as unknown (photos "
-                    f"withheld); {RESTORE}"
-                )
+                problems.append(_altered_row("people", p.person_id))
                 continue
             expired = p.expires is not None and p.expires < today
             digest.update(
@@ -1164,10 +1158,7 @@ class Registry:
         trusted_approvals = {}
         for a, authentic in approvals:
             if not authentic:
-                problems.append(
-                    f"approvals row {a.sha256}: added or changed outside the consent command, "
-                    f"so it approves nothing; {RESTORE}"
-                )
+                problems.append(_altered_row("approvals", a.sha256))
                 continue
             trusted_approvals[a.sha256] = a
             digest.update(
