@@ -269,6 +269,22 @@ def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Ap
 # ------------------------------------------------------------------ commands
 
 
+def _face_choices(args: argparse.Namespace, photos: list[Path]) -> list[int | str]:
+    """The face to take from each photo: --face N once (every photo) or once per --photo,
+    in order; without it the largest clear face when the others are much smaller."""
+    faces_given = args.face or []
+    if not faces_given:
+        return ["auto"] * len(photos)
+    if len(faces_given) == 1:
+        return faces_given * len(photos)
+    if len(faces_given) != len(photos):
+        raise CliError(
+            f"{len(faces_given)} --face values for {len(photos)} photos: give --face once "
+            "(for every photo) or once after each --photo. Nothing was saved."
+        )
+    return list(faces_given)
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     from face_engine import faces
 
@@ -296,9 +312,14 @@ def cmd_add(args: argparse.Namespace) -> int:
         encodings, problems = [], []
         from tqdm import tqdm
 
-        for photo in tqdm(photos, desc="reference photos", unit="photo", disable=len(photos) < 2):
+        chosen = zip(photos, _face_choices(args, photos), strict=True)
+        for photo, face in tqdm(
+            list(chosen), desc="reference photos", unit="photo", disable=len(photos) < 2
+        ):
             try:
-                encodings += faces.reference_templates(photo.read_bytes(), source=str(photo))
+                encodings += faces.reference_templates(
+                    photo.read_bytes(), source=str(photo), face=face
+                )
             except faces.FaceError as exc:
                 problems.append(str(exc))
         if problems:
@@ -810,6 +831,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="the photos match the record ID, and you confirm they are different people "
         "who look alike (twins); recorded in the audit log",
+    )
+    p.add_argument(
+        "--face",
+        action="append",
+        type=int,
+        metavar="N",
+        help="the student's face in a photo with several (1 is the leftmost; once for every "
+        "photo, or once after each --photo); without it the largest clear face is taken "
+        "when the others are much smaller",
     )
     p.set_defaults(func=cmd_add)
 

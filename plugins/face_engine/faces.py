@@ -519,33 +519,151 @@ def detect_faces(
     return faces
 
 
-def reference_templates(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
-    """The 128-d templates from a consent-office reference photo of exactly one person.
+# A reference face whose grey picture, scaled to 96x96, has a Laplacian variance under this is
+# too blurred to describe the person. Measured on the shared portraits: sharp faces score
+# 191-1683; a Gaussian blur of sigma 2 brings 60-180 px faces to 20-41, sigma 4 any face under 35.
+REFERENCE_MIN_SHARPNESS = 40.0
+# With `face="auto"`, the largest face is taken without asking when every other face is at
+# most this share of its width: a poster or a false detection beside a portrait's face
+# (groups/kit_and_rose.jpg: a 9 px detection beside faces of 103 and 72 px, which must be
+# asked about).
+REFERENCE_DOMINANT_RATIO = 0.4
+SHARPNESS_SIDE = 96
 
-    Besides the photo as it is, the face is encoded from copies scaled down until it is
-    TEMPLATE_FACE_SIDES pixels wide: faces in school photos are small, and a template made
-    at that size matches them more closely than a sharp portrait does."""
-    name = source or "the photo"
+
+@dataclass(frozen=True)
+class ReferenceFace:
+    """One face found in a reference photo, numbered as the office sees it (1 = leftmost)."""
+
+    number: int
+    box: FaceBox
+    side: int  # width of the face in pixels (dlib's box)
+    sharpness: float
+    problem: str | None  # why this face cannot be used, or None
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+
+def _sharpness(rgb: np.ndarray, box: np.ndarray) -> float:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+    x2, y2 = min(w, int(math.ceil(box[2]))), min(h, int(math.ceil(box[3])))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return 0.0
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y1:y2, x1:x2]), cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, (SHARPNESS_SIDE, SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def _reference_candidates(
+    image_bytes: bytes, name: str
+) -> tuple[list[np.ndarray], list[Candidate], list[ReferenceFace]]:
+    """The views, the merged faces (left to right) and their descriptions of a reference photo."""
     frames = load_frames(image_bytes, name)
     if len(frames) > 1:
         raise FaceError(f"{name} is an animation: use a still photo of the student alone")
     candidates, views = find_candidates(frames[0], DEFAULT_CONFIG)
     chosen = merge_candidates(candidates, DEFAULT_CONFIG.nms_iou)
+    chosen.sort(key=lambda c: (float(c.original[0]), float(c.original[1])))
+    described = []
+    for number, c in enumerate(chosen, 1):
+        side = round(float(min(c.box[2] - c.box[0], c.box[3] - c.box[1])))
+        sharpness = _sharpness(views[c.view], c.box)
+        problem = None
+        if side < REFERENCE_MIN_FACE_PX:
+            problem = (
+                f"too small ({side} px wide, at least {REFERENCE_MIN_FACE_PX} needed): use a "
+                "closer or larger photo"
+            )
+        elif sharpness < REFERENCE_MIN_SHARPNESS:
+            problem = "too blurred to describe the face: use a sharper photo"
+        box = _to_facebox(c.original, frames[0].shape)
+        described.append(ReferenceFace(number, box, side, round(sharpness, 1), problem))
+    return views, chosen, described
+
+
+def reference_faces(image_bytes: bytes, source: str = "") -> list[ReferenceFace]:
+    """Every face of a reference photo, numbered left to right, each with the reason it
+    cannot be used (too small, blurred) or None: what the office picks from."""
+    return _reference_candidates(image_bytes, source or "the photo")[2]
+
+
+def auto_face(found: list[ReferenceFace]) -> ReferenceFace | None:
+    """The face `face="auto"` takes without asking: the largest, when it is usable and every
+    other face is at most REFERENCE_DOMINANT_RATIO of its width; else None."""
+    if not found:
+        return None
+    largest = max(found, key=lambda f: f.side)
+    others = [f for f in found if f is not largest]
+    if largest.usable and all(f.side <= REFERENCE_DOMINANT_RATIO * largest.side for f in others):
+        return largest
+    return None
+
+
+def reference_templates(
+    image_bytes: bytes, source: str = "", *, face: int | str | None = None
+) -> list[np.ndarray]:
+    """The 128-d templates from a consent-office reference photo of exactly one person.
+
+    Besides the photo as it is, the face is encoded from copies scaled down until it is
+    TEMPLATE_FACE_SIDES pixels wide: faces in school photos are small, and a template made
+    at that size matches them more closely than a sharp portrait does.
+
+    `face` chooses the face in a photo with several: None (the default) refuses such a
+    photo; a number picks that face (``reference_faces`` numbers them, 1 = leftmost);
+    "auto" takes the largest clear face when the others are much smaller (``auto_face``)
+    and otherwise refuses, naming the faces to choose from. A chosen face that is too
+    blurred is refused."""
+    name = source or "the photo"
+    views, chosen, described = _reference_candidates(image_bytes, name)
     if not chosen:
         raise FaceError(f"no face found in {name}: use a clear, front-facing photo")
-    if len(chosen) > 1:
-        raise FaceError(f"{len(chosen)} faces found in {name}: use a photo of the student alone")
-    face = chosen[0]
-    side = min(face.box[2] - face.box[0], face.box[3] - face.box[1])
+    if face is None:
+        if len(chosen) > 1:
+            raise FaceError(
+                f"{len(chosen)} faces found in {name}: use a photo of the student alone"
+            )
+        index = 0
+    elif face == "auto":
+        picked = auto_face(described) if len(chosen) > 1 else described[0]
+        if picked is None:
+            listing = ", ".join(
+                f"face {f.number} at ({f.box.left},{f.box.top}) {f.side} px wide" for f in described
+            )
+            raise FaceError(
+                f"{len(chosen)} faces found in {name} ({listing}): choose the student's face "
+                "with --face N (1 is the leftmost), or use a photo of the student alone"
+            )
+        index = picked.number - 1
+    else:
+        try:
+            index = int(face) - 1
+        except (TypeError, ValueError):
+            raise FaceError(
+                f"face must be a number from 1 to {len(chosen)}, not {face!r}"
+            ) from None
+        if not 0 <= index < len(chosen):
+            raise FaceError(
+                f"{name} has {len(chosen)} face(s): choose a face from 1 to {len(chosen)}, "
+                f"not {index + 1}"
+            )
+    picked = chosen[index]
+    side = min(picked.box[2] - picked.box[0], picked.box[3] - picked.box[1])
     if side < REFERENCE_MIN_FACE_PX:
         raise FaceError(
             f"the face in {name} is too small ({round(side)} px wide, at least "
             f"{REFERENCE_MIN_FACE_PX} needed): use a closer or larger photo"
         )
-    image = views[face.view]
-    templates = _encode_boxes(image, [face.box])
+    if face is not None and not described[index].usable:
+        raise FaceError(f"the face in {name} is {described[index].problem}")
+    image = views[picked.view]
+    templates = _encode_boxes(image, [picked.box])
     for target in TEMPLATE_FACE_SIDES:
         factor = target / side
         if factor < 0.9:
-            templates += _encode_boxes(_resize(image, factor), [face.box * factor])
+            templates += _encode_boxes(_resize(image, factor), [picked.box * factor])
     return templates

@@ -34,7 +34,7 @@ def fake_faces(monkeypatch):
 
     calls: list[str] = []
 
-    def reference_templates(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
+    def reference_templates(image_bytes: bytes, source: str = "", face=None) -> list[np.ndarray]:
         calls.append(source)
         text = image_bytes.decode("ascii", "replace")
         if text == "NOFACE":
