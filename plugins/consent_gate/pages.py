@@ -63,7 +63,7 @@ from dataclasses import astuple
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .css import css_urls, rewrite_css
+from .css import CssUrl, css_urls, rewrite_css_where
 from .html_rewrite import ImageUse, PageDoc
 from .output_scan import Target, UrlResolver, svg_uses
 
@@ -81,10 +81,7 @@ def _parse(text: str, kind: str) -> list[ImageUse]:
     if kind == "html":
         return PageDoc(text).uses
     if kind == "css":
-        return [
-            ImageUse(-1, css.kind, css.url, via="css", start=css.start, end=css.end)
-            for css in css_urls(text)
-        ]
+        return [_as_use(css) for css in css_urls(text)]
     if kind == "xml":
         import xml.etree.ElementTree as ET
 
@@ -141,8 +138,7 @@ def rewrite_document(
     if kind == "html":
         return PageDoc(text).rewrite(blocked, placeholder)
     if kind == "css":
-        uses = _parse(text, "css")
-        return rewrite_css(text, [_span(use) for use in uses if blocked(use)])
+        return rewrite_css_where(text, lambda css: blocked(_as_use(css)))
     if kind == "xml":
         from .feeds import FeedDoc
 
@@ -150,10 +146,8 @@ def rewrite_document(
     return EMPTY_SVG, 1  # "svg": a drawing that shows a blocked picture goes whole
 
 
-def _span(use: ImageUse):
-    from .css import CssUrl
-
-    return CssUrl(use.url, use.kind, use.start, use.end)
+def _as_use(css: CssUrl) -> ImageUse:
+    return ImageUse(-1, css.kind, css.url, via="css", start=css.start, end=css.end)
 
 
 def document_base(uses: Sequence[ImageUse]) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from consent_gate.css import css_urls, rewrite_css, rewrite_css_where
 from consent_gate.html_rewrite import PageDoc, srcset_urls
 from consent_gate.output_scan import UrlResolver, svg_embedded_images
 from consent_gate.pages import (
@@ -249,6 +250,20 @@ def test_css_file_image_set_and_import():
     ]
     new = assert_gone(sheet, "css", page="css/site.css", strict=True)
     assert new == "@import none;\n.a{background:none}\n"
+
+
+def test_a_css_rewrite_that_changes_how_the_rest_reads_is_read_again():
+    # Found by fuzzing: blanking the @import's unterminated string turns the next quote
+    # into the start of a string that a second @import loads.
+    sheet = "@import*/\n')/images/face.jpg\";\n\\b.png,';@importimage-set(/images/face.jpgurl("
+
+    def blocked(use):
+        return "face.jpg" in use.url
+
+    once, _ = rewrite_css(sheet, [use for use in css_urls(sheet) if blocked(use)])
+    assert [use for use in css_urls(once) if blocked(use)]  # one pass is not enough here
+    new, count = rewrite_css_where(sheet, blocked)
+    assert count == 2 and "face.jpg" not in new
 
 
 def test_the_theme_icon_drawn_as_data_svg_is_kept():
