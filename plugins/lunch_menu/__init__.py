@@ -58,6 +58,8 @@ def _load(settings: dict):
     view = build_view(result, today, weeks)
     view.calendar_url = config.calendar_save_as
     view.subscription = subscription(settings, config.calendar_save_as, "the lunch menus")
+    for month in view.months:
+        month.url = config.month_url.format(year=month.first.year, month=month.first.month)
     logger.info(
         "lunch_menu: %d menu(s) from %d source(s), today is %s",
         len(result.menus),
@@ -119,9 +121,30 @@ def expand_shortcodes(instance) -> None:
 
 
 class LunchCalendarGenerator(Generator):
-    """Writes the menu subscription calendar (calendars/lunch.ics)."""
+    """Writes the month pages (lunch/2026-11/) and the subscription calendar
+    (calendars/lunch.ics)."""
 
     def generate_output(self, writer) -> None:
+        self._write_months(writer)
+        self._write_calendar()
+
+    def _write_months(self, writer) -> None:
+        view = self.context.get("lunch")
+        config = LunchSettings.from_mapping(self.settings)
+        if view is None or not config.month_save_as:
+            return
+        template = self.get_template("lunch_month")
+        for month in view.months:
+            writer.write_file(
+                config.month_save_as.format(year=month.first.year, month=month.first.month),
+                template,
+                self.context,
+                relative_urls=self.settings.get("RELATIVE_URLS", False),
+                url=month.url,
+                month=month,
+            )
+
+    def _write_calendar(self) -> None:
         from school_feeds.ics_out import write_calendar
         from school_feeds.paths import uid_domain
 

@@ -198,6 +198,39 @@ class WeekView:
 
 
 @dataclass
+class MonthView:
+    """A month of menus, as the weeks that touch it (lunch/2026-11/)."""
+
+    first: date
+    weeks: list[WeekView]
+    url: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%B %Y}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.first:%Y-%m}"
+
+
+def build_months(menus: list[MenuDay], today: date) -> list[MonthView]:
+    """One MonthView per month that has menus, oldest first."""
+    months = []
+    for year, month in sorted({(menu.day.year, menu.day.month) for menu in menus}):
+        first = date(year, month, 1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        weeks, start = [], week_start(first)
+        while start <= last:
+            # A week that starts with Saturday or Sunday of this month belongs to the next.
+            if (start + timedelta(days=4)) >= first:
+                weeks.append(build_week(menus, start, today, ""))
+            start += timedelta(days=7)
+        months.append(MonthView(first, [week for week in weeks if not week.empty]))
+    return months
+
+
+@dataclass
 class LunchView(SourcesSummary):
     """What the lunch templates read (context variable `lunch`)."""
 
@@ -209,6 +242,15 @@ class LunchView(SourcesSummary):
     calendar_url: str = ""
     major_allergens: tuple[str, ...] = MAJOR_ALLERGENS  # for the key on the lunch page
     subscription: Subscription | None = None  # webcal/https links for calendar_url
+    months: list[MonthView] = field(default_factory=list)  # month pages, oldest first
+
+    def month_after(self, month: MonthView) -> MonthView | None:
+        later = [m for m in self.months if m.first > month.first]
+        return later[0] if later else None
+
+    def month_before(self, month: MonthView) -> MonthView | None:
+        earlier = [m for m in self.months if m.first < month.first]
+        return earlier[-1] if earlier else None
 
     @property
     def today_label(self) -> str:
@@ -295,4 +337,6 @@ def build_view(result: LoadResult, today: date, weeks: int = 2) -> LunchView:
         for index in range(weeks)
     ]
     schools = sorted({menu.school for menu in result.menus})
-    return LunchView(today, result.menus, result.sources, week_views, schools)
+    view = LunchView(today, result.menus, result.sources, week_views, schools)
+    view.months = build_months(result.menus, today)
+    return view

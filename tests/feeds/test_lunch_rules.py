@@ -89,3 +89,23 @@ def test_date_errors_list_the_accepted_formats():
     (problem,) = problems
     assert problem.startswith("line 2: '30.11.2026' is not a date")
     assert "YYYY-MM-DD" in problem and "MM/DD/YYYY" in problem and "MM/DD/YY" in problem
+
+
+def test_a_month_view_per_month_with_menus(tmp_path):
+    from tests.feeds.conftest import build
+    from tests.feeds.test_feed_site import copy_content, text_of
+
+    content = copy_content(tmp_path)
+    out = tmp_path / "out"
+    build(content, out)
+    lunch = (out / "lunch" / "index.html").read_text("utf-8")
+    assert 'href="../lunch/2026-11/"' in lunch and 'href="../lunch/2026-12/"' in lunch
+    november = text_of((out / "lunch" / "2026-11" / "index.html").read_text("utf-8"))
+    assert "Menus for November 2026" in november
+    for week in ("November 16", "November 23", "November 30"):  # weeks with menus only
+        assert f"Week of {week}, 2026" in november
+    assert "Week of November 9, 2026" not in november
+    assert "No school (Thanksgiving Recess - No School)" in november
+    assert "Week of December 7, 2026" not in november
+    december = text_of((out / "lunch" / "2026-12" / "index.html").read_text("utf-8"))
+    assert "Week of December 7, 2026" in december and "Week of November 16" not in december

@@ -22,6 +22,7 @@ PAGE_KINDS = {
     "calendar": "calendar/index.html",
     "contact": "contact/index.html",
     "lunch": "lunch/index.html",
+    "lunch month": "lunch/2026-11/index.html",
     "athletics": "athletics/index.html",
     "team": "athletics/boys-varsity-basketball/index.html",
     "home games": "athletics/home-games/index.html",
