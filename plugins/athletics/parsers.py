@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import icalendar
+from icalendar.prop import vBroken
 from school_feeds.fetch import FeedError
 from school_feeds.text import clean_text, parse_day, time_label
 
@@ -203,7 +204,12 @@ def event_problem(event: icalendar.Event) -> str | None:
     for name in ("UID", "DTSTART"):
         if not event.get(name):
             return f"has no {name}"
-    for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "DURATION", "EXDATE", "RDATE"):
+    dates = ("DTSTART", "DTEND", "RECURRENCE-ID", "DURATION", "EXDATE", "RDATE")
+    for name, value in event.property_items(recursive=False, sorted=False):
+        if isinstance(value, vBroken):  # RRULE:FREQ=SOMETIMES, a date with month 13, ...
+            what = "is not a valid date or time" if name in dates else "cannot be read"
+            return f"{name} {str(value)[:40]!r} {what}"
+    for name in dates:
         values = event.get(name)
         for value in values if isinstance(values, list) else [values]:
             if value is None:

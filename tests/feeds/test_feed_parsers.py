@@ -292,6 +292,7 @@ def test_broken_ics_is_rejected_with_reason():
             "BEGIN:VEVENT\r\nSUMMARY:x\r\nDTSTART:20261101T000000Z\r\nEND:VEVENT",
             event("bad@x", "DTSTART:20261330T190000", "Varsity Football vs. Central"),
             event("good@x", "DTSTART:20261105T230000Z", "Varsity Football vs. Riverton"),
+            event("rule@x", "DTSTART:20261106T230000Z", "JV Football", "RRULE:FREQ=SOMETIMES"),
         )
     )
     assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == ["good@x"]
@@ -299,6 +300,8 @@ def test_broken_ics_is_rejected_with_reason():
         "the event 'x' has no UID; it was skipped",
         "the event 'Varsity Football vs. Central' (UID bad@x) DTSTART '20261330T190000' "
         "is not a valid date or time; it was skipped",
+        "the event 'JV Football' (UID rule@x) RRULE 'FREQ=SOMETIMES' cannot be read; "
+        "it was skipped",
     ]
 
 
