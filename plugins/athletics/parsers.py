@@ -16,8 +16,8 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import icalendar
-from icalendar.prop import vBroken
 from school_feeds.fetch import FeedError
+from school_feeds.ics_check import describe_event, event_problem
 from school_feeds.text import clean_text, parse_day, time_label
 
 SPORTS = [
@@ -196,36 +196,6 @@ def describe(
     bus = BUS_LINE.search(description or "")
     info.bus = _bus_label(bus.group("value")) if bus else ""
     return info
-
-
-def event_problem(event: icalendar.Event) -> str | None:
-    """Why one VEVENT cannot be shown, or None. A broken date is kept by icalendar as a
-    vBroken property (the raw text) that fails only when read, so read each one here."""
-    for name in ("UID", "DTSTART"):
-        if not event.get(name):
-            return f"has no {name}"
-    dates = ("DTSTART", "DTEND", "RECURRENCE-ID", "DURATION", "EXDATE", "RDATE")
-    for name, value in event.property_items(recursive=False, sorted=False):
-        if isinstance(value, vBroken):  # RRULE:FREQ=SOMETIMES, a date with month 13, ...
-            what = "is not a valid date or time" if name in dates else "cannot be read"
-            return f"{name} {str(value)[:40]!r} {what}"
-    for name in dates:
-        values = event.get(name)
-        for value in values if isinstance(values, list) else [values]:
-            if value is None:
-                continue
-            try:
-                _ = value.dts if name in {"EXDATE", "RDATE"} else value.dt
-            except Exception:  # icalendar's BrokenCalendarProperty and friends
-                return f"{name} {str(value)[:40]!r} is not a valid date or time"
-    return None
-
-
-def describe_event(event: icalendar.Event) -> str:
-    """ "'Varsity Football vs. Central' (UID evt-1@x)" for messages."""
-    summary = clean_text(event.get("SUMMARY")) or "an event"
-    uid = clean_text(event.get("UID"))
-    return f"{summary!r} (UID {uid})" if uid else repr(summary)
 
 
 def read_ics(raw: bytes) -> tuple[icalendar.Calendar, list[str]]:

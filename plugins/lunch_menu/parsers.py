@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import icalendar
 from school_feeds.fetch import FeedError
+from school_feeds.ics_check import describe_event, event_problem
 from school_feeds.text import clean_text, parse_day
 
 from .model import MenuDay, MenuItem
@@ -173,11 +174,11 @@ def parse_ics(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
     problems: list[str] = []
     for event in calendar.walk("VEVENT"):
         summary = clean_text(event.get("SUMMARY"))
-        start = event.get("DTSTART")
-        if start is None:
-            problems.append(f"event {summary or event.get('UID')!r} has no DTSTART; skipped")
+        problem = event_problem(event, required=("DTSTART",))
+        if problem:
+            problems.append(f"the event {describe_event(event)} {problem}; it was skipped")
             continue
-        value = start.dt
+        value = event["DTSTART"].dt
         day = value.date() if isinstance(value, datetime) else value
         meal = "Breakfast" if "breakfast" in summary.lower() else labels["meal"]
         menu = MenuDay(day, school, meal, source=source, uid=clean_text(event.get("UID")))

@@ -109,3 +109,21 @@ def test_a_month_view_per_month_with_menus(tmp_path):
     assert "Week of December 7, 2026" not in november
     december = text_of((out / "lunch" / "2026-12" / "index.html").read_text("utf-8"))
     assert "Week of December 7, 2026" in december and "Week of November 16" not in december
+
+
+def test_a_bad_event_in_a_menu_calendar_is_skipped_not_the_file():
+    from lunch_menu.parsers import parse_ics
+
+    raw = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+        b"BEGIN:VEVENT\r\nUID:m1@x\r\nDTSTART;VALUE=DATE:20261130\r\nSUMMARY:Lunch\r\n"
+        b"DESCRIPTION:Tacos [Contains Milk]\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:m2@x\r\nDTSTART;VALUE=DATE:20261131\r\nSUMMARY:Lunch\r\n"
+        b"DESCRIPTION:Pizza\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    days, problems = parse_ics(raw, DEFAULTS, "lunch.ics")
+    assert [d.day for d in days] == [date(2026, 11, 30)]
+    assert problems == [
+        "the event 'Lunch' (UID m2@x) DTSTART '20261131' is not a valid date or time; "
+        "it was skipped"
+    ]
