@@ -64,6 +64,12 @@ _SVG_HREF_TAGS = frozenset(
     {"use", "pattern", "lineargradient", "radialgradient", "filter", "textpath", "tref"}
     | {"mpath", "cursor", "mask", "clippath", "marker", "feimage", "image", "script"}
 )
+_FEED_MEDIA = {
+    "enclosure": "url",
+    "media:content": "url",
+    "media:thumbnail": "url",
+    "itunes:image": "href",
+}
 _FRAME_TAGS = frozenset({"iframe", "frame", "portal", "fencedframe"})
 # Elements a browser reads as raw text (their content holds no tags) in HTML content.
 _RAW_TEXT = frozenset({"script", "style"})
@@ -563,7 +569,7 @@ def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
         if attrs.get("http-equiv", "").strip().lower() == "refresh":
             target = re.search(r"url\s*=\s*['\"]?([^'\"]+)", attrs.get("content", ""), re.I)
             if target:
-                yield ImageUse(index, "meta", target.group(1).strip(), displays=False)
+                yield ImageUse(index, "meta-refresh", target.group(1).strip(), displays=False)
     elif tag == "object":
         for name, url in _values(attr_list, "data"):
             yield ImageUse(index, "object", url, attr=name)
@@ -576,6 +582,10 @@ def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
     elif tag == "input":
         for name, url in _values(attr_list, "src"):
             yield ImageUse(index, "input", url, attr=name)
+    elif tag in _FEED_MEDIA:
+        # Feed elements, for a feed read as HTML: RSS <enclosure url>, Media RSS, iTunes.
+        for name, url in _values(attr_list, _FEED_MEDIA[tag]):
+            yield ImageUse(index, "enclosure", url, attr=name)
     elif tag == "base":
         for name, url in _values(attr_list, "href"):
             yield ImageUse(index, "base", url, displays=False, attr=name)

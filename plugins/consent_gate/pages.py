@@ -8,7 +8,7 @@ sitemaps and other XML: entry HTML and feed picture elements) and "svg" (drawing
     Every picture use in the document, in document order (see ``html_rewrite``,
     ``css``, ``feeds`` and ``output_scan.svg_uses`` for what each kind holds). Each
     ``ImageUse`` has ``url`` (raw, as written: resolve it with ``target_of``), ``kind``
-    ("img", "source", "poster", "video", "meta", "link", "a", "object", "embed",
+    ("img", "source", "poster", "video", "meta", "meta-refresh", "link", "a", "object", "embed",
     "iframe", "input", "background", "css", "css-import", "svg-image", "svg-ref",
     "enclosure", "feed-image", "base"), ``displays`` (True when a browser or feed reader
     draws what the URL holds; False for a link such as ``<a href>``), ``alt`` (for an
@@ -70,7 +70,7 @@ from .output_scan import Target, UrlResolver, svg_uses
 logger = logging.getLogger(__name__)
 
 # Bump when what a scan finds changes: cached scans are keyed by it.
-PARSER_VERSION = "pages-1"
+PARSER_VERSION = "pages-2"
 KINDS = ("html", "css", "xml", "svg")
 EMPTY_SVG = '<svg xmlns="http://www.w3.org/2000/svg"/>\n'
 # A host no site uses, to resolve a <base href> with the standard library's urljoin.

@@ -338,6 +338,15 @@ def test_feed_pictures_are_found_and_removed(feed):
     assert "Text" in new
 
 
+def test_feed_media_read_as_html_are_found():
+    uses = PageDoc(FEED.replace("&lt;", "<").replace("&gt;", ">")).uses
+    assert [u.url for u in uses if u.kind == "enclosure"] == [
+        "https://www.example.org/images/face.jpg",
+        "/images/face.jpg",
+        f"data:image/jpeg;base64,{JPEG_B64}",
+    ]
+
+
 @pytest.mark.parametrize("kind", ["xml", "svg"])
 def test_unreadable_xml_is_an_error_the_caller_must_handle(kind):
     with pytest.raises(ValueError, match="not well-formed"):
