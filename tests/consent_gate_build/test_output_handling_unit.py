@@ -84,13 +84,21 @@ def test_derivatives_follow_the_name_rule():
     assert set(found.values()) == {"images/photo.jpg"}
 
 
-def test_quick_scan_finds_what_the_full_parse_finds():
+def test_scan_uses_is_the_full_parse():
     full = [(u.kind, u.url, u.alt) for u in PageDoc(PAGE).uses]
     quick = [(u.kind, u.url, u.alt) for u in scan_uses(PAGE)]
     # Neither counts the <img> inside the comment or the script.
     assert quick == full
     assert ("img", "../images/a-640w.jpg", None) in quick
     assert ("svg-image", "../images/a.jpg", None) in quick
+    # Markup that fooled the regex pre-scan this replaced: comments that end early,
+    # a <style> that holds tags inside an <svg>.
+    for page in (
+        "<!--><img src=a.jpg><!-- -->",
+        "<!-- x --!><img src=a.jpg><!-- -->",
+        "<svg><style><img src=a.jpg></style></svg>",
+    ):
+        assert [u.url for u in scan_uses(page)] == ["a.jpg"], page
 
 
 def test_withheld_images_become_placeholders_and_their_meta_goes():
