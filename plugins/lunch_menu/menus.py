@@ -275,7 +275,13 @@ class LunchView(SourcesSummary):
 
     @property
     def today_lunch(self) -> list[MenuDay]:
-        return _lunch_first(self.today_menus)
+        """Today's menus with dishes (lunch first); empty on a day off."""
+        return _lunch_first([menu for menu in self.today_menus if menu.has_items])
+
+    @property
+    def today_closed_note(self) -> str:
+        """Why there is no lunch today ("Thanksgiving Recess - No School"), if a menu says."""
+        return next((m.note for m in self.today_menus if m.no_school and m.note), "")
 
     @property
     def next_lunch(self) -> list[MenuDay]:

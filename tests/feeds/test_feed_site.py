@@ -135,6 +135,15 @@ def test_home_page_partials(sample):
     assert "Baked Ziti with Marinara" in text  # Upper School lunch on 2026-11-23
 
 
+def test_home_page_on_a_day_off_shows_the_next_menu(tmp_path):
+    content = copy_content(tmp_path)
+    build(content, tmp_path / "out", site_date="2026-11-26")  # Thanksgiving
+    text = text_of((tmp_path / "out" / "index.html").read_text("utf-8"))
+    assert "No lunch is served today (Thanksgiving Recess - No School)." in text
+    assert "Next menu: Monday, November 30" in text
+    assert "Chicken Nuggets" in text  # Lower School lunch on November 30
+
+
 def test_site_date_shifts_the_weeks_and_the_season(tmp_path):
     content = copy_content(tmp_path)
     out = tmp_path / "out"
