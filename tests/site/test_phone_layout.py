@@ -136,8 +136,11 @@ def test_lunch_days_are_cards_on_a_phone_and_a_table_on_a_wide_screen(browser, b
         page.goto(url(base_url, "lunch/"))
         tables = page.evaluate(CELL_BOXES, ".lunch-table")
         cells = page.evaluate(CELL_BOXES, ".lunch-table td[data-label]")
+        page.emulate_media(media="print")  # a printed menu stays a table
+        printed = page.evaluate(CELL_BOXES, ".lunch-table")
     finally:
         context.close()
+    assert {t["display"] for t in printed} == {"table"}
     assert tables and {t["display"] for t in tables} == {"block"}
     lunch_cells = [c for c in cells if c["label"] == "Lunch"]
     assert lunch_cells, "no Lunch cells on the lunch page"
