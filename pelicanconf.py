@@ -119,6 +119,10 @@ ACCESSIBILITY_URL = "accessibility/"
 ALERTS = []
 ALERTS_PATH = "alerts"
 
+# Lunch menus (plugins/lunch_menu/settings.py has every LUNCH_* default): the schools a
+# menu may name; any other name (a typo makes a table of its own) is warned about.
+LUNCH_SCHOOLS = ["Lower School (K-5)", "Upper School (6-12)"]
+
 # Consent gate: the registry and key live outside git (see consent/README.md).
 CONSENT_REGISTRY = os.environ.get("CONSENT_REGISTRY", "consent/registry.sqlite3")
 

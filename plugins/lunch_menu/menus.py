@@ -88,6 +88,7 @@ def load_menus(
             updated = outcome.updated.astimezone(zone) if outcome.updated else None
             title = labels.get("title") or f"{labels['school']} {labels['meal'].lower()}"
             result.sources.append(SourceStatus(name, "feed", updated, outcome.error, title))
+            result.problems.extend(_label_problems(f"feed {name!r}", outcome.data or [], schools))
             for menu in outcome.data or []:
                 by_key[menu.key] = menu
 
@@ -128,7 +129,7 @@ def load_menus(
     return result
 
 
-def _label_problems(path: Path, days: list[MenuDay], schools: tuple[str, ...]) -> list[str]:
+def _label_problems(path: Path | str, days: list[MenuDay], schools: tuple[str, ...]) -> list[str]:
     """One warning per unknown school name and per unknown allergen or label in a file."""
     problems = []
     if schools:
