@@ -22,6 +22,7 @@ from pathlib import Path
 
 from face_engine.model import NOBODY, Approval, sha256_bytes
 
+from . import storage
 from .advice import approve_command
 from .registry import (
     KNOWN_SCOPES,
@@ -941,6 +942,11 @@ def build_parser() -> argparse.ArgumentParser:
         "purge-expired", parents=both, help="delete the templates of expired consent"
     )
     p.set_defaults(func=cmd_purge_expired)
+
+    # serve, user add/list, backup, restore, takedowns-ran: the office's workspace and the file.
+    from consent_office.commands import add_commands
+
+    add_commands(sub, where, who)
     return parser
 
 
@@ -958,8 +964,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, RegistryError, ValueError) as exc:
         _err(f"consent: {exc}")
         return EXIT_ERROR
-    except sqlite3.Error as exc:
-        _err(f"consent: the registry could not be used ({exc}); try again in a moment")
+    except sqlite3.Error as exc:  # "the disk is full", "damaged: restore from backup", …
+        _err(f"consent: {storage.describe(exc)}")
         return EXIT_ERROR
     except OSError as exc:
         _err(f"consent: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from face_engine.model import Approval, ConsentRecord, RegistrySnapshot
 
-from . import crypto
+from . import crypto, storage
 
 log = logging.getLogger(__name__)
 
@@ -333,9 +333,11 @@ class Registry:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
             ).fetchone()
         except sqlite3.DatabaseError as exc:
-            raise RegistryError(
-                f"{path} is not a consent registry ({exc}): check --registry / CONSENT_REGISTRY"
-            ) from None
+            raise RegistryError(storage.describe(exc, path)) from None
+        try:  # a damaged registry decides nothing: "damaged: restore from backup"
+            storage.check_file(db, path)
+        except storage.StorageError as exc:
+            raise RegistryError(str(exc)) from None
         if mode.lower() != "wal":
             log.warning("the registry %s could not switch to WAL mode (%s)", path, mode)
 

@@ -1,0 +1,325 @@
+"""Accounts, sessions and sign-in limits of the consent office's web workspace.
+
+They live in their own SQLite file beside the registry (``registry-office.sqlite3`` for
+``registry.sqlite3``), not in a table of the registry, because:
+
+- sessions are written on every page view: in the registry file those writes would take
+  its write lock while builds and `publish` read it, and would grow its WAL;
+- a damaged registry must not lock the office out: they still sign in and read
+  "damaged: restore from backup" on the home page;
+- the registry's schema, seals and audit chain stay the registry package's alone.
+
+Changes to accounts are still written to the registry's one audit log (``audit.record``).
+`consent backup` copies this file beside the registry's backup.
+
+Passwords are stored as argon2id hashes (argon2-cffi's defaults, rehashed when they
+change). Session tokens are 32 random bytes; only their SHA-256 is stored, so a copy of
+this file opens no session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ROLES = ("office", "viewer")
+# A session ends after this long without a request, and after MAX_SESSION in any case.
+IDLE_TIMEOUT = timedelta(minutes=30)
+MAX_SESSION = timedelta(hours=10)
+# Sign-in limit: this many failures for one name, or from one address, within the window
+# lock further attempts for the rest of the window (argon2 already costs ~50 ms a try).
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+MIN_PASSWORD = 10
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('office', 'viewer')),
+    password TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    who TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_who ON failures(who, at);
+CREATE TABLE IF NOT EXISTS review_notes (
+    sha256 TEXT NOT NULL,
+    face INTEGER NOT NULL,
+    person_id TEXT,
+    kept_withheld INTEGER NOT NULL DEFAULT 0,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sha256, face)
+);
+CREATE TABLE IF NOT EXISTS takedown_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    ran_at TEXT,
+    result TEXT
+);
+"""
+
+_hasher = PasswordHasher()
+
+
+class AccountError(Exception):
+    """A problem with an account or a sign-in; the message says what to do."""
+
+
+class TooManyAttempts(AccountError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+    @property
+    def can_change(self) -> bool:
+        return self.role == "office"
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+    token_hash: str
+
+
+def office_db_path(registry: Path) -> Path:
+    """The accounts file beside the registry: registry.sqlite3 -> registry-office.sqlite3."""
+    registry = Path(registry)
+    return registry.with_name(f"{registry.stem}-office{registry.suffix or '.sqlite3'}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+class Accounts:
+    """The accounts file; open one per request (``Accounts(path)`` then ``close``)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.executescript(SCHEMA)
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Accounts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ users
+
+    def add_user(self, name: str, role: str, password: str, replace: bool = False) -> User:
+        name = name.strip().lower()
+        if not name or not set(name) <= USERNAME_CHARS or len(name) > 64:
+            raise AccountError(
+                f"'{name}' cannot be a user name: use lower-case letters, digits, '.', '_' "
+                "or '-' (for example m.chen)"
+            )
+        if role not in ROLES:
+            raise AccountError(f"the role must be office or viewer, not '{role}'")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(
+                f"the password is too short ({len(password)} characters): use at least "
+                f"{MIN_PASSWORD}, for example three or four unrelated words"
+            )
+        exists = self.db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
+        if exists and not replace:
+            raise AccountError(
+                f"the user {name} already exists: add --replace to set a new password or role"
+            )
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                "INSERT OR REPLACE INTO users (name, role, password, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (name, role, _hasher.hash(password), _now().isoformat()),
+            )
+            self.db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return User(name, role)
+
+    def users(self) -> list[User]:
+        return [User(*r) for r in self.db.execute("SELECT name, role FROM users ORDER BY name")]
+
+    # ------------------------------------------------------------ sign-in
+
+    def _recent_failures(self, who: str, now: datetime) -> int:
+        since = (now - FAILURE_WINDOW).isoformat()
+        return self.db.execute(
+            "SELECT COUNT(*) FROM failures WHERE who = ? AND at > ?", (who, since)
+        ).fetchone()[0]
+
+    def sign_in(self, name: str, password: str, address: str) -> tuple[str, Session]:
+        """A new session (token for the cookie, session) or AccountError. Refused without
+        checking the password while the name or the address has MAX_FAILURES recent
+        failures."""
+        name = name.strip().lower()
+        now = _now()
+        keys = (f"user:{name}", f"address:{address}")
+        if any(self._recent_failures(k, now) >= MAX_FAILURES for k in keys):
+            minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+            raise TooManyAttempts(
+                f"Too many failed sign-ins: wait {minutes} minutes and try again. If you "
+                "forgot your password, ask the administrator to set a new one "
+                "(consent user add NAME --replace)."
+            )
+        row = self.db.execute("SELECT role, password FROM users WHERE name = ?", (name,)).fetchone()
+        try:
+            if row is None:
+                _hasher.verify(_DUMMY_HASH, password)  # the same time as a real check
+                raise VerificationError
+            _hasher.verify(row[1], password)
+        except (VerificationError, InvalidHashError):
+            self.db.executemany(
+                "INSERT INTO failures (who, at) VALUES (?, ?)",
+                [(k, now.isoformat()) for k in keys],
+            )
+            raise AccountError("The name or the password is not right: try again.") from None
+        if _hasher.check_needs_rehash(row[1]):
+            self.db.execute(
+                "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), name)
+            )
+        self.db.execute("DELETE FROM failures WHERE who = ?", (f"user:{name}",))
+        self.db.execute("DELETE FROM failures WHERE at < ?", ((now - FAILURE_WINDOW).isoformat(),))
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, user, csrf, created_at, seen_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (_hash_token(token), name, csrf, now.isoformat(), now.isoformat()),
+        )
+        return token, Session(User(name, row[0]), csrf, _hash_token(token))
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session of a cookie token (and note the request), or None."""
+        if not token:
+            return None
+        token_hash = _hash_token(token)
+        row = self.db.execute(
+            "SELECT s.user, u.role, s.csrf, s.created_at, s.seen_at FROM sessions s "
+            "JOIN users u ON u.name = s.user WHERE s.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        now = _now()
+        created, seen = datetime.fromisoformat(row[3]), datetime.fromisoformat(row[4])
+        if now - seen > IDLE_TIMEOUT or now - created > MAX_SESSION:
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+            return None
+        if (now - seen).total_seconds() >= 30:
+            self.db.execute(
+                "UPDATE sessions SET seen_at = ? WHERE token_hash = ?",
+                (now.isoformat(), token_hash),
+            )
+        return Session(User(row[0], row[1]), row[2], token_hash)
+
+    def sign_out(self, session: Session) -> None:
+        self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
+
+    # ------------------------------------------------------------ review notes
+
+    def tag_face(self, sha256: str, face: int, person_id: str | None, by: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO review_notes (sha256, face, person_id, kept_withheld, by, at) "
+            "VALUES (?, ?, ?, 0, ?, ?)",
+            (sha256, face, person_id, by, _now().isoformat()),
+        )
+
+    def keep_withheld(self, sha256: str, by: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO review_notes (sha256, face, person_id, kept_withheld, by, at) "
+            "VALUES (?, 0, NULL, 1, ?, ?)",
+            (sha256, by, _now().isoformat()),
+        )
+
+    def tags(self, sha256: str) -> dict[int, str]:
+        return {
+            face: person
+            for face, person in self.db.execute(
+                "SELECT face, person_id FROM review_notes WHERE sha256 = ? AND face > 0 "
+                "AND person_id IS NOT NULL",
+                (sha256,),
+            )
+        }
+
+    def kept_withheld(self) -> dict[str, tuple[str, str]]:
+        """sha256 -> (who, when) of images the office decided to keep withheld."""
+        return {
+            r[0]: (r[1], r[2])
+            for r in self.db.execute(
+                "SELECT sha256, by, at FROM review_notes WHERE kept_withheld = 1"
+            )
+        }
+
+    # ------------------------------------------------------------ takedown queue
+
+    def queue_takedown(self, by: str) -> None:
+        self.db.execute(
+            "INSERT INTO takedown_queue (requested_by, requested_at) VALUES (?, ?)",
+            (by, _now().isoformat()),
+        )
+
+    def takedown_requests(self, limit: int = 10) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT id, requested_by, requested_at, ran_at, result FROM takedown_queue "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        keys = ("id", "requested_by", "requested_at", "ran_at", "result")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def mark_takedowns_ran(self, result: str) -> int:
+        """The scheduled publish ran: every waiting request is answered by it."""
+        cursor = self.db.execute(
+            "UPDATE takedown_queue SET ran_at = ?, result = ? WHERE ran_at IS NULL",
+            (_now().isoformat(), result),
+        )
+        return cursor.rowcount
+
+
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())

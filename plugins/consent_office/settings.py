@@ -1,0 +1,103 @@
+"""Settings of the consent office's workspace: read from the same Pelican settings file and
+through the same loader as the build and `consent` (``consent_registry.settings``), so the
+workspace decides on the same registry, report and content folder.
+
+Every CONSENT_OFFICE_* default lives in ``DEFAULTS``; the environment variables of the
+same names win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from consent_registry.settings import (
+    GateSettings,
+    SettingsError,
+    check_plugins,
+    read_settings_file,
+)
+
+DEFAULTS: dict[str, object] = {
+    # Loopback only: the office's browser runs on the same machine. Anything else belongs
+    # behind an HTTPS reverse proxy (README, "Running the workspace behind HTTPS").
+    "CONSENT_OFFICE_HOST": "127.0.0.1",
+    "CONSENT_OFFICE_PORT": 8001,
+    # Set when the workspace is served through HTTPS: session cookies get the Secure flag.
+    "CONSENT_OFFICE_HTTPS": False,
+    # The takedown button: "run" runs `publish` from this machine, "queue" leaves a request
+    # for the scheduled publish, "auto" runs when AWS credentials are found, else queues.
+    "CONSENT_OFFICE_TAKEDOWN": "auto",
+    # The settings file `publish` reads for the takedown (S3_*, CONSENT_*).
+    "CONSENT_OFFICE_PUBLISH_SETTINGS": "publishconf.py",
+    # Days ahead for "consent ending soon".
+    "CONSENT_OFFICE_EXPIRING_DAYS": 30,
+}
+TAKEDOWN_MODES = ("auto", "run", "queue")
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    gate: GateSettings
+    content_path: Path  # Pelican's PATH: where withheld photos' sources are read from
+    host: str
+    port: int
+    https: bool
+    takedown: str
+    publish_settings: Path
+    expiring_days: int
+    project: Path  # the folder `publish` runs in
+
+    @classmethod
+    def from_mapping(
+        cls, settings: Mapping[str, object] | None = None, project: Path | None = None
+    ) -> OfficeSettings:
+        settings = dict(settings or {})
+        merged = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+        for key in DEFAULTS:
+            if os.environ.get(key):
+                merged[key] = os.environ[key]
+        if merged["CONSENT_OFFICE_TAKEDOWN"] not in TAKEDOWN_MODES:
+            raise SettingsError(
+                f"CONSENT_OFFICE_TAKEDOWN must be one of {', '.join(TAKEDOWN_MODES)}, not "
+                f"{merged['CONSENT_OFFICE_TAKEDOWN']!r}"
+            )
+        try:
+            port = int(merged["CONSENT_OFFICE_PORT"])
+            days = int(merged["CONSENT_OFFICE_EXPIRING_DAYS"])
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"a CONSENT_OFFICE_* number is not a number ({exc})") from None
+        https = merged["CONSENT_OFFICE_HTTPS"]
+        if isinstance(https, str):
+            https = https.strip().lower() in ("1", "true", "yes", "on")
+        project = Path(project or Path.cwd())
+        return cls(
+            gate=GateSettings.from_mapping(settings),
+            content_path=Path(str(settings.get("PATH", "content"))).expanduser(),
+            host=str(merged["CONSENT_OFFICE_HOST"]),
+            port=port,
+            https=bool(https),
+            takedown=str(merged["CONSENT_OFFICE_TAKEDOWN"]),
+            publish_settings=Path(str(merged["CONSENT_OFFICE_PUBLISH_SETTINGS"])),
+            expiring_days=days,
+            project=project,
+        )
+
+    def with_gate(self, gate: GateSettings) -> OfficeSettings:
+        return replace(self, gate=gate)
+
+
+def load_office_settings(path: Path | None) -> OfficeSettings:
+    """The workspace's settings from a Pelican settings file (None: the defaults)."""
+    if path is None:
+        return OfficeSettings.from_mapping({})
+    values = read_settings_file(Path(path))
+    check_plugins(values.get("PLUGINS"))
+    folder = Path(path).resolve().parent
+    office = OfficeSettings.from_mapping(values, project=folder)
+    content = office.content_path
+    if not content.is_absolute():
+        content = folder / content
+    return replace(office, content_path=content)

@@ -1,0 +1,420 @@
+"""The consent office's workspace in the real Debian Chromium (Playwright), served by waitress
+on a free loopback port: sign-in and refusals, adding a student by picking a face, the
+review queue, revoke and takedown against a real SeaweedFS bucket, and axe-core (WCAG 2.1
+AA) on every page at 1280 and 375 px."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from consent_registry.registry import Registry
+from face_engine import faces
+from face_engine.model import sha256_bytes
+
+from tests.conftest import ROOT, SHARED_FACES
+from tests.consent_office.conftest import PASSWORD, serving
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 8),
+  }));
+}"""
+KIT_AND_ROSE = SHARED_FACES / "groups" / "kit_and_rose.jpg"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"Debian chromium is missing at {CHROMIUM}: run `make test-deps`")
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` (or `make test-deps`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page, url: str, user: str = "m.chen", password: str = PASSWORD) -> None:
+    page.goto(url + "/login")
+    page.fill("#name", user)
+    page.fill("#password", password)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_selector("h1")
+
+
+def image_width(page) -> int:
+    """The natural width of the first photo on the page, once it has loaded (0: broken)."""
+    page.wait_for_function("document.querySelector('section.photo img').complete")
+    return page.evaluate("document.querySelector('section.photo img').naturalWidth")
+
+
+def status_of(url: str, data: bytes | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def write_report(office, images: list[dict]) -> None:
+    office.report.parent.mkdir(parents=True, exist_ok=True)
+    office.report.write_text(
+        json.dumps({"generated_at": "2026-11-26T06:00:00+00:00", "images": images}),
+        encoding="utf-8",
+    )
+
+
+def face_entry(box, person_id=None, ok=False, reason="unknown face (no consent records)"):
+    return {
+        "box": {"top": box.top, "right": box.right, "bottom": box.bottom, "left": box.left},
+        "person_id": person_id,
+        "ok": ok,
+        "reason": reason,
+    }
+
+
+def add_person(office, person_id: str, name: str, photo: Path, **extra) -> None:
+    templates = faces.reference_templates(photo.read_bytes(), photo.name)
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add(person_id, name, templates, actor="test set-up", **extra)
+
+
+def withheld_photo(office, source: Path, name: str) -> dict:
+    """A photo in the content folder, withheld by the last build (its report entry)."""
+    target = office.content / "images" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    data = target.read_bytes()
+    boxes = [f.box for f in faces.reference_faces(data)]
+    return {
+        "path": f"images/{name}",
+        "output_path": f"images/{name}",
+        "sha256": sha256_bytes(data),
+        "verdict": "withhold",
+        "kind": "raster",
+        "reasons": ["face at (0,0): unknown face"],
+        "pages": ["news/2026/field-day/index.html"],
+        "faces": [face_entry(b) for b in boxes],
+    }
+
+
+def test_sign_in_csrf_and_refusals(served, browser, office):
+    # Without a session: pages send to the sign-in, everything else is refused.
+    assert status_of(served + "/thumb/" + "a" * 64) == 401
+    assert status_of(served + "/uploads/x/0") == 401
+    assert status_of(served + "/records/new", data=b"person_id=S9&name=X") == 401
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served + "/records")
+    assert page.url.startswith(served + "/login")
+    page.fill("#name", "m.chen")
+    page.fill("#password", "not the password")
+    page.click("button:has-text('Sign in')")
+    assert "not right" in page.inner_text(".problem")
+    page.fill("#name", "m.chen")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    assert page.url == served + "/records"  # back where they were going
+    (cookie,) = [c for c in context.cookies() if c["name"] == "office_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # A form whose CSRF token was taken out is refused and changes nothing.
+    page.goto(served + "/records/new")
+    page.evaluate(
+        "document.querySelectorAll('main input[name=csrf_token]').forEach(e => e.remove())"
+    )
+    page.fill("#person_id", "S9")
+    page.fill("#name", "Nobody Here")
+    page.set_input_files("#photos", str(SHARED_FACES / "people" / "obama" / "obama1.jpg"))
+    page.click("button[type=submit]:has-text('Next')")
+    assert page.inner_text("h1") == "The form was refused"
+    with Registry.open(office.registry, office.key_file) as registry:
+        assert registry.get("S9") is None
+    # Signing out ends the session on the server, not only in the browser.
+    page.goto(served + "/")
+    page.click("button:has-text('Sign out')")
+    context.add_cookies([{"name": cookie["name"], "value": cookie["value"], "url": served}])
+    page.goto(served + "/records")
+    assert page.url.startswith(served + "/login")
+    context.close()
+
+
+def test_add_a_student_by_picking_one_of_two_faces(served, browser, office):
+    found = faces.reference_faces(KIT_AND_ROSE.read_bytes())
+    usable = [f.number for f in found if f.usable]
+    assert len(usable) == 2
+    kit = faces.reference_templates(
+        (SHARED_FACES / "people" / "kit_harington" / "kit1.jpg").read_bytes()
+    )
+    distance = {
+        n: min(
+            float(np.linalg.norm(a - b))
+            for a in faces.reference_templates(KIT_AND_ROSE.read_bytes(), face=n)
+            for b in kit
+        )
+        for n in usable
+    }
+    kits_face = min(distance, key=distance.get)
+
+    page = browser.new_page()
+    sign_in(page, served)
+    page.click("text=Add a student")
+    page.fill("#person_id", "S1001")
+    page.fill("#name", "Kit Harington")
+    page.fill("#grade", "5")
+    page.set_input_files("#photos", str(KIT_AND_ROSE))
+    page.click("button:has-text('Next: check the faces')")
+    assert page.inner_text("h1") == "Check the faces"
+    # Both faces are offered, neither is chosen for the office: saving without a choice asks.
+    radios = page.locator("input[type=radio]:not([disabled])")
+    assert radios.count() == 2
+    assert page.locator("input[type=radio]:checked").count() == 0
+    assert image_width(page) > 0
+    page.click("button:has-text('Save Kit Harington')")
+    assert "choose the student's face" in page.inner_text(".problem")
+    page.check(f"#face-0-{kits_face}")
+    page.click("button:has-text('Save Kit Harington')")
+    assert "Added Kit Harington (S1001)" in page.inner_text(".notice")
+    with Registry.open(office.registry, office.key_file) as registry:
+        person = registry.get("S1001")
+        assert person.grade == "5" and person.templates >= 1
+        (entry,) = [e for e in registry.audit_log("S1001") if e.action == "add"]
+        assert entry.actor == "m.chen"
+        (record,) = registry.snapshot(registry_today()).records
+    closest = min(float(np.linalg.norm(a - b)) for a in record.encodings for b in kit)
+    assert closest < 0.5  # Kit's face was enrolled, not Rose's
+    # The search finds the record by grade.
+    page.goto(served + "/records?q=grade+5")
+    assert page.locator("td a:has-text('S1001')").count() == 1
+    page.close()
+
+
+def registry_today():
+    from datetime import date
+
+    return date.today()
+
+
+def test_review_a_withheld_photo_and_tag_its_face(served, browser, office):
+    add_person(office, "S2002", "Rose Leslie", SHARED_FACES / "people/rose_leslie/rose2.jpg")
+    image = withheld_photo(office, SHARED_FACES / "people/rose_leslie/rose1.jpg", "rose.jpg")
+    write_report(office, [image])
+    thumb = f"{served}/thumb/{image['sha256']}"
+    assert status_of(thumb) == 401
+
+    page = browser.new_page()
+    sign_in(page, served)
+    assert page.inner_text(".cards li:first-child .count") == "1"  # waiting on the home page
+    page.click("nav >> text=Photos to review")
+    assert "Face 1: not on file" in page.inner_text("section.photo")
+    assert image_width(page) > 0
+    assert status_of(thumb) == 401  # still refused without the session
+    sha = image["sha256"]
+    page.fill(f"[id='tag-{sha}-1']", "S2002")
+    page.fill(f"[id='reason-{sha}']", "Rose's family agreed by phone")
+    page.click("button:has-text('Approve and publish')")
+    assert "Approved 1 photo(s): images/rose.jpg (shows Rose Leslie (S2002))" in page.inner_text(
+        ".notice"
+    )
+    assert "No" not in page.inner_text("main h1")
+    assert page.locator("section.photo").count() == 0  # no longer waiting
+    with Registry.open(office.registry, office.key_file) as registry:
+        approval = registry.approvals()[sha]
+        actions = [(e.action, e.actor) for e in registry.audit_log()]
+        assert not registry.verify_audit()
+    assert approval.shows == ("S2002",) and approval.by == "m.chen"
+    assert ("tag-face", "m.chen") in actions and ("approve", "m.chen") in actions
+    assert not (office.root / "output").exists()  # no thumbnail was written anywhere
+    page.close()
+
+
+@pytest.mark.s3
+def test_revoke_then_take_down_from_the_bucket(office, browser, local_s3, s3_bucket, monkeypatch):
+    from tests.publish.publish_helpers import PAGES_AND_ASSETS, gate_manifest, write_site
+
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    photo = "images/gallery/obama2.jpg"
+    output = write_site(office.root / "output", PAGES_AND_ASSETS)
+    (output / photo).parent.mkdir(parents=True)
+    shutil.copyfile(SHARED_FACES / "people/obama/obama2.jpg", output / photo)
+    manifest = gate_manifest(output)
+    conf = office.root / "publishconf.py"
+    conf.write_text(
+        f"S3_BUCKET = {s3_bucket!r}\nOUTPUT_PATH = {str(output)!r}\n"
+        f"CONSENT_MANIFEST_PATH = {str(manifest)!r}\n"
+        f"CONSENT_CACHE_DIR = {str(office.root / 'cache')!r}\nPLUGINS = ['consent_gate']\n"
+    )
+    add_person(office, "S1001", "Sam Student", SHARED_FACES / "people/obama/obama1.jpg")
+    data = (output / photo).read_bytes()
+    (box,) = [f.box for f in faces.reference_faces(data)]
+    published = {
+        "path": photo,
+        "output_path": photo,
+        "sha256": sha256_bytes(data),
+        "verdict": "publish",
+        "kind": "raster",
+        "reasons": ["all 1 face(s) have consent on file"],
+        "pages": ["news/2026/garden-beds/index.html"],
+        "faces": [face_entry(box, "S1001", True, "matched S1001 (consent on file)")],
+    }
+    write_report(office, [published])
+    publish = [sys.executable, "-m", "s3_publish", "--settings", str(conf), "--quiet"]
+    first = subprocess.run(publish, cwd=office.root, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert photo in keys(local_s3, s3_bucket)
+
+    settings = replace(office.settings, takedown="run", publish_settings=conf)
+    with serving(settings) as served:
+        page = browser.new_page()
+        sign_in(page, served)
+        page.goto(served + "/records/S1001")
+        page.click("a:has-text('Withdraw consent')")
+        affected = page.inner_text("ul.showing")
+        assert f"{photo}, on news/2026/garden-beds/index.html" in affected
+        assert "taken down from the website at the next publish" in affected
+        page.click("button:has-text('Withdraw consent')")
+        assert "Consent withdrawn: Sam Student (S1001)" in page.inner_text(".notice")
+        page.goto(served + "/takedown")
+        page.click("button:has-text('Run the takedown publish now')")
+        deadline = time.monotonic() + 180
+        while "Still running" in page.inner_text("main"):
+            assert time.monotonic() < deadline, page.inner_text("main")
+            time.sleep(1)
+            page.reload()
+        text = page.inner_text("main")
+        assert "Finished" in text, text
+        assert f"takedown {photo}" in page.inner_text("pre.log")
+        page.close()
+    assert photo not in keys(local_s3, s3_bucket)
+    assert "index.html" in keys(local_s3, s3_bucket)  # only the photo came down
+    with Registry.open(office.registry, office.key_file) as registry:
+        actions = {(e.action, e.actor) for e in registry.audit_log()}
+    assert {("revoke", "m.chen"), ("takedown-run", "m.chen")} <= actions
+
+
+def keys(local_s3, bucket: str) -> set[str]:
+    pages = local_s3.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"] for p in pages for o in p.get("Contents", [])}
+
+
+def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path):
+    from datetime import date, timedelta
+
+    add_person(
+        office,
+        "S2002",
+        "Rose Leslie",
+        SHARED_FACES / "people/rose_leslie/rose2.jpg",
+        grade="7",
+        expires=date.today() + timedelta(days=10),
+    )
+    image = withheld_photo(office, KIT_AND_ROSE, "group.jpg")
+    write_report(office, [image])
+    csv_file = tmp_path / "students.csv"
+    csv_file.write_bytes(
+        'Student_Number,LastFirst,Photo Release,Homeroom\nS2002,"Leslie, Rose",N,12B\n'.encode(
+            "cp1252"
+        )
+    )
+    problems = []
+    for width in (1280, 375):
+        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+        page = context.new_page()
+        pages: list[tuple[str, object]] = [("login", lambda p: p.goto(served + "/login"))]
+
+        def visit(path):
+            return lambda p: p.goto(served + path)
+
+        def upload_faces(p):
+            p.goto(served + "/records/new")
+            p.fill("#person_id", "S3003")
+            p.fill("#name", "Kit Harington")
+            p.set_input_files("#photos", str(KIT_AND_ROSE))
+            p.click("button:has-text('Next')")
+
+        def import_preview(p):
+            p.goto(served + "/import")
+            p.set_input_files("#csv", str(csv_file))
+            p.click("button:has-text('Show the changes')")
+
+        def refused(p):
+            p.goto(served + "/records/new")
+            p.evaluate(
+                "document.querySelectorAll('main input[name=csrf_token]').forEach(e => e.remove())"
+            )
+            p.fill("#person_id", "S9")
+            p.fill("#name", "X")
+            p.click("button[type=submit]:has-text('Next')")
+
+        for action in (
+            ("login", pages[0][1]),
+            ("sign in", lambda p: sign_in(p, served)),
+            ("home", visit("/")),
+            ("records", visit("/records")),
+            ("search", visit("/records?q=zzz")),
+            ("record", visit("/records/S2002")),
+            ("edit", visit("/records/S2002/edit")),
+            ("revoke", visit("/records/S2002/revoke")),
+            ("never publish", visit("/records/S2002/never-publish")),
+            ("remove", visit("/records/S2002/remove")),
+            ("new", visit("/records/new")),
+            ("faces", upload_faces),
+            ("review", visit("/review")),
+            ("takedown", visit("/takedown")),
+            ("expiring", visit("/expiring")),
+            ("audit", visit("/audit")),
+            ("import", visit("/import")),
+            ("import preview", import_preview),
+            ("refused form", refused),
+            ("not found", visit("/records/NOPE")),
+        ):
+            name, go = action
+            go(page)
+            if name == "sign in":
+                continue
+            page.add_script_tag(path=str(AXE))
+            for violation in page.evaluate(AXE_RUN, WCAG_TAGS):
+                problems.append((width, name, page.url, violation))
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width + 1:
+                problems.append((width, name, page.url, f"scrolls sideways ({scroll} px)"))
+        context.close()
+    assert not problems, json.dumps(problems, indent=1, default=str)
+
+
+def test_consent_serve_binds_to_loopback_by_default(office):
+    from consent_office.settings import OfficeSettings
+
+    assert OfficeSettings.from_mapping({}).host == "127.0.0.1"
+    env = {**os.environ, "CONSENT_OFFICE_PORT": "0"}
+    help_text = subprocess.run(
+        [sys.executable, "-m", "consent_registry.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=office.root,
+    ).stdout
+    assert "127.0.0.1" in help_text
