@@ -513,7 +513,8 @@ class Registry:
                 self._write_seals()
         except BaseException:
             self._pending = {}
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite already rolled back on a full disk
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 

@@ -125,16 +125,19 @@ def backup_name(registry: Path, when: datetime | None = None) -> str:
 
 
 def backup(registry: Path, dest: Path) -> BackupResult:
-    """Copy the registry to `dest` (a file, or a folder for a dated file) with SQLite's
+    """Copy the registry to `dest` (a *.sqlite3 file, or a folder for a dated file) with SQLite's
     online backup API, then check the copy. Safe while others read and write."""
     registry = Path(registry)
     if not registry.is_file():
         raise StorageError(
             f"there is no consent registry at {registry}: check --registry / CONSENT_REGISTRY"
         )
-    dest = Path(dest).expanduser()
-    if dest.is_dir():
-        dest = dest / backup_name(registry)
+    folder = Path(dest).expanduser()
+    dest = folder
+    # A folder (existing, or a name without a file suffix) gets a dated file.
+    if folder.is_dir() or not folder.suffix or str(dest).endswith(os.sep):
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / backup_name(registry)
     if dest.resolve() == registry.resolve():
         raise StorageError(f"{dest} is the registry itself: back it up to another file")
     dest.parent.mkdir(parents=True, exist_ok=True)
