@@ -170,7 +170,8 @@ def gate_site(output: Path, gate) -> None:
 
     from consent_gate.gate import run_gate
 
-    run_gate(output, gate, siteurl="", placeholder="", today=date.today(), progress=False)
+    outcome = run_gate(output, gate, siteurl="", placeholder="", today=date.today(), progress=False)
+    outcome.write_manifest(gate.manifest_path, output)
 
 
 def run_publish(output: Path, endpoint: str, bucket: str, checker) -> tuple[float, float]:

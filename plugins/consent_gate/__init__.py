@@ -1,5 +1,7 @@
-"""Consent gate: after every writer has run, check every file in the output folder (default
-deny); withhold photos without consent, re-encode the rest, and write the publish manifest.
+"""Consent gate: after every writer has run, check every file of the new site (default
+deny); withhold photos without consent, re-encode the rest; then the checked site replaces
+the output folder and the publish manifest is written. The site is built in a staging
+folder (``staging``), so a failed build leaves the last good output as it was.
 
 The work happens in `gate.run_gate`; this module only connects it to Pelican. The
 placeholder for a withheld photo comes from the theme's
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from consent_registry.settings import GateSettings, check_plugins, gate_today
 
+from . import staging
 from .manifest import remove_manifest
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ PLACEHOLDER_HTML = (
 )
 
 _template_env = {}
+_write_failures = staging.WriteFailures()
 
 
 def remember_template_env(generator) -> None:
@@ -56,45 +60,70 @@ def _settings(pelican) -> GateSettings:
     """The gate's settings, refused when unsafe (see consent_registry.settings)."""
     settings = GateSettings.from_mapping(pelican.settings)
     check_plugins(pelican.settings.get("PLUGINS"))
-    settings.check_outside(Path(pelican.output_path))
+    settings.check_outside(Path(_published_output(pelican)))
     return settings
 
 
+def _published_output(pelican) -> Path:
+    return Path(getattr(pelican, "_published_output", None) or pelican.output_path)
+
+
 def prepare(pelican) -> None:
-    """Before anything is written: refuse unsafe settings, and delete the last build's
-    manifest, so a build that does not finish leaves nothing `publish` would upload."""
-    settings = _settings(pelican)
-    remove_manifest(settings.manifest_path)
+    """Before anything is written: refuse unsafe settings, and watch for the write
+    failures Pelican only warns about."""
+    _settings(pelican)
+    logging.getLogger("pelican").addHandler(_write_failures)
+
+
+def stage(pelican) -> None:
+    """At the start of every run: the site is written into a staging folder."""
+    final = _published_output(pelican)
+    pelican._published_output = final
+    pelican.output_path = str(staging.start(final))
+    _write_failures.failures.clear()
 
 
 def check_output(pelican) -> None:
+    """After every writer: check the staging folder, then let it replace the output."""
     from .gate import GateError, remove_unverified, run_gate
 
-    output = Path(pelican.output_path)
+    final = _published_output(pelican)
+    folder = Path(pelican.output_path)
     try:
-        settings = _settings(pelican)
-    except Exception as exc:
-        removed = remove_unverified(output, set())
-        raise GateError(
-            f"the consent gate settings are wrong ({exc}); {removed} file(s) that were not "
-            "checked have been deleted from the output. Fix the setting and rebuild."
-        ) from exc
-    if not settings.enabled:
-        remove_manifest(settings.manifest_path)
-        logger.warning(
-            "CONSENT GATE IS OFF (CONSENT_ENABLED = False): no photo in %s was checked for "
-            "consent and no publish manifest was written, so `publish` refuses this output. "
-            "Use this only for benchmarks; never publish this output.",
-            output,
+        _write_failures.check()
+        try:
+            settings = _settings(pelican)
+        except Exception as exc:
+            removed = remove_unverified(folder, set())
+            raise GateError(
+                f"the consent gate settings are wrong ({exc}); {removed} file(s) that were not "
+                "checked have been deleted. Fix the setting and rebuild."
+            ) from exc
+        if not settings.enabled:
+            remove_manifest(settings.manifest_path)
+            staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))
+            logger.warning(
+                "CONSENT GATE IS OFF (CONSENT_ENABLED = False): no photo in %s was checked for "
+                "consent and no publish manifest was written, so `publish` refuses this "
+                "output. Use this only for benchmarks; never publish this output.",
+                final,
+            )
+            return
+        outcome = run_gate(
+            folder,
+            settings,
+            siteurl=pelican.settings.get("SITEURL", ""),
+            placeholder=placeholder_html(),
+            today=gate_today(pelican.settings.get("TIMEZONE")),
         )
-        return
-    outcome = run_gate(
-        output,
-        settings,
-        siteurl=pelican.settings.get("SITEURL", ""),
-        placeholder=placeholder_html(),
-        today=gate_today(pelican.settings.get("TIMEZONE")),
-    )
+        remove_manifest(settings.manifest_path)
+        staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))
+        outcome.write_manifest(settings.manifest_path, final)
+    except BaseException:
+        staging.discard(folder)
+        raise
+    finally:
+        pelican.output_path = str(final)
     from pelican.log import console
 
     console.print(
@@ -110,5 +139,6 @@ def register():
     from pelican import signals
 
     signals.initialized.connect(prepare)
+    signals.get_generators.connect(stage)
     signals.generator_init.connect(remember_template_env)
     signals.finalized.connect(check_output)

@@ -15,13 +15,13 @@ Steps, after every writer has finished:
    picture is replaced by the placeholder; remote pictures are warned about, and replaced
    under CONSENT_STRICT; a text file still holding a picture (a data: URL or base64 image
    that no rewrite could remove) is withheld whole;
-5. the report (every picture, its verdict and reasons) and, last, the manifest (every
-   remaining file: path, SHA-256, kind, Content-Type, persons seen) are written outside
-   the output folder.
+5. the report (every picture, its verdict and reasons) is written outside the output
+   folder, and the outcome lists the manifest entries (every remaining file: path,
+   SHA-256, kind, Content-Type, persons seen).
 
-Fail closed: the manifest is deleted when the gate starts and written only when it
-finishes, and if any step raises, every file not yet passed is deleted from the output
-before the error goes on (the build then fails with a non-zero exit).
+Fail closed: the manifest is written only when the gate has finished (by the plugin, once
+the checked folder has replaced the output folder), and if any step raises, every file not
+yet passed is deleted before the error goes on (the build then fails with a non-zero exit).
 
 Nothing here imports Pelican.
 """
@@ -30,22 +30,17 @@ from __future__ import annotations
 
 import logging
 import os
-import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from html import unescape
 from pathlib import Path
 
 from consent_registry.settings import GateSettings
 from face_engine.model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha256_bytes
 from tqdm import tqdm
 
-from .feeds import FeedDoc
-from .html_rewrite import ImageUse, PageDoc, scan_uses
-from .manifest import ManifestEntry, remove_manifest, write_manifest
+from .manifest import ManifestEntry, write_manifest
 from .output_scan import (
     UrlResolver,
     find_derivatives,
@@ -53,6 +48,7 @@ from .output_scan import (
     relative,
     student_name_tokens,
 )
+from .pages import ImageUse, is_blocked, rewrite_document, scan_document, target_of
 from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import RasterError, ReencodeCache
 from .report import check_report_path, write_report
@@ -62,13 +58,11 @@ logger = logging.getLogger(__name__)
 
 NO_REGISTRY_FINGERPRINT = "no-registry"
 # Bump when page rewriting changes: cached rewrites are keyed by it.
-REWRITE_VERSION = "3"
+REWRITE_VERSION = "4"
+# Documents that can show a picture by a URL: their uses are found and rewritten.
+_DOCUMENT_KINDS = (Kind.HTML, Kind.XML, Kind.CSS, Kind.SVG)
 # Text larger than this is not read whole; it is withheld (no page of a school site is).
 MAX_TEXT_BYTES = 32 * 1024 * 1024
-# Image uses a placeholder can stand in for (links to a withheld image are unwrapped).
-_SHOWN = ("img", "svg-image", "source", "poster", "meta", "link")
-# Uses whose remote or data: URL puts a picture on the page (a <link> does not).
-_DISPLAYED = ("img", "svg-image", "source", "poster", "meta")
 
 
 # Text that is not a drawing: checked for pictures after pages are rewritten.
@@ -102,8 +96,18 @@ class GateOutcome:
     reencoded: int
     name_warnings: int
     report_path: Path
-    manifest_path: Path
+    registry_fingerprint: str
+    entries: list[ManifestEntry] = field(default_factory=list)  # every file that passed
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+
+    def write_manifest(self, path: Path, output: Path) -> None:
+        """The publish manifest of these files, for the folder they are published from."""
+        write_manifest(
+            path,
+            output=output,
+            registry_fingerprint=self.registry_fingerprint,
+            entries=self.entries,
+        )
 
     def summary_line(self, report_label: str) -> str:
         return (
@@ -175,7 +179,6 @@ def run_gate(
     passed: set[Path] = set()
     try:
         settings.check_outside(output)
-        remove_manifest(settings.manifest_path)
         return _run(output, settings, siteurl, placeholder, today, progress, passed)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
@@ -297,6 +300,7 @@ def _run(
     pages = _PageWork(output, files, withheld, settings, siteurl, placeholder)
     pages.run()
     residual = _withhold_text_with_pictures(files, withheld)
+    residual += [(by_rel[rel], reason) for rel, reason in pages.unreadable.items()]
     for f, reason in residual:
         verdicts[f.rel] = _withheld_verdict(f, reason)
         withheld.add(f.rel)
@@ -307,7 +311,8 @@ def _run(
         verdict = verdicts[rel]
         hint = ""
         if by_rel[rel].kind in FACE_KINDS and verdict.sha256:
-            hint = f" What to do: {approve_hint(verdict.sha256)}."
+            matched = tuple(face.person_id for face in verdict.faces if face.ok)
+            hint = f" What to do: {approve_hint(verdict.sha256, matched)}."
         logger.warning(
             "Consent gate withheld %s (used by %s): %s.%s",
             rel,
@@ -371,12 +376,6 @@ def _run(
             )
         )
         passed.add(f.path)
-    write_manifest(
-        settings.manifest_path,
-        output=output,
-        registry_fingerprint=snapshot.fingerprint,
-        entries=entries,
-    )
     return GateOutcome(
         checked=len(checked),
         published=published,
@@ -387,7 +386,8 @@ def _run(
         reencoded=reencoded,
         name_warnings=len(name_warnings),
         report_path=report_path,
-        manifest_path=settings.manifest_path,
+        registry_fingerprint=snapshot.fingerprint,
+        entries=entries,
         verdicts=verdicts,
     )
 
@@ -435,7 +435,8 @@ def _reencode_passed(
 
 
 class _PageWork:
-    """Which pages and feeds use which picture, and the rewrite that withholds them."""
+    """Which pages, feeds, style sheets and drawings use which picture, and the rewrite
+    that withholds them (``pages``: every route a document can show a picture by)."""
 
     def __init__(self, output, files, withheld, settings, siteurl, placeholder):
         self.output = output
@@ -443,7 +444,8 @@ class _PageWork:
         self.withheld = withheld
         self.settings = settings
         self.placeholder = placeholder
-        self.resolve = cache(UrlResolver(siteurl).resolve)  # the same URLs recur on every page
+        self.cache_dir = settings.cache_dir / "pages"
+        self.resolver = UrlResolver(siteurl)
         self.present = {f.rel for f in files if f.rel not in withheld}
         self.used_by: dict[str, set[str]] = defaultdict(set)
         self.fed_by: dict[str, set[str]] = defaultdict(set)
@@ -452,60 +454,64 @@ class _PageWork:
         self.missing_uses: dict[str, set[str]] = defaultdict(set)
         self.alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.rewritten: set[str] = set()
+        self.unreadable: dict[str, str] = {}  # documents that cannot be read: withheld
         self.placeholders = 0
 
     def run(self) -> None:
         for f in self.files:
-            if f.rel in self.withheld or f.kind not in (Kind.HTML, Kind.XML):
-                continue
-            self._page(f)
+            if f.rel not in self.withheld and f.kind in _DOCUMENT_KINDS:
+                self._document(f)
 
-    def _page(self, f: OutputFile) -> None:
+    def _document(self, f: OutputFile) -> None:
+        kind = str(f.kind)
         is_feed = f.kind == Kind.XML
         text = f.path.read_text(encoding="utf-8", errors="surrogateescape")
-        uses = scan_uses(unescape(text) if is_feed else text)
+        try:
+            uses = scan_document(text, kind, self.cache_dir)
+        except ValueError as exc:
+            self.unreadable[f.rel] = (
+                f"it cannot be read ({exc}), so the pictures it names cannot be withheld "
+                "from it: fix the file or the setting that writes it"
+            )
+            return
         # Feed entries hold URLs relative to the site, not to the feed file.
         base = "index.html" if is_feed else f.rel
-        for use in uses:
-            target = self.resolve(use.url, base)
+        missing: set[str] = set()
+        blocked_urls: set[str] = set()
+        decisions: dict[int, bool] = {}
+        for number, use in enumerate(uses):
+            target = target_of(self.resolver, use, base, uses)
             if target.kind == "local":
                 if target.path in self.present or target.path in self.withheld:
                     (self.fed_by if is_feed else self.used_by)[target.path].add(f.rel)
-                elif use.kind in _DISPLAYED and not is_feed:
-                    self.missing_uses[target.path].add(f.rel)
-                if use.kind == "img" and use.alt and not is_feed:
+                elif use.displays:
+                    missing.add(target.path)
+                    if f.kind == Kind.HTML:
+                        self.missing_uses[target.path].add(f.rel)
+                if use.kind == "img" and use.alt and f.kind == Kind.HTML:
                     self.alt_texts[(target.path, use.alt)].add(f.rel)
-            elif target.kind in ("remote", "inline") and use.kind in _DISPLAYED and not is_feed:
+            elif target.kind in ("remote", "inline") and use.displays and not is_feed:
                 uses_list = self.remote_uses if target.kind == "remote" else self.inline_uses
                 uses_list.append({"page": f.rel, "kind": use.kind, "url": _short(use.url)})
-
-        def blocked(use: ImageUse) -> bool:
-            target = self.resolve(use.url, base)
-            if target.kind == "local":
-                if target.path in self.withheld:
-                    return True
-                return use.kind in _DISPLAYED and target.path not in self.present
-            if use.kind not in _DISPLAYED:
-                return False
-            return target.kind == "inline" or (self.settings.strict and target.kind == "remote")
-
-        blocked_urls = sorted({use.url for use in uses if blocked(use)})
+            decisions[number] = is_blocked(
+                use,
+                target,
+                withheld=self.withheld,
+                missing=missing,
+                strict=self.settings.strict,
+            )
+            if decisions[number]:
+                blocked_urls.add(f"{use.kind} {use.url}")
         if not blocked_urls:
             return
-        try:
-            new_text, count = _rewrite_cached(
-                text,
-                is_feed,
-                blocked,
-                blocked_urls,
-                self.placeholder,
-                self.settings.cache_dir / "pages",
-            )
-        except ET.ParseError as exc:
-            raise GateError(
-                f"{f.rel} is not well-formed XML ({exc}), so the pictures it names cannot "
-                "be withheld from it: check the feed settings"
-            ) from exc
+        blocked_keys = {(use.kind, use.url) for number, use in enumerate(uses) if decisions[number]}
+
+        def blocked(use: ImageUse) -> bool:
+            return (use.kind, use.url) in blocked_keys
+
+        new_text, count = _rewrite_cached(
+            text, kind, blocked, sorted(blocked_urls), self.placeholder, self.cache_dir
+        )
         if new_text != text:
             f.path.write_text(new_text, encoding="utf-8", errors="surrogateescape")
             self.rewritten.add(f.rel)
@@ -559,31 +565,30 @@ def _withhold_text_with_pictures(
 
 def _rewrite_cached(
     text: str,
-    is_feed: bool,
+    kind: str,
     blocked: Callable[[ImageUse], bool],
-    blocked_urls: list[str],
+    blocked_keys: list[str],
     placeholder: str,
     cache_dir: Path,
 ) -> tuple[str, int]:
-    """Rewrite a page, or reuse the rewrite of the same page with the same blocked URLs
-    from an earlier build (a rebuild then parses no page again)."""
-    key_source = "\0".join([REWRITE_VERSION, placeholder, "\n".join(blocked_urls), text])
+    """Rewrite a document, or reuse the rewrite of the same document with the same blocked
+    uses from an earlier build (a rebuild then parses no document again)."""
+    key_source = "\0".join([REWRITE_VERSION, kind, placeholder, "\n".join(blocked_keys), text])
     key = sha256_bytes(key_source.encode("utf-8", "surrogateescape"))
-    cached = cache_dir / key[:2] / key
+    cached = cache_dir / "rewrites" / key[:2] / key
     try:
         count, _, new_text = cached.read_bytes().decode("utf-8", "surrogateescape").partition("\n")
         return new_text, int(count)
     except (OSError, ValueError):
         pass
-    doc = FeedDoc(text) if is_feed else PageDoc(text)
-    new_text, count = doc.rewrite(blocked, placeholder)
+    new_text, count = rewrite_document(text, kind, blocked, placeholder)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(key + ".tmp")
+        tmp = cached.with_name(f"{key}.{os.getpid()}.tmp")
         tmp.write_bytes(f"{count}\n{new_text}".encode("utf-8", "surrogateescape"))
         tmp.replace(cached)
     except OSError as exc:
-        logger.debug("could not cache the rewrite of a page: %s", exc)
+        logger.debug("could not cache the rewrite of a document: %s", exc)
     return new_text, count
 
 

@@ -236,6 +236,24 @@ def _detect_job(image_bytes: bytes, encode: bool, source: str) -> list[DetectedF
 
 def _init_worker() -> None:
     set_threads(1)
+    end_with_parent()
+
+
+def end_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies, so a killed build leaves no
+    face worker behind (each holds ~300 MB; unasked, they ran on for minutes)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def check_files(

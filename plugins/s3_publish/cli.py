@@ -11,9 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from consent_registry.settings import GateSettings, check_plugins, gate_today
+from face_engine.decision import end_with_parent
 
 from .consent import registry_checker
-from .errors import PublishError
+from .errors import PublishError, PublishInterrupted
 from .settings import PublishSettings, normalize_prefix
 from .sync import publish
 
@@ -66,7 +67,8 @@ def run_build(settings_file: Path, output: Path | None) -> None:
     if output is not None:
         cmd += ["-o", str(output.resolve())]
     print("building:", " ".join(cmd), flush=True)
-    proc = subprocess.run(cmd, cwd=settings_file.resolve().parent)
+    # The build ends with publish: killed, publish takes Pelican (and its workers) with it.
+    proc = subprocess.run(cmd, cwd=settings_file.resolve().parent, preexec_fn=end_with_parent)
     if proc.returncode != 0:
         raise PublishError(
             f"the build failed (pelican exited with {proc.returncode}); nothing was published"
@@ -110,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             progress=not args.quiet,
         )
+    except PublishInterrupted as exc:
+        print(f"publish: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(
+            "publish: interrupted before anything was uploaded or deleted; nothing was changed",
+            file=sys.stderr,
+        )
+        return 130
     except PublishError as exc:
         print(f"publish: error: {exc}", file=sys.stderr)
         return 1

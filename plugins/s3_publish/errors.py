@@ -3,3 +3,7 @@
 
 class PublishError(Exception):
     """Publishing stopped; the message is meant for the person running `publish`."""
+
+
+class PublishInterrupted(PublishError):
+    """Ctrl-C stopped publishing; the message says how much went out and what to do."""

@@ -44,7 +44,7 @@ from consent_gate.sniff import sniff
 from tqdm import tqdm
 
 from .consent import Checker, ImageDecision, decide
-from .errors import PublishError
+from .errors import PublishError, PublishInterrupted
 from .headers import cache_control_for, gzip_bytes, is_text_type
 from .settings import PublishSettings
 
@@ -204,11 +204,15 @@ def endpoint_of(client) -> str:
     return getattr(getattr(client, "meta", None), "endpoint_url", None) or "AWS S3"
 
 
-def _explain_client_error(exc: Exception, bucket: str, endpoint: str, doing: str) -> PublishError:
+def _explain_client_error(
+    exc: Exception, bucket: str, endpoint: str, doing: str, changed: str = "Nothing was changed."
+) -> PublishError:
+    """A PublishError saying what went wrong and what to do; `changed` says what the run
+    had done by then (nothing, unless files were already uploaded)."""
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return PublishError(
             f"no S3 credentials found for bucket {bucket} at {endpoint}: set AWS_PROFILE, or "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the environment. Nothing was changed."
+            f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in the environment. {changed}"
         )
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
@@ -219,16 +223,15 @@ def _explain_client_error(exc: Exception, bucket: str, endpoint: str, doing: str
             return PublishError(
                 f"S3 refused the credentials for bucket {bucket} at {endpoint} while {doing} "
                 f"({code}: {message}): check AWS_PROFILE / AWS_ACCESS_KEY_ID / "
-                "AWS_SECRET_ACCESS_KEY and that they may list and write the bucket. "
-                "Nothing was changed."
+                f"AWS_SECRET_ACCESS_KEY and that they may list and write the bucket. {changed}"
             )
         if code in ("NoSuchBucket", "404"):
             return PublishError(
                 f"the bucket {bucket} does not exist at {endpoint}: create it (see README, "
-                "Deploying) or fix S3_BUCKET / --bucket. Nothing was changed."
+                f"Deploying) or fix S3_BUCKET / --bucket. {changed}"
             )
         return PublishError(f"S3 error while {doing} ({bucket} at {endpoint}): {code}: {message}")
-    return PublishError(f"cannot reach S3 at {endpoint} while {doing}: {exc}. Nothing was changed.")
+    return PublishError(f"cannot reach S3 at {endpoint} while {doing}: {exc}. {changed}".rstrip())
 
 
 # ---------------------------------------------------------------------------- planning
@@ -422,8 +425,23 @@ def execute_plan(
     progress: bool = False,
     cloudfront_client=None,
 ) -> PublishResult:
-    """Carry the plan out: takedowns, assets, pages, deletions, then CloudFront."""
+    """Carry the plan out: takedowns, assets, pages, deletions, then CloudFront.
+
+    Ctrl-C stops it between requests and raises PublishInterrupted, which says how much
+    went out (a rerun finishes the rest without sending it again)."""
     result = PublishResult(plan=plan)
+    try:
+        return _execute(client, plan, settings, result, progress, cloudfront_client)
+    except KeyboardInterrupt:
+        raise PublishInterrupted(
+            f"publishing was interrupted: {result.uploaded} of {len(plan.uploads)} files were "
+            f"uploaded and {result.deleted} objects deleted ({result.takedowns} takedowns) in "
+            f"{plan.location}. Run publish again to finish: files that arrived are not sent "
+            "again."
+        ) from None
+
+
+def _execute(client, plan, settings, result, progress, cloudfront_client) -> PublishResult:
     if plan.takedowns:
         result.takedowns = _delete_keys(client, plan, [t.key for t in plan.takedowns])
         result.deleted += result.takedowns
@@ -448,7 +466,7 @@ def execute_plan(
         disable=not progress or not plan.uploads,
     ) as bar:
         for group in (assets, pages):
-            result.uploaded += _upload_all(client, plan, settings, group, bar)
+            _upload_all(client, plan, settings, group, bar, result)
     if plan.deletions:
         result.deleted += _delete_keys(client, plan, plan.deletions)
     if settings.cloudfront_distribution_id and (plan.uploads or result.deleted):
@@ -460,16 +478,17 @@ def execute_plan(
     return result
 
 
-def _upload_all(client, plan: Plan, settings: PublishSettings, files, bar) -> int:
+def _upload_all(
+    client, plan: Plan, settings: PublishSettings, files, bar, result: PublishResult
+) -> None:
+    """Upload files in parallel, counting each arrival in `result` as it happens."""
     if not files:
-        return 0
+        return
     failed: list[tuple[LocalFile, Exception]] = []
     stop = threading.Event()
     lock = threading.Lock()
-    uploaded = 0
 
     def upload(f: LocalFile) -> None:
-        nonlocal uploaded
         if stop.is_set():
             return
         try:
@@ -480,21 +499,29 @@ def _upload_all(client, plan: Plan, settings: PublishSettings, files, bar) -> in
                 failed.append((f, exc))
             return
         with lock:
-            uploaded += 1
+            result.uploaded += 1
             bar.update(f.size)
 
-    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=settings.workers)
+    try:
         list(pool.map(upload, files))
+    except KeyboardInterrupt:
+        stop.set()  # the uploads under way finish; no new one starts
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     if failed:
         f, exc = failed[0]
         if isinstance(exc, ClientError | BotoCoreError):
-            exc = _explain_client_error(exc, plan.bucket, plan.endpoint, f"uploading {f.key}")
+            exc = _explain_client_error(
+                exc, plan.bucket, plan.endpoint, f"uploading {f.key}", changed=""
+            )
         raise PublishError(
-            f"upload of {f.key} failed: {exc}. {uploaded} files arrived before the stop and "
-            "no deletions were made; run publish again to finish (files that arrived are "
-            "not uploaded again)."
+            f"upload of {f.key} failed: {str(exc).rstrip('. ')}. {result.uploaded} files "
+            f"arrived before the stop ({result.takedowns} takedowns were made, no other "
+            "deletions); run publish again to finish (files that arrived are not uploaded "
+            "again)."
         )
-    return uploaded
 
 
 def upload_file(client, bucket: str, f: LocalFile, attempts: int = 3) -> None:

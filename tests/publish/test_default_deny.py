@@ -308,44 +308,61 @@ def test_files_added_or_changed_after_the_build_are_refused(
     assert _bucket(local_s3, s3_bucket) == {}
 
 
-def test_a_build_killed_during_the_gate_leaves_nothing_to_publish(
-    tmp_path, local_s3, s3_bucket, registry
+def test_a_build_killed_during_the_gate_publishes_nothing_it_did_not_check(
+    tmp_path, local_s3, s3_bucket, registry, monkeypatch
 ):
+    """Killed in the middle of the gate, a first build leaves nothing to publish; a rebuild
+    killed the same way leaves the last checked site and its manifest as they were."""
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
     content = tmp_path / "content"
     folder = _mkdir(content / "images/many")
-    for i in range(12):
-        shutil.copyfile(CONSENTED, folder / f"speaker-{i:02d}.jpg")
-        (folder / f"speaker-{i:02d}.jpg").write_bytes(
-            (folder / f"speaker-{i:02d}.jpg").read_bytes() + bytes([i])
-        )
+    for i in range(12):  # distinct bytes, so each is face-checked
+        (folder / f"speaker-{i:02d}.jpg").write_bytes(CONSENTED.read_bytes() + bytes([i]))
     write_article(content, "many", "Many photos.")
-    first = build_site(content, tmp_path, "killed", registry, tmp_path / "cache-a")
-    assert manifest_path(first.output).exists()
-    cmd = [
-        sys.executable, "-m", "pelican", str(content), "-o", str(first.output),
-        "-s", str(ROOT / "pelicanconf.py"), "-e",
-        'PLUGINS=["consent_gate"]',
-        f'CONSENT_MANIFEST_PATH="{manifest_path(first.output)}"',
-        f'CONSENT_CACHE_DIR="{tmp_path / "cache-b"}"',
-        f'CONSENT_REPORT_PATH="{tmp_path / "report-b.json"}"',
-    ]  # fmt: skip
-    env = {**os.environ, **registry.env, "CONSENT_WORKERS": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while manifest_path(first.output).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the gate deletes the manifest as the build starts
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not manifest_path(first.output).exists()
+    output = tmp_path / "out-killed"
+
+    def killed_build(cache: str) -> None:
+        cmd = [
+            sys.executable, "-m", "pelican", str(content), "-o", str(output),
+            "-s", str(ROOT / "pelicanconf.py"), "-e",
+            'PLUGINS=["consent_gate"]',
+            f'CONSENT_MANIFEST_PATH="{manifest_path(output)}"',
+            f'CONSENT_CACHE_DIR="{tmp_path / cache}"',
+            f'CONSENT_REPORT_PATH="{tmp_path / "report-killed.json"}"',
+            "CONSENT_WORKERS=1",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **registry.env})
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(tmp_path.glob(f"{cache}/*/*/*.json")):
+            time.sleep(0.05)  # the gate has checked its first photo: it is mid-way
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    killed_build("cache-first")
+    assert not manifest_path(output).exists()
     with pytest.raises(PublishError, match="there is no publish manifest"):
         publish(
-            first.output,
+            output,
             settings_for(s3_bucket, local_s3.endpoint_url),
             registry_checker(_gate(registry, tmp_path)),
-            manifest_path(first.output),
+            manifest_path(output),
         )
     assert _bucket(local_s3, s3_bucket) == {}
+
+    good = build_site(content, tmp_path, "killed", registry, tmp_path / "cache-good")
+    before = {p: p.read_bytes() for p in good.output.rglob("*") if p.is_file()}
+    manifest = manifest_path(output).read_bytes()
+    killed_build("cache-second")
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+    assert manifest_path(output).read_bytes() == manifest
+    result = publish(
+        output,
+        settings_for(s3_bucket, local_s3.endpoint_url),
+        registry_checker(_gate(registry, tmp_path)),
+        manifest_path(output),
+    )
+    assert result.uploaded == len(before)
 
 
 @pytest.mark.parametrize(

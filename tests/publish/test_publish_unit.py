@@ -356,6 +356,39 @@ def test_interrupted_publish_finishes_on_rerun_without_resending(s3, site):
     assert result.uploaded == len(SITE_FILES) - 5 and keys(s3) == set(SITE_FILES)
 
 
+def test_a_failed_upload_says_how_many_files_arrived(s3, site):
+    from botocore.exceptions import EndpointConnectionError as Gone
+
+    class Dropping(RecordingClient):
+        def put_object(self, **kwargs):
+            if len(self.puts) >= 4:
+                raise Gone(endpoint_url="http://127.0.0.1:9")
+            return super().put_object(**kwargs)
+
+    with pytest.raises(PublishError) as err:
+        run(Dropping(s3), site, S3_WORKERS=1)
+    message = str(err.value)
+    assert "4 files arrived before the stop" in message
+    assert "Nothing was changed" not in message
+
+
+def test_ctrl_c_stops_publishing_and_says_what_went_out(s3, site):
+    from s3_publish.errors import PublishInterrupted
+
+    class Interrupted(RecordingClient):
+        def put_object(self, **kwargs):
+            if len(self.puts) >= 3:
+                raise KeyboardInterrupt
+            return super().put_object(**kwargs)
+
+    with pytest.raises(PublishInterrupted, match="3 of 15 files were uploaded") as err:
+        run(Interrupted(s3), site, S3_WORKERS=1)
+    assert "Run publish again to finish" in str(err.value)
+    assert len(keys(s3)) == 3
+    again = run(RecordingClient(s3), site)
+    assert again.uploaded == len(SITE_FILES) - 3 and keys(s3) == set(SITE_FILES)
+
+
 def test_network_errors_are_retried(s3, site, monkeypatch):
     monkeypatch.setattr(sync.time, "sleep", lambda seconds: None)
     failures = {"left": 2}
