@@ -198,10 +198,15 @@ def load_settings(path: Path) -> GateSettings:
 
 
 def gate_today(timezone: str | None) -> date:
-    """Today at the school; a later SITE_DATE (site previews) only ever expires more."""
+    """Today at the school; a later SITE_DATE (site previews) only ever expires more.
+
+    The preview date is read by the site's one rule (``school_feeds.site_date``), so a
+    date-time preview counts here too; a bad value stops the build there, with its
+    message, so here it only leaves the real date."""
+    from school_feeds.site_date import SiteDateError, site_today
+
     today = datetime.now(ZoneInfo(timezone) if timezone else None).date()
-    preview = os.environ.get("SITE_DATE", "").strip()
     try:
-        return max(today, date.fromisoformat(preview)) if preview else today
-    except ValueError:
+        return max(today, site_today(timezone))
+    except SiteDateError:
         return today
