@@ -26,7 +26,7 @@ endif
 SERVER ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-deps lint bench s3_upload
+.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-deps lint bench s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
 
 help:
 	@echo 'Usage:'
@@ -41,6 +41,8 @@ help:
 	@echo '   make s3_upload     build with publishconf.py and upload output/ to S3'
 	@echo '   make lint          ruff'
 	@echo '   make bench         run the benchmarks in bench/'
+	@echo '   make consent-office  the consent office workspace at http://127.0.0.1:8001'
+	@echo '   make consent-backup  back up the consent registry into BACKUP_DIR (default backups/)'
 
 # Install uv when missing, then the locked environment.
 bootstrap: .venv/.synced
@@ -89,3 +91,19 @@ demo: bootstrap
 
 s3_upload: bootstrap
 	$(RUN) publish --build
+
+# The consent office's workspace in a browser (127.0.0.1 only; see README "For the consent office").
+consent-office: bootstrap
+	$(RUN) consent serve
+
+# A checked copy of the consent registry (SQLite online backup, safe while it is in use).
+BACKUP_DIR ?= backups
+consent-backup: bootstrap
+	$(RUN) consent backup $(BACKUP_DIR)
+
+# Around the scheduled publish: the takedowns the office queued in its workspace are
+# answered by this run (start), and shown there as done once it succeeded (done).
+takedown-queue-start: bootstrap
+	$(RUN) consent takedowns-ran --starting
+takedown-queue-done: bootstrap
+	$(RUN) consent takedowns-ran

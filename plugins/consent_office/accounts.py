@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS takedown_queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     requested_by TEXT NOT NULL,
     requested_at TEXT NOT NULL,
+    picked_at TEXT,
     ran_at TEXT,
     result TEXT
 );
@@ -309,10 +310,20 @@ class Accounts:
         keys = ("id", "requested_by", "requested_at", "ran_at", "result")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def mark_takedowns_ran(self, result: str) -> int:
-        """The scheduled publish ran: every waiting request is answered by it."""
+    def pick_takedowns(self) -> int:
+        """The scheduled publish starts: the requests waiting now are the ones it answers
+        (a request made while it runs waits for the next one)."""
         cursor = self.db.execute(
-            "UPDATE takedown_queue SET ran_at = ?, result = ? WHERE ran_at IS NULL",
+            "UPDATE takedown_queue SET picked_at = ? WHERE picked_at IS NULL",
+            (_now().isoformat(),),
+        )
+        return cursor.rowcount
+
+    def mark_takedowns_ran(self, result: str) -> int:
+        """The scheduled publish finished: the requests it picked up are answered."""
+        cursor = self.db.execute(
+            "UPDATE takedown_queue SET ran_at = ?, result = ? "
+            "WHERE picked_at IS NOT NULL AND ran_at IS NULL",
             (_now().isoformat(), result),
         )
         return cursor.rowcount

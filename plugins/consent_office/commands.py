@@ -77,6 +77,11 @@ def add_commands(sub, where: argparse.ArgumentParser, who: argparse.ArgumentPars
         parents=[where],
         help="for the scheduled publish: mark the office's queued takedowns as done",
     )
+    p.add_argument(
+        "--starting",
+        action="store_true",
+        help="run before the publish: the requests waiting now are the ones it answers",
+    )
     p.set_defaults(func=cmd_takedowns_ran)
 
 
@@ -222,6 +227,10 @@ def cmd_takedowns_ran(args: argparse.Namespace) -> int:
     if not path.exists():
         return 0
     with Accounts(path) as accounts:
-        count = accounts.mark_takedowns_ran("published by the scheduled publish")
-    print(f"Marked {count} queued takedown request(s) as done.", flush=True)
+        if args.starting:
+            count = accounts.pick_takedowns()
+            print(f"The publish answers {count} queued takedown request(s).", flush=True)
+        else:
+            count = accounts.mark_takedowns_ran("published by the scheduled publish")
+            print(f"Marked {count} queued takedown request(s) as done.", flush=True)
     return 0
