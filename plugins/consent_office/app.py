@@ -1255,14 +1255,27 @@ def serve(settings: OfficeSettings) -> None:
         "(Ctrl-C stops it).",
         flush=True,
     )
-    waitress_serve(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        threads=4,
-        ident="consent-office",
-        clear_untrusted_proxy_headers=True,
-    )
+    waitress_serve(create_app(settings), **server_options(settings))
+
+
+def server_options(settings: OfficeSettings) -> dict:
+    """waitress's options: behind the HTTPS proxy (CONSENT_OFFICE_HTTPS), the client address
+    the proxy on 127.0.0.1 reports counts for the sign-in limit; any other such header is
+    dropped, so a client cannot pick the address it is counted under."""
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "threads": 4,
+        "ident": "consent-office",
+        "clear_untrusted_proxy_headers": True,
+    }
+    if settings.https:
+        options.update(
+            trusted_proxy="127.0.0.1",
+            trusted_proxy_count=1,
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        )
+    return options
 
 
 def make_server(settings: OfficeSettings):
@@ -1270,7 +1283,7 @@ def make_server(settings: OfficeSettings):
     ``server.close()``); port 0 picks a free port (``server.effective_port``)."""
     from waitress.server import create_server
 
-    return create_server(create_app(settings), host=settings.host, port=settings.port, threads=4)
+    return create_server(create_app(settings), **server_options(settings))
 
 
 def wait_for(url: str, timeout: float = 10.0) -> None:

@@ -6,7 +6,6 @@ AA) on every page at 1280 and 375 px."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -405,16 +404,30 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
     assert not problems, json.dumps(problems, indent=1, default=str)
 
 
-def test_consent_serve_binds_to_loopback_by_default(office):
-    from consent_office.settings import OfficeSettings
+def test_consent_serve_starts_on_loopback_and_stops(office):
+    """`consent serve` as the office starts it: 127.0.0.1 unless told otherwise."""
+    import re
+    import socket
 
-    assert OfficeSettings.from_mapping({}).host == "127.0.0.1"
-    env = {**os.environ, "CONSENT_OFFICE_PORT": "0"}
-    help_text = subprocess.run(
-        [sys.executable, "-m", "consent_registry.cli", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "consent_registry.cli", "serve", "--port", str(port)],
         cwd=office.root,
-    ).stdout
-    assert "127.0.0.1" in help_text
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        assert re.search(rf"http://127\.0\.0\.1:{port}/", line), line
+        from consent_office.app import wait_for
+
+        wait_for(f"http://127.0.0.1:{port}/login")
+        assert status_of(f"http://127.0.0.1:{port}/login") == 200
+        assert status_of(f"http://127.0.0.1:{port}/") == 200  # the sign-in page, redirected
+        assert status_of(f"http://127.0.0.1:{port}/audit.csv", data=b"") == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
