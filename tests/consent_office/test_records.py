@@ -1,0 +1,212 @@
+"""Records in the workspace through Flask's test client, with the face engine replaced by
+fixed templates (the real detectors run in test_office_browser.py): the look-alike
+warning, editing details only, the plain reasons of the review queue, a damaged registry
+on the home page, and the CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from consent_office.photos import Face, plain_reason
+from consent_registry.registry import Person, Registry
+from face_engine import faces
+from face_engine.model import FaceBox
+
+from tests.conftest import SHARED_FACES
+from tests.consent_office.conftest import csrf_of, sign_in
+
+
+def template(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.1, 128)
+
+
+@pytest.fixture
+def one_face(monkeypatch):
+    """Every uploaded "photo" holds one clear face whose template is seeded by its bytes."""
+
+    def reference_faces(data: bytes, source: str = ""):
+        return [faces.ReferenceFace(1, FaceBox(10, 110, 110, 10), 100, 500.0, None)]
+
+    def reference_templates(data: bytes, source: str = "", *, face=None):
+        assert face == 1
+        return [template(int(data))]
+
+    monkeypatch.setattr(faces, "reference_faces", reference_faces)
+    monkeypatch.setattr(faces, "reference_templates", reference_templates)
+    monkeypatch.setattr("consent_office.photos.thumbnail", lambda data, boxes: b"jpeg")
+
+
+def add_through_pages(client, person_id: str, name: str, seed: int, **extra):
+    token = csrf_of(client.get("/records/new").get_data(as_text=True))
+    data = {
+        "csrf_token": token,
+        "person_id": person_id,
+        "name": name,
+        "role": "student",
+        "scopes": "website",
+        "photos": (io.BytesIO(str(seed).encode()), "photo.jpg"),
+    }
+    step = client.post("/records/new", data=data, content_type="multipart/form-data")
+    assert step.status_code == 303, step.get_data(as_text=True)
+    faces_page = step.headers["Location"]
+    page = client.get(faces_page).get_data(as_text=True)
+    assert 'value="1" checked' in page  # the only clear face is chosen for the office
+    return client.post(faces_page, data={"csrf_token": token, "face-0": "1", **extra})
+
+
+def test_look_alike_is_warned_and_confirmed_only_on_purpose(client, office, one_face):
+    sign_in(client)
+    assert add_through_pages(client, "S1", "Alex Rivera", 5).status_code == 303
+    twin = add_through_pages(client, "S2", "Sam Rivera", 5)  # the same face
+    html = twin.get_data(as_text=True)
+    assert twin.status_code == 400 and "This face is already on file" in html
+    assert "S1" in html and 'name="lookalike_of" value="S1"' in html
+    with Registry.open(office.registry, office.key_file) as registry:
+        assert registry.get("S2") is None
+    confirmed = add_through_pages(client, "S2", "Sam Rivera", 5, lookalike_of="S1")
+    assert confirmed.status_code == 303
+    with Registry.open(office.registry, office.key_file) as registry:
+        assert registry.get("S2").lookalikes == ("S1",)
+        entry = [e for e in registry.audit_log("S2") if e.action == "add"][0]
+    assert entry.actor == "m.chen" and entry.details["confirmed_lookalike_of"] == ["S1"]
+
+
+def test_editing_details_keeps_the_face_templates(client, office, one_face):
+    sign_in(client)
+    add_through_pages(client, "S1", "Alex Rivera", 5)
+    token = csrf_of(client.get("/records/S1/edit").get_data(as_text=True))
+    saved = client.post(
+        "/records/S1/edit",
+        data={
+            "csrf_token": token,
+            "name": "Alex Rivera-Lee",
+            "role": "student",
+            "grade": "6",
+            "scopes": ["website", "newsletter"],
+            "expires": "2099-06-30",
+        },
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    with Registry.open(office.registry, office.key_file) as registry:
+        person = registry.get("S1")
+    assert (person.name, person.grade, person.templates) == ("Alex Rivera-Lee", "6", 1)
+    assert person.scopes == ("newsletter", "website") and person.expires == date(2099, 6, 30)
+    past = client.post(
+        "/records/S1/edit",
+        data={"csrf_token": token, "name": "A", "expires": "2001-01-01"},
+        content_type="multipart/form-data",
+    )
+    assert past.status_code == 400 and "is in the past" in past.get_data(as_text=True)
+
+
+def person(**changes) -> Person:
+    values = dict(
+        person_id="S7",
+        name="Rose Leslie",
+        role="student",
+        grade="5",
+        scopes=("website",),
+        expires=None,
+        status="active",
+        never_publish=False,
+        templates=1,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    values.update(changes)
+    return Person(**values)
+
+
+def test_plain_reasons_for_each_face():
+    box = {"top": 0, "right": 1, "bottom": 1, "left": 0}
+    today = date(2026, 11, 26)
+    revoked = {"S7": person(status="revoked")}
+    recognised = Face(1, box, "S7", False, "S7: consent revoked")
+    assert (
+        plain_reason(recognised, revoked, today, {"S7": "2026-11-20"})
+        == "Rose Leslie: consent revoked on 2026-11-20"
+    )
+    expired = {"S7": person(expires=date(2026, 9, 1))}
+    assert (
+        plain_reason(recognised, expired, today, {}) == "Rose Leslie: consent expired on 2026-09-01"
+    )
+    unknown = Face(2, box, None, False, "unknown face (closest record at distance 0.68)")
+    assert plain_reason(unknown, {}, today, {}) == "not on file"
+    small = Face(3, box, None, False, "face too small/blurred to match (22 px, under 40 px)")
+    assert plain_reason(small, {}, today, {}) == "too small to check"
+    gone = Face(4, box, "S9", False, "S9: consent revoked")
+    assert plain_reason(gone, {}, today, {}) == "S9: no longer on file"
+
+
+def test_a_damaged_registry_is_named_on_the_home_page_and_sign_in_still_works(client, office):
+    with Registry.open(office.registry, office.key_file) as registry:
+        for n in range(40):
+            registry.add(f"S{n}", f"Student {n}", [template(100 + n)])
+    size = office.registry.stat().st_size
+    with open(office.registry, "r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"\x00\xff" * ((size - size // 2) // 2))
+    assert sign_in(client).status_code == 303
+    home = client.get("/").get_data(as_text=True)
+    assert "damaged: restore from backup" in home
+    records = client.get("/records")
+    assert records.status_code == 503 and "damaged: restore from backup" in records.get_data(
+        as_text=True
+    )
+
+
+def test_audit_and_expiring_download_as_csv(client, office):
+    from datetime import timedelta
+
+    soon = date.today() + timedelta(days=12)
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Zoë Adams", [template(1)], expires=soon, actor="Ms Lee")
+        registry.add("S2", "Later Student", [template(2)], expires=soon + timedelta(days=90))
+    sign_in(client)
+    expiring = client.get("/expiring.csv")
+    assert expiring.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.reader(io.StringIO(expiring.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows == [["id", "name", "grade", "expires"], ["S1", "Zoë Adams", "", soon.isoformat()]]
+    audit = list(csv.reader(io.StringIO(client.get("/audit.csv").get_data(as_text=True)[1:])))
+    assert audit[0] == ["at", "who", "action", "person", "details"]
+    assert audit[2][1:4] == ["Ms Lee", "add", "S1"]
+
+
+def test_thumbnails_come_from_the_content_folder_by_hash(client, office, tmp_path):
+
+    photo = office.content / "images" / "deep" / "trip.jpg"
+    photo.parent.mkdir(parents=True)
+    shutil.copyfile(SHARED_FACES / "people/obama/obama_small.jpg", photo)
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    office.report.parent.mkdir(parents=True)
+    office.report.write_text(
+        json.dumps(
+            {
+                "generated_at": "2026-11-26T06:00:00+00:00",
+                "images": [
+                    {
+                        "output_path": "images/deep/trip.jpg",
+                        "sha256": sha,
+                        "verdict": "withhold",
+                        "faces": [{"box": {"top": 50, "right": 200, "bottom": 150, "left": 100}}],
+                    }
+                ],
+            }
+        )
+    )
+    assert client.get(f"/thumb/{sha}").status_code == 401
+    sign_in(client)
+    thumb = client.get(f"/thumb/{sha}")
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    assert thumb.headers["Cache-Control"] == "no-store, private"
+    assert client.get("/thumb/" + "0" * 64).status_code == 404
+    photo.write_bytes(b"changed since the build")
+    assert client.get(f"/thumb/{sha}").status_code == 404  # only the exact file the gate saw
