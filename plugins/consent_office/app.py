@@ -28,6 +28,7 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import urlencode
 
+from consent_registry import storage
 from consent_registry.registry import (
     KNOWN_SCOPES,
     ROLES,
@@ -312,7 +313,10 @@ def create_app(settings: OfficeSettings) -> Flask:
 
     @app.errorhandler(RegistryError)
     def registry_error(exc: RegistryError) -> Response:
-        return page("message.html", 503, title="The registry cannot be used", text=str(exc))
+        text = str(exc)
+        if storage.DAMAGED in text or "disk is full" in text or "key file" in text:
+            return page("message.html", 503, title="The registry cannot be used", text=text)
+        return page("message.html", 409, title="Nothing was changed", text=text)
 
     @app.errorhandler(400)
     @app.errorhandler(404)
@@ -565,11 +569,11 @@ def create_app(settings: OfficeSettings) -> Flask:
         if not files:  # an update of the details only: the stored templates stay
             return _save_record(details, [], existing, lookalike_of=())
         upload = Upload(g.session.user.name, datetime.now(UTC), [], details)
-        for storage in files:
-            data = storage.read()
-            upload.files.append((storage.filename, data))
+        for sent in files:
+            data = sent.read()
+            upload.files.append((sent.filename, data))
             try:
-                upload.faces.append(faces.reference_faces(data, storage.filename))
+                upload.faces.append(faces.reference_faces(data, sent.filename))
             except faces.FaceError as exc:
                 upload.faces.append(str(exc))
         token = uploads.put(upload)
@@ -661,10 +665,12 @@ def create_app(settings: OfficeSettings) -> Flask:
                 problems.append(found)
                 continue
             value = request.form.get(f"face-{index}", "")
+            # Without a choice, only a face that stands out (faces.auto_face) is taken.
+            clear = faces.auto_face(found)
             if value.isdigit():
                 chosen[index] = int(value)
-            elif len([f for f in found if f.usable]) == 1:
-                chosen[index] = next(f.number for f in found if f.usable)
+            elif clear is not None:
+                chosen[index] = clear.number
             else:
                 problems.append(f"choose the student's face in {name}")
         upload.details["chosen"] = chosen
