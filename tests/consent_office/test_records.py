@@ -210,3 +210,54 @@ def test_thumbnails_come_from_the_content_folder_by_hash(client, office, tmp_pat
     assert client.get("/thumb/" + "0" * 64).status_code == 404
     photo.write_bytes(b"changed since the build")
     assert client.get(f"/thumb/{sha}").status_code == 404  # only the exact file the gate saw
+
+
+def test_bulk_actions_on_the_review_queue(client, office):
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Ana Gómez", [template(1)])
+        registry.add("S2", "Ben Okafor", [template(2)])
+    box = {"top": 0, "right": 10, "bottom": 10, "left": 0}
+
+    def withheld(n: int, person_id=None) -> dict:
+        face = {"box": box, "person_id": person_id, "ok": False, "reason": "unknown face"}
+        return {"output_path": f"images/{n}.jpg", "sha256": f"{n:064x}", "verdict": "withhold",
+                "faces": [face]}  # fmt: skip
+
+    images = [withheld(1), withheld(2), withheld(3, "S2"), withheld(4)]
+    office.report.parent.mkdir(parents=True)
+    office.report.write_text(json.dumps({"generated_at": "today", "images": images}))
+    sign_in(client)
+    token = csrf_of(client.get("/review").get_data(as_text=True))
+    sha = [i["sha256"] for i in images]
+
+    # Bulk approve: each selected photo with its tags; the one the gate recognised S2 in
+    # but not tagged with S2 stops the whole batch (all or nothing).
+    form = {"csrf_token": token, "do": "approve", "image": sha[:3], "reason": "class photos"}
+    form[f"tag-{sha[0]}-1"] = "S1"
+    client.post("/review", data=form)
+    with Registry.open(office.registry, office.key_file) as registry:
+        assert registry.approvals() == {}
+    page = client.get("/review").get_data(as_text=True)
+    assert "Nothing was approved" in page and "Ben Okafor (S2)" in page
+    form[f"tag-{sha[2]}-1"] = "S2"
+    client.post("/review", data=form)
+    with Registry.open(office.registry, office.key_file) as registry:
+        approvals = registry.approvals()
+    assert {s: a.shows for s, a in approvals.items()} == {
+        sha[0]: ("S1",),
+        sha[1]: (),  # untagged: nobody identifiable
+        sha[2]: ("S2",),
+    }
+    # Bulk keep withheld: the photo leaves the queue; the home page counts what is left.
+    client.post("/review", data={"csrf_token": token, "do": "keep", "image": [sha[3]]})
+    page = client.get("/review").get_data(as_text=True)
+    assert "0 withheld photos" in page and "1 kept withheld earlier" in page
+    assert '<span class="count">0</span> photos waiting' in client.get("/").get_data(as_text=True)
+    # A photo no longer in the report, or a tag naming no record, changes nothing.
+    client.post("/review", data={"csrf_token": token, "do": "keep", "image": ["f" * 64]})
+    assert "no longer in the last build" in client.get("/review").get_data(as_text=True)
+    images.append(withheld(5))
+    office.report.write_text(json.dumps({"generated_at": "today", "images": images}))
+    bad = {"csrf_token": token, "do": f"tag:{sha[3][:-1]}5", f"tag-{sha[3][:-1]}5-1": "S99"}
+    client.post("/review", data=bad)
+    assert "there is no record &#39;S99&#39;" in client.get("/review").get_data(as_text=True)
