@@ -26,6 +26,13 @@ PLACEHOLDER_HTML = (
     '<figure class="photo-withheld" role="img" aria-label="Photo withheld: consent not on file">'
     "<figcaption>Photo withheld: consent not on file</figcaption></figure>"
 )
+# Where a page shows a picture that is not in the site at all (a mistyped path): parents
+# are not told a consent story about it.
+MISSING_TEMPLATE = "partials/photo_missing.html"
+MISSING_HTML = (
+    '<figure class="photo-withheld photo-missing" role="img" aria-label="Photo not available">'
+    "<figcaption>Photo not available</figcaption></figure>"
+)
 
 _template_env = {}
 _write_failures = staging.WriteFailures()
@@ -37,16 +44,16 @@ def remember_template_env(generator) -> None:
         _template_env["env"] = env
 
 
-def placeholder_html() -> str:
+def placeholder_html(template: str = PLACEHOLDER_TEMPLATE, fallback: str = PLACEHOLDER_HTML) -> str:
     env = _template_env.get("env")
     if env is not None:
         from jinja2 import TemplateNotFound
 
         try:
-            return env.get_template(PLACEHOLDER_TEMPLATE).render().strip()
+            return env.get_template(template).render().strip()
         except TemplateNotFound:
             pass
-    return PLACEHOLDER_HTML
+    return fallback
 
 
 def _label(path: Path) -> str:
@@ -114,6 +121,7 @@ def check_output(pelican) -> None:
             settings,
             siteurl=pelican.settings.get("SITEURL", ""),
             placeholder=placeholder_html(),
+            missing_placeholder=placeholder_html(MISSING_TEMPLATE, MISSING_HTML),
             today=gate_today(pelican.settings.get("TIMEZONE")),
         )
         remove_manifest(settings.manifest_path)

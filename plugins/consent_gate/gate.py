@@ -98,6 +98,7 @@ class GateOutcome:
     report_path: Path
     registry_fingerprint: str
     entries: list[ManifestEntry] = field(default_factory=list)  # every file that passed
+    missing: list[str] = field(default_factory=list)  # shown by a page, but not built
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     def write_manifest(self, path: Path, output: Path) -> None:
@@ -107,6 +108,7 @@ class GateOutcome:
             output=output,
             registry_fingerprint=self.registry_fingerprint,
             entries=self.entries,
+            missing=self.missing,
         )
 
     def summary_line(self, report_label: str) -> str:
@@ -174,12 +176,15 @@ def run_gate(
     placeholder: str,
     today: date,
     progress: bool = True,
+    missing_placeholder: str | None = None,
 ) -> GateOutcome:
-    """Check every file in `output`; see the module docstring."""
+    """Check every file in `output`; see the module docstring. `missing_placeholder`
+    stands in for pictures that are not in the site at all (default: `placeholder`)."""
     passed: set[Path] = set()
+    placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
-        return _run(output, settings, siteurl, placeholder, today, progress, passed)
+        return _run(output, settings, siteurl, placeholders, today, progress, passed)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -233,7 +238,7 @@ def _run(
     output: Path,
     settings: GateSettings,
     siteurl: str,
-    placeholder: str,
+    placeholders: tuple[str, str],
     today: date,
     progress: bool,
     passed: set[Path],
@@ -297,7 +302,7 @@ def _run(
         by_rel[rel].path.unlink(missing_ok=True)
 
     # 4. Pages, feeds and style sheets.
-    pages = _PageWork(output, files, withheld, settings, siteurl, placeholder)
+    pages = _PageWork(output, files, withheld, settings, siteurl, placeholders)
     pages.run()
     residual = _withhold_text_with_pictures(files, withheld)
     residual += [(by_rel[rel], reason) for rel, reason in pages.unreadable.items()]
@@ -388,6 +393,7 @@ def _run(
         report_path=report_path,
         registry_fingerprint=snapshot.fingerprint,
         entries=entries,
+        missing=sorted(pages.missing_anywhere),
         verdicts=verdicts,
     )
 
@@ -438,12 +444,12 @@ class _PageWork:
     """Which pages, feeds, style sheets and drawings use which picture, and the rewrite
     that withholds them (``pages``: every route a document can show a picture by)."""
 
-    def __init__(self, output, files, withheld, settings, siteurl, placeholder):
+    def __init__(self, output, files, withheld, settings, siteurl, placeholders):
         self.output = output
         self.files = files
         self.withheld = withheld
         self.settings = settings
-        self.placeholder = placeholder
+        self.placeholder, self.missing_placeholder = placeholders
         self.cache_dir = settings.cache_dir / "pages"
         self.resolver = UrlResolver(siteurl)
         self.present = {f.rel for f in files if f.rel not in withheld}
@@ -452,6 +458,7 @@ class _PageWork:
         self.remote_uses: list[dict] = []
         self.inline_uses: list[dict] = []
         self.missing_uses: dict[str, set[str]] = defaultdict(set)
+        self.missing_anywhere: set[str] = set()  # pictures some document shows, not built
         self.alt_texts: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.rewritten: set[str] = set()
         self.unreadable: dict[str, str] = {}  # documents that cannot be read: withheld
@@ -477,15 +484,16 @@ class _PageWork:
         # Feed entries hold URLs relative to the site, not to the feed file.
         base = "index.html" if is_feed else f.rel
         missing: set[str] = set()
-        blocked_urls: set[str] = set()
-        decisions: dict[int, bool] = {}
-        for number, use in enumerate(uses):
+        # (kind, url) of each blocked use, and whether it is blocked only for being missing.
+        blocked: dict[tuple[str, str], bool] = {}
+        for use in uses:
             target = target_of(self.resolver, use, base, uses)
             if target.kind == "local":
                 if target.path in self.present or target.path in self.withheld:
                     (self.fed_by if is_feed else self.used_by)[target.path].add(f.rel)
                 elif use.displays:
                     missing.add(target.path)
+                    self.missing_anywhere.add(target.path)
                     if f.kind == Kind.HTML:
                         self.missing_uses[target.path].add(f.rel)
                 if use.kind == "img" and use.alt and f.kind == Kind.HTML:
@@ -493,25 +501,31 @@ class _PageWork:
             elif target.kind in ("remote", "inline") and use.displays and not is_feed:
                 uses_list = self.remote_uses if target.kind == "remote" else self.inline_uses
                 uses_list.append({"page": f.rel, "kind": use.kind, "url": _short(use.url)})
-            decisions[number] = is_blocked(
-                use,
-                target,
-                withheld=self.withheld,
-                missing=missing,
-                strict=self.settings.strict,
-            )
-            if decisions[number]:
-                blocked_urls.add(f"{use.kind} {use.url}")
-        if not blocked_urls:
+            if is_blocked(
+                use, target, withheld=self.withheld, missing=missing, strict=self.settings.strict
+            ):
+                key = (use.kind, use.url)
+                only_missing = target.kind == "local" and target.path in missing
+                blocked[key] = blocked.get(key, True) and only_missing
+        if not blocked:
             return
-        blocked_keys = {(use.kind, use.url) for number, use in enumerate(uses) if decisions[number]}
-
-        def blocked(use: ImageUse) -> bool:
-            return (use.kind, use.url) in blocked_keys
-
-        new_text, count = _rewrite_cached(
-            text, kind, blocked, sorted(blocked_urls), self.placeholder, self.cache_dir
-        )
+        new_text, count = text, 0
+        # Missing pictures first, with their own placeholder; then everything withheld.
+        for placeholder, missing_pass in (
+            (self.missing_placeholder, True),
+            (self.placeholder, False),
+        ):
+            keys = {key for key, only_missing in blocked.items() if only_missing == missing_pass}
+            if keys:
+                new_text, added = _rewrite_cached(
+                    new_text,
+                    kind,
+                    lambda use, keys=keys: (use.kind, use.url) in keys,
+                    sorted(f"{k} {u}" for k, u in keys),
+                    placeholder,
+                    self.cache_dir,
+                )
+                count += added
         if new_text != text:
             f.path.write_text(new_text, encoding="utf-8", errors="surrogateescape")
             self.rewritten.add(f.rel)

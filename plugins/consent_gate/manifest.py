@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,9 @@ class Manifest:
     generated_at: str
     registry_fingerprint: str
     entries: dict[str, ManifestEntry]
+    # Pictures a page shows that the build did not produce (a mistyped path, a failed
+    # copy): never a reason to delete the published copy, which publish re-checks instead.
+    missing: frozenset[str] = frozenset()
 
 
 def remove_manifest(path: Path) -> None:
@@ -48,9 +52,15 @@ def remove_manifest(path: Path) -> None:
 
 
 def write_manifest(
-    path: Path, *, output: Path, registry_fingerprint: str, entries: list[ManifestEntry]
+    path: Path,
+    *,
+    output: Path,
+    registry_fingerprint: str,
+    entries: list[ManifestEntry],
+    missing: Iterable[str] = (),
 ) -> None:
     document = {
+        "missing": sorted(missing),
         "format": FORMAT,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "output": str(Path(output).resolve()),
@@ -103,4 +113,10 @@ def read_manifest(path: Path, output: Path) -> Manifest:
             f"the publish manifest {path} is for {built}, not for {output}: publish the "
             f"folder the gate checked, or {rebuild[0].lower()}{rebuild[1:]}"
         )
-    return Manifest(built, document["generated_at"], document["registry_fingerprint"], entries)
+    return Manifest(
+        built,
+        document["generated_at"],
+        document["registry_fingerprint"],
+        entries,
+        frozenset(document.get("missing", ())),
+    )

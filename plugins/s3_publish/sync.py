@@ -365,7 +365,7 @@ def plan_publish(
         name = key[len(prefix) :]
         if name in withheld:
             plan.takedowns.append(Takedown(key, name, tuple(withheld[name].reasons)))
-        elif key not in uploadable and key not in kept_refused:
+        elif key not in uploadable and key not in kept_refused and name not in manifest.missing:
             plan.deletions.append(key)
     plan.delete_limit = _delete_limit(settings.max_deletes, len(remote))
     return plan

@@ -464,7 +464,9 @@ def test_demo_gallery_publishes_the_consented_photo_only(tmp_path, face_cache):
 
     # A fresh clone: the gallery photos are not there, the site still builds.
     bare = build_site(content, tmp_path, "bare", None, face_cache)
-    assert bare.page(slug).count('class="photo-withheld"') == 2
+    # Not in the site at all: parents are told it is not available, not a consent story.
+    assert bare.page(slug).count('class="photo-withheld photo-missing"') == 2
+    assert "consent not on file" not in bare.page(slug)
     assert "images/gallery/astronaut.png is used by news/2026/fall-festival-photos" in bare.log
 
     registry = tmp_path / "demo-registry" / "registry.sqlite3"

@@ -81,7 +81,7 @@ def write_site(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
     return root
 
 
-def gate_manifest(output: Path) -> Path:
+def gate_manifest(output: Path, missing: tuple[str, ...] = ()) -> Path:
     """A publish manifest passing every file of `output` as it is now, as the consent gate
     writes it at the end of a build (kinds and Content-Types from the bytes)."""
     import hashlib
@@ -106,7 +106,9 @@ def gate_manifest(output: Path) -> Path:
             )
         )
     manifest = output.parent / f"{output.name}.manifest.json"
-    write_manifest(manifest, output=output, registry_fingerprint="test", entries=entries)
+    write_manifest(
+        manifest, output=output, registry_fingerprint="test", entries=entries, missing=missing
+    )
     return manifest
 
 

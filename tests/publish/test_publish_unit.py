@@ -356,6 +356,31 @@ def test_interrupted_publish_finishes_on_rerun_without_resending(s3, site):
     assert result.uploaded == len(SITE_FILES) - 5 and keys(s3) == set(SITE_FILES)
 
 
+def test_a_picture_the_build_could_not_produce_keeps_its_published_copy(s3, site):
+    run(s3, site)
+    (site / "images/garden.jpg").unlink()  # a failed copy, a mistyped path
+    checker = FakeChecker()
+    result = publish(
+        site,
+        settings_for(BUCKET),
+        checker,
+        gate_manifest(site, missing=("images/garden.jpg",)),
+        client=s3,
+    )
+    assert "images/garden.jpg" in keys(s3) and result.deleted == 0
+    assert "images/garden.jpg" in checker.seen  # still re-checked against the registry
+    revoked = FakeChecker({"images/garden.jpg": "consent revoked"})
+    result = publish(
+        site,
+        settings_for(BUCKET),
+        revoked,
+        gate_manifest(site, missing=("images/garden.jpg",)),
+        client=s3,
+    )
+    assert [t.key for t in result.plan.takedowns] == ["images/garden.jpg"]
+    assert "images/garden.jpg" not in keys(s3)
+
+
 def test_a_failed_upload_says_how_many_files_arrived(s3, site):
     from botocore.exceptions import EndpointConnectionError as Gone
 
