@@ -1,0 +1,194 @@
+"""Events calendar: Markdown files in content/events/, calendar files and feeds in
+content/data/events/ (feeds.toml), athletics games and the menus' days without school.
+
+Pelican glue only; the work is in sources, expand, view and calendars. Templates read
+`events` (a view.EventsView). The build writes a page per month (calendar/2026-11/), a page
+per category (calendar/pta/), and calendars: all events, one per category and one per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pelican import signals
+from pelican.generators import Generator
+
+from .settings import EventsSettings, SettingsError, publish_defaults
+
+logger = logging.getLogger(__name__)
+
+
+def set_defaults(pelican) -> None:
+    publish_defaults(pelican.settings)
+
+
+def _config(settings: dict) -> EventsSettings:
+    from school_feeds.stop import stop_build
+
+    try:
+        return EventsSettings.from_mapping(settings)
+    except SettingsError as exc:
+        stop_build(logger, [str(exc)])
+
+
+class EventsGenerator(Generator):
+    """Builds the `events` view, then writes the month and category pages and calendars."""
+
+    def generate_context(self) -> None:
+        from school_feeds.paths import cache_dir, data_dir, uid_domain
+        from school_feeds.site_date import SiteDateError, site_now
+        from school_feeds.stop import stop_build
+        from school_feeds.subscribe import subscription
+
+        from .calendars import event_slug
+        from .expand import closings_from_menus, events_from_games, expand
+        from .sources import load_events
+        from .view import Category, build_view
+
+        config = _config(self.settings)
+        try:
+            now = site_now(config.timezone)
+        except SiteDateError as exc:
+            stop_build(logger, [str(exc)])
+        today = now.date()
+        labels = dict(config.categories)
+        domain = uid_domain(self.settings, "EVENTS_UID_DOMAIN")
+        result = load_events(
+            Path(self.settings["PATH"]) / config.content_path,
+            data_dir(self.settings, "EVENTS_PATH"),
+            cache_dir(self.settings, "EVENTS_CACHE_PATH"),
+            config.timezone,
+            labels,
+            config.default_category,
+            domain,
+            timeout=config.feed_timeout,
+        )
+        for problem in result.problems:
+            logger.warning("Events calendar: %s", problem)
+        window = (
+            today - timedelta(days=config.past_days),
+            today + timedelta(days=config.future_days),
+        )
+        events = expand(result, config.timezone, window[0], window[1], labels)
+        derived = []
+        athletics = self.context.get("athletics")
+        if config.include_athletics and athletics is not None and "athletics" in labels:
+            derived += events_from_games(athletics.games, athletics.team_url, labels["athletics"])
+        lunch = self.context.get("lunch")
+        if config.include_lunch_closings and lunch is not None and "closings" in labels:
+            covered = {
+                day
+                for event in events
+                if event.category == "closings"
+                for day in _days(event.first_day, event.last_day)
+            }
+            derived += closings_from_menus(lunch.menus, domain, covered, labels["closings"])
+        derived = [e for e in derived if e.last_day >= window[0] and e.first_day < window[1]]
+        events += derived
+        for event in events:
+            if config.event_calendar_save_as:
+                event.ics_url = config.event_calendar_save_as.format(slug=event_slug(event.uid))
+        categories = []
+        for slug, label in config.categories:
+            category = Category(slug, label, config.category_url.format(slug=slug))
+            if slug == "athletics" and athletics is not None and athletics.subscription:
+                # The athletics director's own subscription: every team, kept in step.
+                category.subscription = athletics.subscription
+            elif config.category_calendar_save_as:
+                category.calendar_path = config.category_calendar_save_as.format(slug=slug)
+                category.subscription = subscription(
+                    self.settings, category.calendar_path, f"{label} events"
+                )
+            categories.append(category)
+        view = build_view(events, today, now, window, categories, result.sources)
+        view.url = config.url
+        view.upcoming_days = config.upcoming_days
+        view.home_limit = config.home_limit
+        view.subscription = subscription(
+            self.settings, config.calendar_save_as, "all school events"
+        )
+        for month in view.months:
+            month.url = config.month_url.format(year=month.first.year, month=month.first.month)
+        self.context["events"] = view
+        self._result, self._derived = result, derived
+        logger.info(
+            "school_events: %d event(s) from %d source(s) and %d from athletics and menus, "
+            "today is %s",
+            len(events) - len(derived),
+            len(result.sources),
+            len(derived),
+            today.isoformat(),
+        )
+
+    def generate_output(self, writer) -> None:
+        view = self.context.get("events")
+        if view is None:
+            return
+        config = _config(self.settings)
+        relative = self.settings.get("RELATIVE_URLS", False)
+        month_template = self.get_template("events_month")
+        for month in view.months:
+            writer.write_file(
+                config.month_save_as.format(year=month.first.year, month=month.first.month),
+                month_template,
+                self.context,
+                relative_urls=relative,
+                url=month.url,
+                month=month,
+            )
+        category_template = self.get_template("events_category")
+        for category in view.categories:
+            writer.write_file(
+                config.category_save_as.format(slug=category.slug),
+                category_template,
+                self.context,
+                relative_urls=relative,
+                url=category.url,
+                category=category,
+            )
+        self._write_calendars(config)
+
+    def _write_calendars(self, config: EventsSettings) -> None:
+        from school_feeds.ics_out import write_calendar
+
+        from .calendars import build_calendars
+
+        output = Path(self.output_path)
+        view = self.context["events"]
+        stamp = datetime.combine(view.today, datetime.min.time(), tzinfo=UTC)
+        own_categories = {category.slug for category in view.categories if category.calendar_path}
+        everything, per_category, per_event = build_calendars(
+            self._result,
+            self._derived,
+            dict(config.categories),
+            config.timezone,
+            config.site_name,
+            stamp,
+            own_categories,
+        )
+        if config.calendar_save_as:
+            write_calendar(everything, output / config.calendar_save_as)
+        for category in view.categories:
+            if category.slug in per_category:
+                write_calendar(per_category[category.slug], output / category.calendar_path)
+        if config.event_calendar_save_as:
+            for slug, calendar in per_event.items():
+                write_calendar(calendar, output / config.event_calendar_save_as.format(slug=slug))
+
+
+def _days(first, last):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def get_generators(pelican):
+    return EventsGenerator
+
+
+def register():
+    signals.initialized.connect(set_defaults)
+    signals.get_generators.connect(get_generators)

@@ -1,0 +1,114 @@
+"""Calendar files: everything, one per category (webcal:// subscriptions) and one per event
+("add to calendar").
+
+Events read from a calendar keep their UID, SEQUENCE, recurrence rule, exceptions and moved
+or cancelled instances, so a subscribed app updates them in place; athletics games and
+closings from the menus are written as single events with their own stable UIDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import icalendar
+from school_feeds.ics_out import new_calendar
+
+from .model import Event
+from .sources import LoadResult, SourceEvent
+
+COPIED = (
+    "UID", "SEQUENCE", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+    "RECURRENCE-ID", "SUMMARY", "LOCATION", "DESCRIPTION", "STATUS", "LAST-MODIFIED",
+    "CREATED", "TRANSP", "URL",
+)  # fmt: skip
+
+
+def event_slug(uid: str) -> str:
+    """The file name of an event's "add to calendar" file: the same for every build."""
+    return hashlib.sha256(uid.encode("utf-8")).hexdigest()[:16]
+
+
+def _copy(source: SourceEvent, label: str, stamp: datetime) -> icalendar.Event:
+    event = icalendar.Event()
+    for name in COPIED:
+        if name in source.component:
+            event[name] = source.component[name]
+    event["DTSTAMP"] = source.component.get("DTSTAMP") or icalendar.vDDDTypes(stamp)
+    event.add("categories", [label])
+    if str(event.get("STATUS") or "").upper() == "CANCELLED":
+        summary = str(event.get("SUMMARY") or "")
+        if not summary.upper().startswith("CANCELLED"):
+            event["SUMMARY"] = icalendar.vText(f"CANCELLED: {summary}")
+    return event
+
+
+def _single(event: Event, stamp: datetime) -> icalendar.Event:
+    out = icalendar.Event()
+    out.add("uid", event.uid)
+    out.add("dtstamp", stamp)
+    out.add("dtstart", event.start)
+    end = event.end
+    if end is None:
+        end = event.start + (
+            timedelta(hours=1) if isinstance(event.start, datetime) else timedelta(days=1)
+        )
+    out.add("dtend", end)
+    prefix = {"cancelled": "CANCELLED: ", "postponed": "POSTPONED: "}.get(event.status, "")
+    out.add("summary", prefix + event.title)
+    if event.location:
+        out.add("location", event.location)
+    if event.description:
+        out.add("description", event.description)
+    if event.cancelled:
+        out.add("status", "CANCELLED")
+    out.add("categories", [event.category_label or event.category])
+    return out
+
+
+def build_calendars(
+    result: LoadResult,
+    derived: list[Event],
+    labels: dict[str, str],
+    tz: str,
+    site_name: str,
+    stamp: datetime,
+    categories: set[str],
+) -> tuple[icalendar.Calendar, dict[str, icalendar.Calendar], dict[str, icalendar.Calendar]]:
+    """(all events, {category slug: calendar} for `categories`, {event slug: calendar})."""
+    everything = new_calendar(f"{site_name} events", f"Events at {site_name}", tz)
+    per_category = {
+        slug: new_calendar(
+            f"{site_name}: {labels[slug]}", f"{labels[slug]} events at {site_name}", tz
+        )
+        for slug in categories
+    }
+    per_event: dict[str, icalendar.Calendar] = {}
+    entries: list[tuple[str, str, icalendar.Event]] = [
+        (s.uid, s.category, _copy(s, labels.get(s.category, s.category), stamp))
+        for s in result.events
+    ]
+    entries += [(e.uid, e.category, _single(e, stamp)) for e in derived]
+    for uid, category, component in entries:
+        everything.add_component(component)
+        if category in per_category:
+            per_category[category].add_component(component)
+        slug = event_slug(uid)
+        if slug not in per_event:
+            title = str(component.get("SUMMARY") or "Event")
+            per_event[slug] = new_calendar(title, f"{title}, {site_name}", tz)
+        per_event[slug].add_component(component)
+    for timezone in result.timezones:
+        for calendar in [everything, *per_category.values(), *per_event.values()]:
+            if _uses(calendar, str(timezone.get("TZID"))):
+                calendar.add_component(timezone)
+    return everything, per_category, per_event
+
+
+def _uses(calendar: icalendar.Calendar, tzid: str) -> bool:
+    for event in calendar.walk("VEVENT"):
+        for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+            value = event.get(name)
+            if value is not None and value.params.get("TZID") == tzid:
+                return True
+    return False

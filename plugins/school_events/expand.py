@@ -1,0 +1,176 @@
+"""Turn what was read into Events: recurring series expanded in the school's time zone
+(recurring-ical-events applies EXDATE, moved and cancelled instances), athletics games, and
+closings from the days the lunch menus say there is no school.
+
+The athletics games and menu days come in as the other plugins' objects; only their
+attributes are read, so this module needs neither plugin nor Pelican.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+from school_feeds.ics_out import stable_uid
+from school_feeds.text import clean_text
+
+from .model import Event
+from .sources import LoadResult, SourceEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _local(value: date | datetime, zone: ZoneInfo) -> date | datetime:
+    """A start or end in the school's zone; floating times are school time."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+    return value
+
+
+def event_from_component(
+    component: icalendar.Event, source: SourceEvent, zone: ZoneInfo, label: str, recurring: bool
+) -> Event:
+    start = _local(component.get("DTSTART").dt, zone)
+    end_prop = component.get("DTEND")
+    end = _local(end_prop.dt, zone) if end_prop is not None else None
+    if end is None and component.get("DURATION") is not None:
+        end = start + component.get("DURATION").dt
+    status = str(component.get("STATUS") or "").upper()
+    return Event(
+        uid=str(component.get("UID")),
+        title=clean_text(component.get("SUMMARY")) or "Event",
+        start=start,
+        end=end,
+        category=source.category,
+        category_label=label,
+        location=clean_text(component.get("LOCATION")),
+        description=str(component.get("DESCRIPTION") or "").replace("\r\n", "\n").strip(),
+        status="cancelled" if status == "CANCELLED" else "scheduled",
+        source=source.source,
+        recurring=recurring,
+    )
+
+
+def expand(
+    result: LoadResult,
+    tz: str,
+    window_start: date,
+    window_end: date,
+    category_labels: dict[str, str],
+) -> list[Event]:
+    """Every occurrence that touches [window_start, window_end), one Event each."""
+    zone = ZoneInfo(tz)
+    series: dict[str, list[SourceEvent]] = {}
+    for event in result.events:
+        series.setdefault(event.uid, []).append(event)
+    events: list[Event] = []
+    for uid, members in series.items():
+        # One small calendar per series, so one broken event is named alone and does not
+        # take the rest of its feed with it.
+        calendar = icalendar.Calendar()
+        for timezone in result.timezones:
+            calendar.add_component(timezone)
+        for member in members:
+            calendar.add_component(member.component)
+        master = next((m for m in members if not m.recurrence_key), members[0])
+        recurring = any(master.component.get(n) is not None for n in ("RRULE", "RDATE"))
+        try:
+            occurrences = recurring_ical_events.of(calendar).between(window_start, window_end)
+            events.extend(
+                event_from_component(
+                    occurrence,
+                    master,
+                    zone,
+                    category_labels.get(master.category, master.category),
+                    recurring,
+                )
+                for occurrence in occurrences
+            )
+        except Exception as exc:  # untrusted calendar data: skip this series, keep the rest
+            logger.warning(
+                "Events calendar: %s: the event %r (UID %s) was skipped: %s",
+                master.source,
+                clean_text(master.component.get("SUMMARY")),
+                uid,
+                exc,
+            )
+    return events
+
+
+def events_from_games(
+    games: Iterable, team_url: Callable[[object], str], label: str = "Athletics"
+) -> list[Event]:
+    """Athletics games (athletics.model.Game) as events; practices are left to the team pages."""
+    events = []
+    for game in games:
+        if getattr(game, "kind", "game") != "game":
+            continue
+        start = game.start
+        end = start + timedelta(hours=2) if isinstance(start, datetime) else None
+        where = {"home": "Home game", "away": "Away game"}.get(game.home_away, "")
+        events.append(
+            Event(
+                uid=game.uid,
+                title=f"{game.team_name} {game.title}".strip(),
+                start=start,
+                end=end,
+                category="athletics",
+                category_label=label,
+                location=game.location,
+                description=where,
+                status=game.status,
+                source=game.source,
+                recurring=getattr(game, "recurring", False),
+                link=team_url(game),
+            )
+        )
+    return events
+
+
+def closings_from_menus(
+    menus: Iterable, uid_domain: str, covered: set[date], label: str = "Closings"
+) -> list[Event]:
+    """Days every menu marks "No School", as all-day closings. Days in a row with the same
+    note (a weekend between them allowed) become one multi-day event; days already in
+    `covered` (a closing from the calendar itself) are left out."""
+    by_day: dict[date, list] = {}
+    for menu in menus:
+        by_day.setdefault(menu.day, []).append(menu)
+    closed: list[tuple[date, str]] = []
+    for day in sorted(by_day):
+        cells = by_day[day]
+        if day in covered or not all(c.no_school and not c.has_items for c in cells):
+            continue
+        note = next((c.note for c in cells if c.note), "") or "No school"
+        closed.append((day, note))
+    runs: list[list[tuple[date, str]]] = []
+    for day, note in closed:
+        if runs:
+            last_day, last_note = runs[-1][-1]
+            gap = (day - last_day).days
+            weekend_only = all((last_day + timedelta(days=n)).weekday() >= 5 for n in range(1, gap))
+            if note == last_note and weekend_only:
+                runs[-1].append((day, note))
+                continue
+        runs.append([(day, note)])
+    events = []
+    for run in runs:
+        first, note = run[0]
+        last = run[-1][0]
+        events.append(
+            Event(
+                uid=stable_uid(uid_domain, "closing", first.isoformat(), last.isoformat()),
+                title=note,
+                start=first,
+                end=last + timedelta(days=1),
+                category="closings",
+                category_label=label,
+                description="From the school lunch menus: no meals are served.",
+                source="lunch menus",
+            )
+        )
+    return events
