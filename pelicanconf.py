@@ -22,7 +22,14 @@ DEFAULT_DATE_FORMAT = "%B %-d, %Y"
 THEME = "themes/school"
 PLUGIN_PATHS = ["plugins"]
 # The consent gate must stay last: it scans everything the others wrote.
-PLUGINS = ["site_alerts", "site_checks", "lunch_menu", "athletics", "consent_gate"]
+PLUGINS = [
+    "site_alerts",
+    "site_checks",
+    "lunch_menu",
+    "athletics",
+    "school_events",  # after lunch_menu and athletics: it lists their games and closings
+    "consent_gate",
+]
 
 ARTICLE_PATHS = ["articles"]
 PAGE_PATHS = ["pages"]
