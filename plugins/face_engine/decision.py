@@ -267,8 +267,12 @@ def check_files(
 ) -> list[Verdict]:
     """Verdicts for many image files (same rules as `decide`), in the order given.
 
-    `hashes`, when the caller already has the files' SHA-256, lets cached files go
-    unread; a file that is read anyway is hashed again, and its own hash is used."""
+    `hashes` gives each file's identity: the SHA-256 of its bytes as built, which its face
+    results are cached under and the office approves. A cached file goes unread. A file
+    read anyway (its faces not cached, as when publishing from another machine) is
+    examined as it is now, cached under its own bytes' hash, and still decided as the
+    identity it was given: the publisher has checked that the file is the gate's
+    re-encoded copy of those bytes."""
     from tqdm import tqdm
 
     names = [str(p) for p in paths] if display_names is None else [str(n) for n in display_names]
@@ -352,8 +356,8 @@ def check_files(
         if verdict is not None:
             results.append(verdict)
             continue
-        sha256 = hashes_out[i]
-        found = known.get(sha256)
+        found = known.get(hashes_out[i])
+        sha256 = hashes[i] if hashes is not None else hashes_out[i]
         if isinstance(found, str):
             results.append(_error(names[i], sha256, found))
         elif found is None:

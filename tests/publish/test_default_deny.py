@@ -428,3 +428,91 @@ def _gate(registry, tmp_path):
             "CONSENT_WORKERS": 1,
         }
     )
+
+
+GROUP = SHARED_FACES / "groups/obama_and_biden.jpg"  # S1001 with a person who has no record
+
+
+def _publish_to(bucket, local_s3, registry, output, tmp_path):
+    return publish(
+        output,
+        settings_for(bucket, local_s3.endpoint_url),
+        registry_checker(_gate(registry, tmp_path)),
+        manifest_path(output),
+    )
+
+
+def _group_site(tmp_path, registry, name):
+    content = tmp_path / "content"
+    if not content.exists():
+        shutil.copyfile(GROUP, _mkdir(content / "images/news") / "group.jpg")
+        write_article(content, "group", "![Two visitors]({static}/images/news/group.jpg)")
+    return build_site(content, tmp_path, name, registry, tmp_path / "cache")
+
+
+def test_an_approval_no_longer_holds_once_a_person_it_names_is_revoked(
+    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, matcher
+):
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    registry = encodings_registry(tmp_path / "registry")
+    withheld = _group_site(tmp_path, registry, "before")
+    sha256 = withheld.image("images/news/group.jpg")["sha256"]
+    with registry.open() as reg:
+        reg.approve(sha256, by="M. Chen", reason="both families agreed", shows=("S1001",))
+    approved = _group_site(tmp_path, registry, "approved")
+    assert approved.image("images/news/group.jpg")["verdict"] == "publish"
+    _publish_to(s3_bucket, local_s3, registry, approved.output, tmp_path)
+    assert "images/news/group.jpg" in _bucket(local_s3, s3_bucket)
+
+    with registry.open() as reg:
+        reg.revoke("S1001")
+    # No rebuild: the publish-time re-check alone takes the photo down.
+    result = _publish_to(s3_bucket, local_s3, registry, approved.output, tmp_path)
+    assert [t.name for t in result.plan.takedowns] == ["images/news/group.jpg"]
+    published = _bucket(local_s3, s3_bucket)
+    assert "images/news/group.jpg" not in published
+    assert not any(matcher.shows(data) for data in published.values())
+
+
+def test_rows_written_without_the_key_publish_nothing(
+    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch
+):
+    import sqlite3
+    from datetime import UTC, datetime
+
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    registry = encodings_registry(tmp_path / "registry")
+    withheld = _group_site(tmp_path, registry, "before")
+    sha256 = withheld.image("images/news/group.jpg")["sha256"]
+    with sqlite3.connect(registry.path) as db:  # an approval forged with plain sqlite3
+        columns = [row[1] for row in db.execute("PRAGMA table_info(approvals)")]
+        values = {
+            "sha256": sha256,
+            "approved_by": "someone",
+            "reason": "forged",
+            "approved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        db.execute(
+            f"INSERT INTO approvals ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
+        assert set(values) <= set(columns)
+    after = _group_site(tmp_path, registry, "forged")
+    assert after.image("images/news/group.jpg")["verdict"] == "withhold"
+    _publish_to(s3_bucket, local_s3, registry, after.output, tmp_path)
+    assert "images/news/group.jpg" not in _bucket(local_s3, s3_bucket)
+
+
+@pytest.fixture
+def encodings_registry():
+    from face_engine.faces import reference_templates
+
+    reference = (SHARED_FACES / "people/obama/obama1.jpg").read_bytes()
+    encodings = {"obama": reference_templates(reference)}
+
+    def make(folder):
+        return seed_registry(folder, encodings, people=("obama",))
+
+    return make
