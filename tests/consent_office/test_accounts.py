@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from consent_office.accounts import MAX_FAILURES, Accounts, office_db_path
-from consent_office.app import decode_csv, unknown_columns
+from consent_office.tasks import decode_csv, unknown_columns
 from consent_registry.cli import main
 from consent_registry.registry import Registry
 

@@ -1,0 +1,267 @@
+"""What every page of the workspace shares: the per-app state (uploads kept in memory, the
+takedown run, the index of the content folder, messages for the next page), the page
+renderer, the office-only rule and access to the registry and the build's report.
+
+The registry is opened for each request (``Registry.open`` checks the file, so a damaged
+registry is reported on the page) and closed at its end: the workspace holds no
+connection between requests, so builds, `publish` and `consent` use the file as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+
+from consent_registry.registry import Person, Registry
+from flask import Response, g, render_template
+
+from . import photos as photo_lib
+from .accounts import Session
+from .settings import OfficeSettings
+
+MAX_PHOTOS = 5
+MAX_UPLOAD = 40 * 1024 * 1024  # five camera photos
+UPLOAD_TTL = timedelta(minutes=30)
+STATE_LABELS = {
+    "active": "Consent on file",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "never-publish": "Never publish",
+    "altered": "Altered: restore from backup",
+}
+
+
+# ---------------------------------------------------------------- uploads kept in memory
+
+
+@dataclass
+class Upload:
+    """Photos or a CSV the office uploaded, waiting for the next step; memory only."""
+
+    user: str
+    created: datetime
+    files: list[tuple[str, bytes]]
+    details: dict = field(default_factory=dict)
+    faces: list[list] = field(default_factory=list)  # per photo: [ReferenceFace] or a problem
+
+
+class UploadStore:
+    def __init__(self) -> None:
+        self._items: dict[str, Upload] = {}
+        self._lock = threading.Lock()
+
+    def put(self, upload: Upload) -> str:
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._expire()
+            self._items[token] = upload
+        return token
+
+    def get(self, token: str, user: str) -> Upload | None:
+        with self._lock:
+            self._expire()
+            upload = self._items.get(token)
+        return upload if upload is not None and upload.user == user else None
+
+    def drop(self, token: str) -> None:
+        with self._lock:
+            self._items.pop(token, None)
+
+    def _expire(self) -> None:
+        now = datetime.now(UTC)
+        for token in [t for t, u in self._items.items() if now - u.created > UPLOAD_TTL]:
+            del self._items[token]
+
+
+# ---------------------------------------------------------------- takedown runs
+
+
+@dataclass
+class TakedownRun:
+    started_by: str
+    started_at: datetime
+    lines: list[str] = field(default_factory=list)
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None
+
+
+class Takedowns:
+    """The takedown publish started from the workspace: one at a time, its output kept."""
+
+    def __init__(self) -> None:
+        self.current: TakedownRun | None = None
+        self._lock = threading.Lock()
+
+    def start(self, settings: OfficeSettings, user: str) -> TakedownRun | None:
+        with self._lock:
+            if self.current is not None and self.current.running:
+                return None
+            run = TakedownRun(user, datetime.now(UTC))
+            self.current = run
+        command = [
+            sys.executable,
+            "-m",
+            "s3_publish",
+            "--settings",
+            str(settings.publish_settings),
+            "--quiet",
+        ]
+        env = dict(os.environ)
+        env.setdefault("CONSENT_REGISTRY", str(Path(settings.gate.registry).resolve()))
+        env.setdefault("CONSENT_KEY_FILE", str(Path(settings.gate.key_file).resolve()))
+
+        def work() -> None:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=settings.project,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for line in process.stdout:
+                    run.lines.append(line.rstrip())
+                run.exit_code = process.wait()
+            except OSError as exc:
+                run.lines.append(f"publish could not be started: {exc}")
+                run.exit_code = 1
+            run.finished_at = datetime.now(UTC)
+
+        threading.Thread(target=work, name="takedown-publish", daemon=True).start()
+        return run
+
+
+def credentials_found() -> bool:
+    """Whether this machine has S3 credentials (the standard AWS chain) for `publish`."""
+    try:
+        import boto3
+
+        return boto3.session.Session().get_credentials() is not None
+    except Exception:  # noqa: BLE001 - no usable chain means no credentials
+        return False
+
+
+# ---------------------------------------------------------------- the shared state
+
+
+class Workspace:
+    """One app's state and the helpers its pages share."""
+
+    def __init__(self, settings: OfficeSettings):
+        self.settings = settings
+        self.gate = settings.gate
+        self.uploads = UploadStore()
+        self.takedowns = Takedowns()
+        self.content = photo_lib.ContentIndex(settings.content_path)
+        self._flashes: dict[str, list[str]] = {}
+
+    @staticmethod
+    def today() -> date:
+        return date.today()
+
+    def open_registry(self, create: bool = False) -> Registry | None:
+        """The registry, None when there is none yet (and not `create`); RegistryError
+        (damaged, full disk, wrong key) is shown on the page by the error handler."""
+        if not create and not Path(self.gate.registry).exists():
+            return None
+        return Registry.open(self.gate.registry, self.gate.key_file)
+
+    def flash(self, text: str) -> None:
+        """A message for the next page this session sees."""
+        session: Session | None = g.get("session")
+        if session is not None:
+            self._flashes.setdefault(session.token_hash, []).append(text)
+
+    def _take_flashes(self) -> list[str]:
+        session: Session | None = g.get("session")
+        return self._flashes.pop(session.token_hash, []) if session is not None else []
+
+    def page(self, template: str, status: int = 200, **values) -> Response:
+        session: Session | None = g.get("session")
+        html = render_template(
+            template,
+            user=session.user if session else None,
+            csrf=session.csrf if session else "",
+            messages=self._take_flashes(),
+            **values,
+        )
+        return Response(html, status=status, mimetype="text/html")
+
+    def office_only(self, view):
+        """A view that changes something: refused to viewer accounts."""
+
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not g.session.user.can_change:
+                return self.page(
+                    "message.html",
+                    403,
+                    title="Not allowed",
+                    text="Your account may look but not change anything: ask an office "
+                    "account holder.",
+                )
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    def expired_upload(self) -> Response:
+        return self.page(
+            "message.html",
+            404,
+            title="Start again",
+            text="These photos or this file are no longer here (uploads are kept in memory "
+            "for 30 minutes and never saved): upload them again.",
+        )
+
+    def report(self) -> photo_lib.Report:
+        return photo_lib.read_report(self.gate.report_path)
+
+    @staticmethod
+    def people_by_id(registry: Registry | None) -> dict[str, Person]:
+        return {p.person_id: p for p in registry.list_people()} if registry else {}
+
+    @staticmethod
+    def revoked_dates(registry: Registry | None) -> dict[str, str]:
+        """person id -> the day consent was revoked, from the audit log."""
+        if registry is None:
+            return {}
+        return {
+            e.person_id: e.at.date().isoformat()
+            for e in registry.audit_log()
+            if e.action == "revoke" and e.person_id
+        }
+
+    def waiting_images(self, registry: Registry | None, built: photo_lib.Report) -> list:
+        """Withheld images no approval now publishes and the office did not keep withheld."""
+        from face_engine.decision import verdict_for_faces
+
+        snapshot = registry.snapshot(self.today()) if registry else None
+        kept = g.accounts.kept_withheld()
+        waiting = []
+        for image in built.withheld:
+            if image.sha256 in kept:
+                continue
+            if snapshot is not None and image.sha256 in snapshot.approvals:
+                shows = set(snapshot.approvals[image.sha256].shows or ())
+                holds = verdict_for_faces(image.sha256, [], snapshot, self.gate).publish
+                if holds and not set(image.recognised) - shows:
+                    continue
+            waiting.append(image)
+        return waiting
+
+
+def details_text(details: dict) -> str:
+    """An audit entry's details on one line."""
+    return "; ".join(f"{k}: {v}" for k, v in details.items())
