@@ -8,8 +8,9 @@ WAL). Each backup is checked (``PRAGMA quick_check``) before it is reported as m
 
 The integrity check on open is ``PRAGMA quick_check`` (every page and index entry's
 structure, without cross-checking index contents): on a registry of 1,000 records with 4
-templates each it takes about a millisecond, so every open runs it and a damaged registry
-decides nothing.
+templates each (6.4 MB) it takes 2.8 ms of the 6.7 ms an open costs (a snapshot for the
+gate: 200 ms), so every open runs it and a damaged registry decides nothing. A backup of
+that registry, copy and check, takes 30-180 ms (cold cache the slowest).
 """
 
 from __future__ import annotations
