@@ -28,6 +28,7 @@ PLUGINS = [
     "lunch_menu",
     "athletics",
     "school_events",  # after lunch_menu and athletics: it lists their games and closings
+    "staff_directory",
     "consent_gate",
 ]
 
