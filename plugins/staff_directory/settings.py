@@ -12,8 +12,9 @@ DEFAULTS: dict[str, object] = {
     "STAFF_URL": "staff-directory/",
     "STAFF_DEPARTMENT_URL": "staff-directory/{slug}/",
     "STAFF_DEPARTMENT_SAVE_AS": "staff-directory/{slug}/index.html",
-    # Photos are copied here as ordinary files, so the consent gate checks each one.
-    "STAFF_PHOTO_SAVE_AS": "staff-directory/photos/{name}",
+    # Photos are copied here as ordinary files, so the consent gate checks each one;
+    # {name} is the photo's path inside STAFF_PATH ("photos/aruiz.jpg").
+    "STAFF_PHOTO_SAVE_AS": "staff-directory/{name}",
 }
 
 
