@@ -134,6 +134,7 @@ def test_restore_replaces_a_damaged_registry_and_keeps_it_aside(paths, tmp_path,
     assert main(["list"]) == 0
 
 
+@pytest.mark.s3
 def test_a_damaged_registry_stops_the_cli_the_build_and_publish(
     paths, tmp_path, capsys, local_s3, s3_bucket
 ):
