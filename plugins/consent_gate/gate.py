@@ -28,6 +28,7 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections import defaultdict
@@ -83,6 +84,7 @@ class OutputFile:
     source_sha256: str = ""  # of the bytes as built, before re-encoding (face cache key)
     content_type: str = ""
     persons: tuple[str, ...] = ()
+    text: bytes | None = None  # the bytes of a text file, kept so it is read once
 
 
 @dataclass
@@ -177,14 +179,17 @@ def run_gate(
     today: date,
     progress: bool = True,
     missing_placeholder: str | None = None,
+    after_pages: Callable[[Path], None] | None = None,
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
-    stands in for pictures that are not in the site at all (default: `placeholder`)."""
+    stands in for pictures that are not in the site at all (default: `placeholder`).
+    `after_pages(output)` runs once pages are rewritten (a search indexer reads them
+    then); the files it adds are checked like any other, and it may change no file."""
     passed: set[Path] = set()
     placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
-        return _run(output, settings, siteurl, placeholders, today, progress, passed)
+        return _run(output, settings, siteurl, placeholders, today, progress, passed, after_pages)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -214,10 +219,43 @@ def _inventory(output: Path) -> list[OutputFile]:
             found = type(found)(Kind.UNKNOWN, f"text larger than {MAX_TEXT_BYTES >> 20} MB")
         files.append(
             OutputFile(
-                rel, path, found.kind, found.detail, digest, digest, content_type(found, rel, data)
+                rel,
+                path,
+                found.kind,
+                found.detail,
+                digest,
+                digest,
+                content_type(found, rel, data),
+                text=data if found.is_text else None,
             )
         )
     return files
+
+
+def _check_added(
+    output: Path, files: list[OutputFile], after_pages: Callable[[Path], None]
+) -> list[tuple[OutputFile, str | None]]:
+    """Run `after_pages`, then judge every file it added: (file, why withheld or None).
+
+    An indexer has no business showing pictures: a photo or PDF it adds is withheld.
+    A file it changed or removed fails the gate (the checks above would no longer hold)."""
+    before = {f.rel: f.sha256 for f in files if f.path.exists()}
+    after_pages(output)
+    added = []
+    for f in _inventory(output):
+        if f.rel in before:
+            if f.sha256 != before[f.rel]:
+                raise GateError(f"{f.rel} was changed after the consent gate checked it")
+            continue
+        if f.kind in FACE_KINDS:
+            reason = f"{f.detail}: added after the pages were checked, so it is not published"
+        else:
+            reason = file_problem(Sniffed(f.kind, f.detail), f.text or f.path.read_bytes())
+        added.append((f, reason))
+    gone = set(before) - {f.rel for f in files if f.path.exists()}
+    if gone:
+        raise GateError(f"{sorted(gone)[0]} was removed after the consent gate checked it")
+    return added
 
 
 def _sha256_file(path: Path) -> str:
@@ -242,6 +280,7 @@ def _run(
     today: date,
     progress: bool,
     passed: set[Path],
+    after_pages: Callable[[Path], None] | None = None,
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
     files = _inventory(output)
@@ -251,7 +290,8 @@ def _run(
     verdicts: dict[str, Verdict] = {}
     for f in files:
         if f.kind not in FACE_KINDS and f.kind not in TEXT_ONLY_KINDS:
-            problem = file_problem(Sniffed(f.kind, f.detail), f.path.read_bytes())
+            data = f.text if f.text is not None else f.path.read_bytes()
+            problem = file_problem(Sniffed(f.kind, f.detail), data)
             verdicts[f.rel] = (
                 _withheld_verdict(f, problem)
                 if problem
@@ -311,6 +351,16 @@ def _run(
         withheld.add(f.rel)
         f.path.unlink(missing_ok=True)
 
+    # 4b. What is built from the checked pages (a search index): checked in turn.
+    if after_pages is not None:
+        for f, reason in _check_added(output, files, after_pages):
+            files.append(f)
+            by_rel[f.rel] = f
+            if reason:
+                verdicts[f.rel] = _withheld_verdict(f, reason)
+                withheld.add(f.rel)
+                f.path.unlink(missing_ok=True)
+
     # 5. Tell the webmaster, write the report, then the manifest.
     for rel in sorted(withheld):
         verdict = verdicts[rel]
@@ -369,7 +419,7 @@ def _run(
         if f.rel in withheld:
             continue
         if f.rel in pages.rewritten:
-            f.sha256 = sha256_bytes(f.path.read_bytes())
+            f.sha256 = sha256_bytes(f.text)
         entries.append(
             ManifestEntry(
                 path=f.rel,
@@ -424,7 +474,9 @@ def _reencode_passed(
     )
     for f in bar:
         try:
-            clean = cache_.publishable(f.path, f.source_sha256, f.rel)
+            clean = _blur_hook(f, verdicts[f.rel]) or cache_.publishable(
+                f.path, f.source_sha256, f.rel
+            )
         except (RasterError, OSError) as exc:
             _withhold(verdicts[f.rel], f"it could not be re-encoded: {exc}")
             withheld.add(f.rel)
@@ -440,6 +492,16 @@ def _reencode_passed(
     return changed
 
 
+def _blur_hook(f: OutputFile, verdict: Verdict) -> bytes | None:
+    """CONSENT_BLUR: the published bytes of a photo whose verdict blurs faces (the checked
+    pixels with those faces blurred, ``blur``), or None for every other photo."""
+    if not verdict.blurred:
+        return None
+    from .blur import publishable_blurred
+
+    return publishable_blurred(f.path, f.source_sha256, verdict.blurred, f.rel)
+
+
 class _PageWork:
     """Which pages, feeds, style sheets and drawings use which picture, and the rewrite
     that withholds them (``pages``: every route a document can show a picture by)."""
@@ -452,6 +514,8 @@ class _PageWork:
         self.placeholder, self.missing_placeholder = placeholders
         self.cache_dir = settings.cache_dir / "pages"
         self.resolver = UrlResolver(siteurl)
+        # The same URLs recur on every page (the theme's, the navigation's): resolve once.
+        self.resolver.resolve = functools.cache(self.resolver.resolve)
         self.present = {f.rel for f in files if f.rel not in withheld}
         self.used_by: dict[str, set[str]] = defaultdict(set)
         self.fed_by: dict[str, set[str]] = defaultdict(set)
@@ -472,7 +536,7 @@ class _PageWork:
     def _document(self, f: OutputFile) -> None:
         kind = str(f.kind)
         is_feed = f.kind == Kind.XML
-        text = f.path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = f.text.decode("utf-8", errors="surrogateescape")
         try:
             uses = scan_document(text, kind, self.cache_dir)
         except ValueError as exc:
@@ -527,7 +591,8 @@ class _PageWork:
                 )
                 count += added
         if new_text != text:
-            f.path.write_text(new_text, encoding="utf-8", errors="surrogateescape")
+            f.text = new_text.encode("utf-8", errors="surrogateescape")
+            f.path.write_bytes(f.text)
             self.rewritten.add(f.rel)
             self.placeholders += count
 
@@ -571,7 +636,7 @@ def _withhold_text_with_pictures(
     found = []
     for f in files:
         if f.rel not in withheld and f.kind in TEXT_ONLY_KINDS:
-            problem = text_problem(f.path.read_bytes())
+            problem = text_problem(f.text)
             if problem:
                 found.append((f, problem))
     return found
