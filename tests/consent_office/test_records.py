@@ -227,8 +227,12 @@ def test_bulk_actions_on_the_review_queue(client, office):
     office.report.parent.mkdir(parents=True)
     office.report.write_text(json.dumps({"generated_at": "today", "images": images}))
     sign_in(client)
-    token = csrf_of(client.get("/review").get_data(as_text=True))
+    queue = client.get("/review").get_data(as_text=True)
+    token = csrf_of(queue)
     sha = [i["sha256"] for i in images]
+    # The face the gate recognised is offered as that person's; the others are empty.
+    assert f'name="tag-{sha[2]}-1" list="people" value="S2"' in queue
+    assert f'name="tag-{sha[0]}-1" list="people" value=""' in queue
 
     # Bulk approve: each selected photo with its tags; the one the gate recognised S2 in
     # but not tagged with S2 stops the whole batch (all or nothing).
