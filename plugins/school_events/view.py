@@ -24,9 +24,7 @@ class DayCell:
     today: bool
     events: list[Event]
 
-    @property
-    def anchor(self) -> str:
-        return f"day-{self.day.isoformat()}"
+    target: str = ""  # where the day's link leads in the month's list
 
     @property
     def label(self) -> str:
@@ -105,7 +103,13 @@ def month_grid(first: date, events: list[Event], today: date) -> MonthGrid:
             week.append(DayCell(day, first <= day <= last, day == today, shown))
             day += timedelta(days=1)
         weeks.append(week)
-    return MonthGrid(first, weeks, group_by_day(in_month, first, last))
+    days = group_by_day(in_month, first, last)
+    listed = {group.day for group in days}
+    for cell in (cell for week in weeks for cell in week if cell.events):
+        # A day with only the later days of a multi-day event has no heading in the list:
+        # its link leads to that event's entry instead.
+        cell.target = f"day-{cell.day.isoformat()}" if cell.day in listed else cell.events[0].anchor
+    return MonthGrid(first, weeks, days)
 
 
 def months_between(start: date, end: date) -> list[date]:

@@ -43,6 +43,10 @@ def test_november_2026_grid_starts_on_sunday_and_places_multi_day_events():
     assert cells[date(2026, 11, 26)].today
     assert cells[date(2026, 11, 28)].events == []  # DTEND is exclusive
     assert [e.title for e in cells[date(2026, 11, 19)].events] == ["Concert"]
+    # A day with events links to its heading in the list, or (when it only continues an
+    # event listed earlier) to that event's entry.
+    assert cells[date(2026, 11, 19)].target == "day-2026-11-19"
+    assert cells[date(2026, 11, 27)].target == recess.anchor
     # The list lists the recess once, on its first day.
     assert [(g.day.day, [e.title for e in g.events]) for g in grid.days] == [
         (19, ["Concert"]),
