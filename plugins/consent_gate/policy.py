@@ -5,6 +5,8 @@ and by `publish` on objects already in the bucket.
 - Video and audio (cover pictures), archives and unknown binary files: never.
 - SVG drawings: only when they draw no embedded or remote picture.
 - Fonts: only outline fonts (see ``fonts``).
+- The site's search index (Pagefind's compressed data): only when nothing in it,
+  decompressed, is or hides a picture.
 - Text (pages, style sheets, scripts, feeds, JSON, calendars, plain text): only valid UTF-8
   holding no picture written into it (a data: URL or base64 image, see ``sniff``).
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from .fonts import font_problem
 from .output_scan import svg_embedded_images
-from .sniff import Kind, Sniffed, decode_text, pictures_in_text
+from .sniff import SEARCH_MARKER, Kind, Sniffed, decode_text, pictures_in_text, pictures_inside
 
 # Kinds whose files can show a face: the face engine decides them.
 FACE_KINDS = frozenset({Kind.RASTER, Kind.PDF})
@@ -64,6 +66,28 @@ def text_problem(data: bytes) -> str | None:
     return None
 
 
+# A search index larger than this, uncompressed, is not one a school site writes.
+MAX_SEARCH_DATA = 64 * 1024 * 1024
+
+
+def search_problem(data: bytes) -> str | None:
+    """Pagefind's data (words, page ids, its WebAssembly): published when nothing in it,
+    decompressed, is a picture or hides one."""
+    import zlib
+
+    try:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inner = inflater.decompress(data, MAX_SEARCH_DATA)
+    except zlib.error as exc:
+        return f"the search data cannot be decompressed ({exc})"
+    if inflater.unconsumed_tail:
+        return f"the search data is larger than {MAX_SEARCH_DATA >> 20} MB uncompressed"
+    pictures = pictures_inside(inner[len(SEARCH_MARKER) :])
+    if pictures:
+        return f"the search data holds {pictures[0]}, which the gate cannot check"
+    return None
+
+
 def file_problem(found: Sniffed, data: bytes) -> str | None:
     """Why a file that is not a photo or PDF may not be published, or None when it may."""
     if found.kind in FACE_KINDS:
@@ -72,6 +96,8 @@ def file_problem(found: Sniffed, data: bytes) -> str | None:
         return f"{found.detail}: {REFUSED_KINDS[found.kind]}"
     if found.kind == Kind.FONT:
         return font_problem(data)
+    if found.kind == Kind.SEARCH:
+        return search_problem(data)
     if found.kind == Kind.SVG:
         return svg_problem(data) or text_problem(data)
     return text_problem(data)

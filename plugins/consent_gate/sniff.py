@@ -37,6 +37,7 @@ class Kind(StrEnum):
     PDF = "pdf"
     FONT = "font"
     VIDEO = "video"  # video and audio containers (audio can carry cover pictures)
+    SEARCH = "search"  # the site's own search index (Pagefind data, gzip-compressed)
     ARCHIVE = "archive"
     UNKNOWN = "unknown"
 
@@ -174,8 +175,24 @@ def _mpeg_ts(data: bytes) -> bool:
     return len(data) >= 188 * 3 and all(data[i] == 0x47 for i in range(0, 188 * 3, 188))
 
 
+# Pagefind writes every piece of its index as gzip of this marker and the payload.
+SEARCH_MARKER = b"pagefind_dcd"
+
+
+def _search_data(data: bytes) -> Sniffed | None:
+    if not data.startswith(b"\x1f\x8b"):
+        return None
+    import zlib
+
+    try:
+        head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, len(SEARCH_MARKER))
+    except zlib.error:
+        return None
+    return Sniffed(Kind.SEARCH, "Pagefind search data") if head == SEARCH_MARKER else None
+
+
 def _binary_signature(data: bytes) -> Sniffed | None:
-    for finder in (_riff, _iso_media):
+    for finder in (_riff, _iso_media, _search_data):
         found = finder(data)
         if found is not None:
             return found
@@ -270,6 +287,8 @@ def sniff_bytes_type(data: bytes, name: str) -> tuple[Sniffed, str]:
 _DATA_URL = re.compile(r"data\s*:\s*([^,\s\"'()<>]{0,200})\s*,", re.IGNORECASE)
 # A long run of base64 (or base64url) characters: at 120+ characters it can hold a small image.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{120,}={0,2}")
+# A long run of hexadecimal pairs (how scripts sometimes carry bytes).
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){100,}")
 
 
 # The header of a data: URL is everything before the first comma, spaces included
@@ -339,6 +358,32 @@ def pictures_in_text(text: str, depth: int = 0) -> list[str]:
             data = _b64(blob)
             if data and shows_picture(data, "", depth + 1, strict=False):
                 found.append(f"base64 data ({_short(blob)})")
+        for match in _HEX_RUN.finditer(variant):
+            blob = match.group(0)
+            if f"hex:{blob}" in seen:
+                continue
+            seen.add(f"hex:{blob}")
+            if shows_picture(bytes.fromhex(blob), "", depth + 1, strict=False):
+                found.append(f"hexadecimal data ({_short(blob)})")
+    return found
+
+
+# Where a picture can start inside other bytes.
+_PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"%PDF-")
+
+
+def pictures_inside(data: bytes) -> list[str]:
+    """Pictures carried inside binary data that is not itself a picture (a search index,
+    compiled code): an image that decodes from any offset, or a data: URL or base64
+    picture in its text. Returns a short description each."""
+    found = []
+    for signature in _PICTURE_STARTS:
+        start = data.find(signature)
+        while start != -1 and len(found) < 5:
+            if _pillow_opens(data[start:]) is not None or data.startswith(b"%PDF-", start):
+                found.append(f"a picture at byte {start}")
+            start = data.find(signature, start + 1)
+    found += pictures_in_text(data.decode("utf-8", errors="replace"))
     return found
 
 
@@ -388,6 +433,7 @@ __all__ = [
     "decode_data_url",
     "decode_text",
     "pictures_in_text",
+    "pictures_inside",
     "shows_picture",
     "sniff",
 ]
