@@ -156,8 +156,14 @@ class EventsView(SourcesSummary):
 
     @property
     def home_events(self) -> list[Event]:
-        """The next events for the home page: not athletics, which has its own panel there."""
-        shown = [e for e in self.upcoming if e.category != "athletics" and not e.cancelled]
+        """The next events for the home page: not athletics, which has its own panel there,
+        and a repeating event once (twice-weekly library sessions would fill the panel)."""
+        shown, seen = [], set()
+        for event in self.upcoming:
+            if event.category == "athletics" or event.cancelled or event.uid in seen:
+                continue
+            seen.add(event.uid)
+            shown.append(event)
         return shown[: self.home_limit]
 
     @property

@@ -76,6 +76,23 @@ def test_view_links_months_and_fills_categories():
     assert [e.title for e in view.home_events] == ["PTA meeting"]
 
 
+def test_home_panel_shows_a_repeating_event_once():
+    weekly = [
+        Event("club@t", "Club", datetime(2026, 12, d, 15, tzinfo=NY), None, "arts", "Arts")
+        for d in (1, 8, 15)
+    ]
+    concert = event("Concert", datetime(2026, 12, 10, 18, tzinfo=NY), category="arts")
+    view = build_view(
+        [*weekly, concert],
+        TODAY,
+        datetime(2026, 11, 26, 12, tzinfo=NY),
+        (date(2026, 11, 1), date(2026, 12, 31)),
+        [Category(slug, label) for slug, label in CATEGORIES],
+        [],
+    )
+    assert [(e.title, e.first_day.day) for e in view.home_events] == [("Club", 1), ("Concert", 10)]
+
+
 @dataclass
 class Menu:
     day: date
