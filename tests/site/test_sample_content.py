@@ -5,22 +5,25 @@ directory's number for the office it names, and the calendar is this school year
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
+
+from school_events.expand import expand
+from school_events.settings import CATEGORIES
+from school_events.sources import load_events
+from staff_directory.directory import load_directory
 
 from tests.conftest import ROOT
 
-PAGES = ROOT / "content" / "pages"
+CONTENT = ROOT / "content"
+PAGES = CONTENT / "pages"
 PHONE = re.compile(r"\(555\) 014-\d{4}")
 
 
 def directory() -> dict[str, str]:
-    """Role (lower case) -> phone, from the staff directory's tables."""
-    roles = {}
-    for line in (PAGES / "staff-directory.md").read_text().splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) >= 3 and PHONE.search(cells[2]):
-            roles[cells[1].lower()] = PHONE.search(cells[2]).group(0)
-    return roles
+    """Role (lower case) -> phone, from the staff directory's CSV."""
+    staff = load_directory(CONTENT / "data" / "staff")
+    assert staff.problems == []
+    return {m.role.lower(): m.phone for d in staff.departments for m in d.members if m.phone}
 
 
 def test_every_phone_number_in_the_pages_is_in_the_staff_directory():
@@ -43,15 +46,19 @@ def test_offices_are_called_on_their_own_numbers():
     assert food not in athletics
 
 
-def test_the_calendar_is_this_school_year():
-    text = (PAGES / "calendar.md").read_text()
-    assert text.startswith("Title: School calendar 2026–27")
-    days = [
-        datetime.strptime(match, "%B %d, %Y").date()
-        for match in re.findall(r"(?:January|February|March|April|May|June|July|August|"
-                                r"September|October|November|December) \d{1,2}, \d{4}", text)
-    ]  # fmt: skip
-    assert len(days) > 10
-    assert all(date(2026, 8, 1) <= day <= date(2027, 7, 31) for day in days), days
+def test_the_calendar_is_this_school_year(tmp_path):
+    labels = dict(CATEGORIES)
+    result = load_events(
+        CONTENT / "events", CONTENT / "data" / "events", tmp_path, "America/New_York", labels,
+        "school-wide", "test.site",
+    )  # fmt: skip
+    assert result.problems == []
+    events = expand(result, "America/New_York", date(2026, 1, 1), date(2028, 1, 1), labels)
+    assert len(events) > 10
+    days = [e.first_day for e in events] + [e.last_day for e in events]
+    assert all(date(2026, 8, 1) <= day <= date(2027, 7, 31) for day in days), sorted(days)
     # The Thanksgiving recess matches the alert and the menus (closed November 25-27).
-    assert "November 25–27, 2026 | Thanksgiving recess" in text
+    (recess,) = [e for e in events if "Thanksgiving" in e.title]
+    assert (recess.first_day, recess.last_day) == (date(2026, 11, 25), date(2026, 11, 27))
+    assert recess.category == "closings"
+    assert (PAGES / "calendar.md").read_text().startswith("Title: School calendar 2026–27")
