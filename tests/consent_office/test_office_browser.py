@@ -342,6 +342,10 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
             "cp1252"
         )
     )
+    with Registry.open(office.registry, office.key_file) as registry:
+        for number, seed in ((1280, 1), (375, 2)):  # one record to remove at each width
+            template = np.random.default_rng(seed).normal(0, 0.1, 128)
+            registry.add(f"R{number}", f"Leaving Student {number}", [template])
     problems = []
     for width in (1280, 375):
         context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
@@ -362,6 +366,16 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
             p.goto(served + "/import")
             p.set_input_files("#csv", str(csv_file))
             p.click("button:has-text('Show the changes')")
+
+        def queue_takedown(p):
+            p.goto(served + "/takedown")
+            p.click("button:has-text('Queue a takedown')")
+            assert "waiting for the scheduled publish" in p.inner_text("table")
+
+        def remove_record(p, width=width):
+            p.goto(f"{served}/records/R{width}/remove")
+            p.click("button:has-text('Remove the record')")
+            assert p.inner_text("h1") == f"Removed: Leaving Student {width}"
 
         def refused(p):
             p.goto(served + "/records/new")
@@ -393,6 +407,8 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
             ("import preview", import_preview),
             ("refused form", refused),
             ("not found", visit("/records/NOPE")),
+            ("takedown queued", queue_takedown),
+            ("removed", remove_record),
         ):
             name, go = action
             go(page)
