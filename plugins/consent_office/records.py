@@ -144,6 +144,19 @@ def register(app: Flask, ws: Workspace) -> None:
             return _record_form(existing, details, str(exc))
         if not details["person_id"] or not details["name"]:
             return _record_form(existing, details, "Give the student's id and full name.")
+        if existing is None:
+            registry = open_registry()
+            taken = None
+            if registry is not None:
+                with registry:
+                    taken = registry.get(details["person_id"])
+            if taken is not None:
+                return _record_form(
+                    None,
+                    details,
+                    f"{taken.person_id} is already in the registry ({taken.name}): open their "
+                    "record and press Edit to change it, or check the id.",
+                )
         files = [f for f in request.files.getlist("photos") if f and f.filename]
         if len(files) > MAX_PHOTOS:
             return _record_form(existing, details, f"Give at most {MAX_PHOTOS} reference photos.")

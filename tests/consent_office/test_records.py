@@ -265,3 +265,25 @@ def test_bulk_actions_on_the_review_queue(client, office):
     bad = {"csrf_token": token, "do": f"tag:{sha[3][:-1]}5", f"tag-{sha[3][:-1]}5-1": "S99"}
     client.post("/review", data=bad)
     assert "there is no record &#39;S99&#39;" in client.get("/review").get_data(as_text=True)
+
+
+def test_an_id_already_on_file_is_refused_before_any_photo_is_read(client, office, one_face):
+    sign_in(client)
+    add_through_pages(client, "S1", "Alex Rivera", 5)
+    token = csrf_of(client.get("/records/new").get_data(as_text=True))
+    again = client.post(
+        "/records/new",
+        data={
+            "csrf_token": token,
+            "person_id": "S1",
+            "name": "Someone Else",
+            "photos": (io.BytesIO(b"6"), "photo.jpg"),
+        },  # fmt: skip
+        content_type="multipart/form-data",
+    )
+    assert again.status_code == 400
+    assert "S1 is already in the registry (Alex Rivera)" in again.get_data(as_text=True)
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.revoke("S1", actor="m.chen")
+    edit = client.get("/records/S1/edit").get_data(as_text=True)
+    assert "Saving this record with new photos gives consent again" in edit
