@@ -4,6 +4,8 @@ in bulk too. Thumbnails are made in memory for signed-in users only."""
 
 from __future__ import annotations
 
+import hashlib
+
 from consent_registry.registry import (
     RegistryError,
 )
@@ -64,8 +66,11 @@ def register(app: Flask, ws: Workspace) -> None:
         source = content.find(sha256)
         if source is None:
             abort(404)
+        photo = source.read_bytes()
+        if hashlib.sha256(photo).hexdigest() != sha256:  # changed since it was indexed
+            abort(404)
         try:
-            data = photo_lib.thumbnail(source.read_bytes(), [f.box for f in image.faces])
+            data = photo_lib.thumbnail(photo, [f.box for f in image.faces])
         except Exception:  # noqa: BLE001 - e.g. a PDF: the page says so in words
             abort(404)
         return Response(data, mimetype="image/jpeg")
