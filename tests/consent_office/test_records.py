@@ -287,3 +287,24 @@ def test_an_id_already_on_file_is_refused_before_any_photo_is_read(client, offic
         registry.revoke("S1", actor="m.chen")
     edit = client.get("/records/S1/edit").get_data(as_text=True)
     assert "Saving this record with new photos gives consent again" in edit
+
+
+def test_never_publish_and_remove_are_audited_with_the_office_users_name(client, office):
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Ana Gómez", [template(1)])
+        registry.add("S2", "Ben Okafor", [template(2)])
+    sign_in(client)
+    confirm = client.get("/records/S1/never-publish").get_data(as_text=True)
+    assert "Mark never publish: Ana Gómez (S1)" in confirm
+    token = csrf_of(confirm)
+    assert client.post("/records/S1/never-publish", data={"csrf_token": token}).status_code == 303
+    removed = client.post("/records/S2/remove", data={"csrf_token": token})
+    assert removed.status_code == 200 and "Removed: Ben Okafor" in removed.get_data(as_text=True)
+    with Registry.open(office.registry, office.key_file) as registry:
+        assert registry.get("S1").never_publish and registry.get("S2") is None
+        done = [(e.action, e.person_id, e.actor) for e in registry.audit_log()[-2:]]
+    assert done == [("never-publish", "S1", "m.chen"), ("remove", "S2", "m.chen")]
+    again = client.post("/records/S1/never-publish", data={"csrf_token": token})
+    assert again.status_code == 409 and "already marked never-publish" in again.get_data(
+        as_text=True
+    )
