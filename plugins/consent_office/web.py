@@ -88,6 +88,7 @@ class TakedownRun:
     started_by: str
     started_at: datetime
     lines: list[str] = field(default_factory=list)
+    progress: str = ""  # the publish's latest progress bar, e.g. "hashing: 40%|…| 120/300"
     finished_at: datetime | None = None
     exit_code: int | None = None
 
@@ -115,7 +116,6 @@ class Takedowns:
             "s3_publish",
             "--settings",
             str(settings.publish_settings),
-            "--quiet",
         ]
         env = dict(os.environ)
         env.setdefault("CONSENT_REGISTRY", str(Path(settings.gate.registry).resolve()))
@@ -131,8 +131,12 @@ class Takedowns:
                     stderr=subprocess.STDOUT,
                     text=True,
                 )
+                # Text mode reads tqdm's "\r" updates as lines: the latest is the progress.
                 for line in process.stdout:
-                    run.lines.append(line.rstrip())
+                    if "%|" in line or "it/s]" in line:
+                        run.progress = line.strip()
+                    elif line.strip():
+                        run.lines.append(line.rstrip())
                 run.exit_code = process.wait()
             except OSError as exc:
                 run.lines.append(f"publish could not be started: {exc}")
