@@ -9,6 +9,8 @@ Nothing here imports Pelican.
 from __future__ import annotations
 
 import functools
+import io
+import re
 from pathlib import Path
 
 DOMAIN = "messages"
@@ -22,19 +24,59 @@ def catalog_path(theme: str | Path, lang: str) -> Path:
     return Path(theme) / "translations" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+# A keyword line or a continuation line: its text must be one quoted string. Babel reads
+# an unterminated string without a word ("Buscar -> "Busca"), so it is checked here first.
+_PO_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(.*)"\s*$')
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_QUOTED = re.compile(r'^(?:[^"\\]|\\.)*$')
+
+
+def _line_problem(text: str) -> str | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _PO_LINE.match(stripped)
+        if match is None or _QUOTED.match(match.group(1)) is None:
+            return f"line {number}: {stripped[:60]!r} is not a keyword and one quoted string"
+    return None
+
+
+def _read_error(path: str, problem: str) -> CatalogError:
+    return CatalogError(
+        f"{path}: the translation catalogue cannot be used ({problem}); fix that line and "
+        "rebuild (README, 'Translations')"
+    )
+
+
 @functools.cache
 def _load(path: str, mtime_ns: int) -> dict[str, str | tuple[str, ...]]:
     from babel.messages.pofile import PoFileError, read_po
 
     try:
         with open(path, "rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
-    except (OSError, PoFileError, ValueError) as exc:
-        raise CatalogError(
-            f"{path}: the translation catalogue cannot be read ({exc}); fix the line it names "
-            "(`uv run pybabel compile -d themes/school/translations --statistics` shows the "
-            "errors) and rebuild"
-        ) from exc
+            data = handle.read()
+        problem = _line_problem(data.decode("utf-8"))
+        if problem:
+            raise _read_error(path, problem)
+        catalog = read_po(io.BytesIO(data), abort_invalid=True)
+    except (OSError, PoFileError, UnicodeDecodeError) as exc:
+        raise _read_error(path, str(exc)) from exc
+    # A translation whose %(name)s placeholders differ from the English would break the
+    # page it is on (Babel's own check lets a translation drop all of them).
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        wanted = set(_PLACEHOLDER.findall(ids[0]))
+        for string in strings:
+            if string and set(_PLACEHOLDER.findall(string)) != wanted:
+                raise _read_error(
+                    path,
+                    f"the translation of {ids[0]!r} must use the placeholders "
+                    f"{', '.join(sorted(wanted)) or 'none'}, as the English does",
+                )
     messages: dict[str, str | tuple[str, ...]] = {}
     for message in catalog:
         if not message.id or message.fuzzy:

@@ -191,12 +191,15 @@ def localdate(context, value, english: str = "", pattern: str = "long") -> str:
 
     if pattern == "datetime" and isinstance(value, datetime):
         # "26 de noviembre de 2026, 16:07": the date long, the time as the language writes it.
-        return f"{format_date(value, 'long', locale=lang)}, {format_time(value, 'short', locale=lang)}"
+        return (
+            f"{format_date(value, 'long', locale=lang)}, {format_time(value, 'short', locale=lang)}"
+        )
     if isinstance(value, datetime):
         value = value.date()
     if pattern == "weekday":
         # The weekday in full ("lunes"): CLDR's skeletons shorten it in some languages.
-        return f"{format_date(value, 'EEEE', locale=lang)}, {format_skeleton('MMMMd', value, locale=lang)}"
+        weekday = format_date(value, "EEEE", locale=lang)
+        return f"{weekday}, {format_skeleton('MMMMd', value, locale=lang)}"
     if pattern in _SKELETONS:
         return format_skeleton(_SKELETONS[pattern], value, locale=lang)
     return format_date(value, pattern, locale=lang)
