@@ -49,6 +49,11 @@ DEFAULTS: dict[str, object] = {
     # Turn the gate off (benchmarks only: the gate-off baseline). Such a build writes no
     # manifest, so `publish` refuses its output.
     "CONSENT_ENABLED": True,
+    # Blur instead of withhold (the consent office's policy decides; off by default): a photo
+    # whose every other face is much smaller than its consented faces, and no one marked
+    # never-publish, is published with those faces blurred (face_engine.decision's rule,
+    # consent_gate/blur.py); the report lists the blurred faces.
+    "CONSENT_BLUR": False,
 }
 
 # dlib's face model is documented for distances up to 0.6; past it, strangers match.
@@ -82,6 +87,7 @@ class GateSettings:
     manifest_path: Path
     workers: int
     enabled: bool
+    blur: bool = False
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object] | None = None) -> GateSettings:
@@ -128,6 +134,7 @@ class GateSettings:
             values[name] = Path(str(values[name])).expanduser()
         values["strict"] = bool(values["strict"])
         values["enabled"] = bool(values["enabled"])
+        values["blur"] = bool(values["blur"])
         return cls(**values)
 
     def check_outside(self, output: Path) -> None:

@@ -21,7 +21,14 @@ import numpy as np
 
 from .cache import FaceCache
 from .faces import FaceError, detect_faces, set_threads
-from .model import PUBLISH, WITHHOLD, DetectedFace, FaceResult, RegistrySnapshot, Verdict
+from .model import (
+    PUBLISH,
+    WITHHOLD,
+    DetectedFace,
+    FaceResult,
+    RegistrySnapshot,
+    Verdict,
+)
 from .model import sha256_bytes as _sha256
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,19 @@ class MatchSettings(Protocol):
     min_face_px: int
     workers: int
     cache_dir: Path
+    blur: bool  # CONSENT_BLUR: blur small unconsented faces instead of withholding
+
+
+# CONSENT_BLUR: "the faces the photo is about" are its consented faces; a face that may not
+# be published is blurred only when it is at most this share of the smallest consented
+# face (the longer side of both boxes). In groups/biden_obama_and_child.jpg the adults'
+# faces are 186 px and the child's 155 px (83 %): she is one of the people the photo is
+# about, and withholds it; a passer-by far behind is under half a subject's size.
+BLUR_MAX_SHARE = 0.5
+# A face within this distance of a never-publish record is never blurred into a photo: it
+# withholds it. Wider than the tolerance (0.55) on purpose: a real photo of a person sits
+# up to 0.62 from their own record (the held-out set), and unsure means withheld.
+NEVER_PUBLISH_BLUR_DISTANCE = 0.7
 
 
 def match_face(
@@ -118,14 +138,69 @@ def verdict_for_faces(
         return Verdict(path, sha256, PUBLISH, ["no faces found"], [])
     refused = [r for r in results if not r.ok]
     if refused:
-        reasons = [
-            f"face at ({r.box.left},{r.box.top}) {r.box.width}x{r.box.height}: {r.reason}"
-            for r in refused
-        ]
+        reasons = [f"face at {_where(r.box)}: {r.reason}" for r in refused]
+        if getattr(settings, "blur", False):
+            problem = _blur_problem(results, faces, snapshot, settings)
+            if problem is None:
+                kept = len(results) - len(refused)
+                return Verdict(
+                    path,
+                    sha256,
+                    PUBLISH,
+                    [f"{kept} face(s) have consent on file; {len(refused)} blurred (CONSENT_BLUR)"]
+                    + [f"blurred {reason}" for reason in reasons],
+                    results,
+                    blurred=[r.box for r in refused],
+                )
+            reasons.append(f"not blurred (CONSENT_BLUR): {problem}")
         return Verdict(path, sha256, WITHHOLD, reasons, results)
     return Verdict(
         path, sha256, PUBLISH, [f"all {len(results)} face(s) have consent on file"], results
     )
+
+
+def _where(box) -> str:
+    return f"({box.left},{box.top}) {box.width}x{box.height}"
+
+
+def _blur_problem(
+    results: Sequence[FaceResult],
+    faces: Sequence[DetectedFace],
+    snapshot: RegistrySnapshot,
+    settings: MatchSettings,
+) -> str | None:
+    """Why the refused faces of a photo cannot be blurred instead of withholding it, or
+    None when they can: the photo is about its consented faces, and every other face is
+    much smaller (BLUR_MAX_SHARE) and is no one marked never-publish."""
+    consented = [r for r in results if r.ok]
+    if not consented:
+        return "no face in it has consent, so it is not a photo of consented people"
+    smallest = min(max(r.box.width, r.box.height) for r in consented)
+    never = [r for r in snapshot.records if r.never_publish and r.encodings]
+    for result, face in zip(results, faces, strict=True):
+        if result.ok:
+            continue
+        where = f"the face at {_where(result.box)}"
+        record = next((r for r in snapshot.records if r.person_id == result.person_id), None)
+        if record is not None and record.never_publish:
+            return f"{where} is {result.person_id}, marked never-publish"
+        if face.encoding is not None:
+            for other in never:
+                distance = float(
+                    np.min(np.linalg.norm(np.stack(other.encodings) - face.encoding, axis=1))
+                )
+                if distance <= NEVER_PUBLISH_BLUR_DISTANCE:
+                    return (
+                        f"{where} could be {other.person_id}, marked never-publish "
+                        f"(distance {distance:.2f})"
+                    )
+        size = max(result.box.width, result.box.height)
+        if size > BLUR_MAX_SHARE * smallest:
+            return (
+                f"{where} ({size} px) is not much smaller than the consented faces "
+                f"(smallest {smallest} px; at most {BLUR_MAX_SHARE:.0%} of it is blurred)"
+            )
+    return None
 
 
 def _approved(

@@ -147,6 +147,8 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     faces: list[FaceResult] = field(default_factory=list)
     approved_by: str | None = None
+    # Faces published blurred (CONSENT_BLUR): the re-encoder blurs exactly these boxes.
+    blurred: list[FaceBox] = field(default_factory=list)
 
     @property
     def publish(self) -> bool:
@@ -160,6 +162,7 @@ class Verdict:
             "reasons": list(self.reasons),
             "faces": [f.to_json() for f in self.faces],
             "approved_by": self.approved_by,
+            "blurred": [list(box.as_css()) for box in self.blurred],
         }
 
 

@@ -304,3 +304,59 @@ def test_batch_falls_back_to_this_process_when_the_pool_breaks(settings, tmp_pat
     verdicts = decision.check_files(paths, snapshot(), parallel, progress=False)
     assert [v.verdict for v in verdicts] == [PUBLISH, PUBLISH]
     assert [v.reasons for v in verdicts] == [["no faces found"], ["no faces found"]]
+
+
+# ---------------------------------------------------------------- CONSENT_BLUR
+
+
+def test_blur_is_off_by_default_and_set_by_consent_blur():
+    from consent_registry.settings import GateSettings
+
+    assert GateSettings.from_mapping({}).blur is False
+    assert GateSettings.from_mapping({"CONSENT_BLUR": True}).blur is True
+
+
+def test_with_blur_small_unconsented_faces_are_blurred_and_the_photo_published(settings):
+    blur = replace(settings, blur=True)
+    snap = snapshot(record("S1", A), record("S2", B, revoked=True))
+    faces = [face(near(A, 0.1), size=120), face(C, size=50), face(near(B, 0.1), size=60)]
+    faces.append(face(None, size=20))  # too small to check
+    verdict = decision.decide(IMAGE, snap, blur, faces=faces)
+    assert verdict.verdict == PUBLISH, verdict.reasons
+    assert verdict.blurred == [f.box for f in faces[1:]]
+    assert verdict.reasons[0] == "1 face(s) have consent on file; 3 blurred (CONSENT_BLUR)"
+    assert all(reason.startswith("blurred face at") for reason in verdict.reasons[1:])
+    assert verdict.to_json()["blurred"] == [list(f.box.as_css()) for f in faces[1:]]
+    # The same faces without CONSENT_BLUR: withheld, nothing blurred.
+    off = decision.decide(IMAGE, snap, settings, faces=faces)
+    assert off.verdict == WITHHOLD and off.blurred == []
+
+
+def test_an_unconsented_face_near_a_consented_ones_size_withholds_even_with_blur(settings):
+    blur = replace(settings, blur=True)
+    snap = snapshot(record("S1", A))
+    at_limit = decision.decide(IMAGE, snap, blur, faces=[face(near(A, 0.1), 120), face(C, 60)])
+    assert at_limit.verdict == PUBLISH  # 50 % of the smallest consented face
+    verdict = decision.decide(IMAGE, snap, blur, faces=[face(near(A, 0.1), 120), face(C, 61)])
+    assert verdict.verdict == WITHHOLD and verdict.blurred == []
+    assert "not much smaller than the consented faces" in verdict.reasons[-1]
+
+
+def test_never_publish_faces_are_never_blurred_into_a_photo(settings):
+    blur = replace(settings, blur=True)
+    child = record("S9", B, never_publish=True)
+    snap = snapshot(record("S1", A), child)
+    # Recognised as the never-publish child ...
+    matched = decision.decide(IMAGE, snap, blur, faces=[face(near(A, 0.1)), face(near(B, 0.1), 40)])
+    assert matched.verdict == WITHHOLD and "marked never-publish" in matched.reasons[-1]
+    # ... or only close to her record (past the tolerance, unsure): withheld too.
+    unsure = decision.decide(IMAGE, snap, blur, faces=[face(near(A, 0.1)), face(near(B, 0.65), 40)])
+    assert unsure.verdict == WITHHOLD and "could be S9" in unsure.reasons[-1]
+    far = decision.decide(IMAGE, snap, blur, faces=[face(near(A, 0.1)), face(near(B, 0.75), 40)])
+    assert far.verdict == PUBLISH
+
+
+def test_blur_needs_a_consented_face_the_photo_is_about(settings):
+    blur = replace(settings, blur=True)
+    verdict = decision.decide(IMAGE, snapshot(record("S1", A)), blur, faces=[face(C, 40)])
+    assert verdict.verdict == WITHHOLD and "no face in it has consent" in verdict.reasons[-1]
