@@ -57,7 +57,6 @@ from .sniff import TEXT_KINDS, Kind, Sniffed, content_type, sniff
 
 logger = logging.getLogger(__name__)
 
-NO_REGISTRY_FINGERPRINT = "no-registry"
 # Bump when page rewriting changes: cached rewrites are keyed by it.
 REWRITE_VERSION = "4"
 # Documents that can show a picture by a URL: their uses are found and rewritten.
@@ -129,21 +128,11 @@ def approve_hint(sha256: str, shows: tuple[str, ...] = ()) -> str:
 
 
 def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot, bool]:
-    """The registry as of today, and whether a registry file was there.
+    """The registry as of today (expired templates purged first), and whether a registry
+    file was there; see ``consent_registry.snapshot``."""
+    from consent_registry.snapshot import open_snapshot
 
-    Without a registry file the snapshot is empty: every photo with a face is withheld.
-    A registry that exists but cannot be read raises (and the gate fails closed).
-    """
-    if not settings.registry.exists():
-        return RegistrySnapshot(records=(), approvals={}, today=today,
-                                fingerprint=NO_REGISTRY_FINGERPRINT), False  # fmt: skip
-    from consent_registry.registry import Registry
-
-    with Registry.open(settings.registry, settings.key_file) as registry:
-        # Retention: expired consent loses its templates at the first build after expiry.
-        # Never purge by a preview date (SITE_DATE) in the future: only by the real one.
-        registry.purge_expired(min(today, date.today()), actor="site build")
-        return registry.snapshot(today), True
+    return open_snapshot(settings.registry, settings.key_file, today, purge_expired=True)
 
 
 def walk_files(output: Path) -> list[Path]:

@@ -672,7 +672,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                 _out(f"    used on: {', '.join(image['pages'])}")
             for reason in image.get("reasons") or ["no reason recorded"]:
                 _out(f"    - {reason}")
-            if sha256:
+            if image.get("kind", "raster") not in ("raster", "pdf"):
+                _out("    an approval cannot publish this kind of file: see the reason above")
+            elif sha256:
                 consented = [
                     str(f["person_id"])
                     for f in image.get("faces") or []
@@ -708,18 +710,14 @@ def _expand_images(paths: Sequence[str]) -> list[Path]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from face_engine.decision import check_files
-    from face_engine.model import RegistrySnapshot
+
+    from .snapshot import open_snapshot
 
     settings = _settings(args)
     paths = _expand_images(args.images)
-    today = date.today()
-    registry = _open(args, create=False)
-    if registry is None:
+    snapshot, present = open_snapshot(settings.registry, settings.key_file, date.today())
+    if not present:
         _err(_no_registry(args) + " Every face counts as unknown.")
-        snapshot = RegistrySnapshot(records=(), approvals={}, today=today, fingerprint="")
-    else:
-        with registry:
-            snapshot = registry.snapshot(today)
     verdicts = check_files(
         paths,
         snapshot,

@@ -70,11 +70,10 @@ def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:
             "nothing was published. Run publish from the project folder, or point "
             "CONSENT_REGISTRY at the registry."
         )
-    from consent_registry.registry import Registry
+    from consent_registry.snapshot import open_snapshot as read_registry
 
     try:
-        with Registry.open(registry_path, gate_settings.key_file) as registry:
-            return registry.snapshot(today or date.today())
+        return read_registry(registry_path, gate_settings.key_file, today or date.today())[0]
     except Exception as exc:
         raise PublishError(
             f"cannot open the consent registry {registry_path} (key file "
