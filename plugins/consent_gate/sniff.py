@@ -108,6 +108,8 @@ _SIGNATURES: tuple[tuple[int, bytes, Kind, str], ...] = (
     (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", Kind.RASTER, "JPEG 2000"),
     (0, b"\xff\x4f\xff\x51", Kind.RASTER, "JPEG 2000"),
     (0, b"qoif", Kind.RASTER, "QOI"),
+    (0, b"%!PS", Kind.UNKNOWN, "PostScript (a printer's drawing, which can hold a photo)"),
+    (0, b"\xc5\xd0\xd3\xc6", Kind.UNKNOWN, "Encapsulated PostScript"),
     (0, b"\x1aE\xdf\xa3", Kind.VIDEO, "Matroska/WebM"),
     (0, b"OggS", Kind.VIDEO, "Ogg"),
     (0, b"FLV", Kind.VIDEO, "FLV"),
@@ -207,6 +209,8 @@ def _binary_signature(data: bytes) -> Sniffed | None:
 
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+# How image formats written as text begin (XPM, XBM, plain PNM), for Pillow to confirm.
+_TEXT_IMAGE = re.compile(rb"\s*(?:/\*\s*XPM\s*\*/|#define\s|P[1-3]\s)")
 
 
 def decode_text(data: bytes) -> str | None:
@@ -249,6 +253,10 @@ def sniff(data: bytes, name: str = "") -> Sniffed:
         if pillow is not None:
             return Sniffed(Kind.RASTER, pillow)
         return Sniffed(Kind.UNKNOWN, "binary data of an unknown kind")
+    if _TEXT_IMAGE.match(data):
+        pillow = _pillow_opens(data)  # XPM, XBM, plain-text PNM: pictures written as text
+        if pillow is not None:
+            return Sniffed(Kind.RASTER, pillow)
     suffix = _suffix(name)
     kind = _TEXT_SUFFIXES.get(suffix, Kind.TEXT)
     if kind in (Kind.XML, Kind.SVG, Kind.TEXT) and _is_svg_text(text):
@@ -275,18 +283,15 @@ def content_type(sniffed: Sniffed, name: str, data: bytes = b"") -> str:
     return "application/octet-stream"
 
 
-def sniff_bytes_type(data: bytes, name: str) -> tuple[Sniffed, str]:
-    """(kind, Content-Type) of bytes about to be published."""
-    found = sniff(data, name)
-    return found, content_type(found, name, data)
-
-
 # ---------------------------------------------------------------- pictures hidden in text
 
 # data: URLs of any declared type, any spelling ("DATA:", spaces, a missing ";base64" flag).
 _DATA_URL = re.compile(r"data\s*:\s*([^,\s\"'()<>]{0,200})\s*,", re.IGNORECASE)
 # A long run of base64 (or base64url) characters: at 120+ characters it can hold a small image.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{120,}={0,2}")
+# Base64 broken into lines (MIME, vCard, iCalendar attachments fold it every 72-76
+# characters): at least three long lines in a row.
+_BASE64_LINES = re.compile(r"(?:[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?\n[ \t]*){3,}[A-Za-z0-9+/=]*")
 # A long run of hexadecimal pairs (how scripts sometimes carry bytes).
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){100,}")
 
@@ -358,6 +363,14 @@ def pictures_in_text(text: str, depth: int = 0) -> list[str]:
             data = _b64(blob)
             if data and shows_picture(data, "", depth + 1, strict=False):
                 found.append(f"base64 data ({_short(blob)})")
+        for match in _BASE64_LINES.finditer(variant):
+            blob = re.sub(r"\s", "", match.group(0))
+            if blob in seen:
+                continue
+            seen.add(blob)
+            data = _b64(blob)
+            if data and shows_picture(data, "", depth + 1, strict=False):
+                found.append(f"base64 data in lines ({_short(blob)})")
         for match in _HEX_RUN.finditer(variant):
             blob = match.group(0)
             if f"hex:{blob}" in seen:

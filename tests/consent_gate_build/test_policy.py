@@ -50,3 +50,28 @@ def test_text_files_that_only_talk_are_published():
     assert _problem(css, "theme/css/site.css") is None
     assert _problem(b'{"name": "Cedar Hollow"}', "site.webmanifest") is None
     assert _problem(b"\xff\xfe\x00garbage", "notes.txt") is not None  # not text, not known
+
+
+def test_base64_broken_into_lines_is_found():
+    folded = base64.encodebytes(_jpeg()).decode()  # 76 characters a line, as MIME writes
+    vcard = f"BEGIN:VCARD\nPHOTO;ENCODING=b;TYPE=JPEG:\n{folded}END:VCARD\n".encode()
+    assert "base64 data in lines" in _problem(vcard, "staff/ms-lee.vcf")
+    ics_folded = "\r\n ".join(
+        base64.b64encode(_jpeg()).decode()[i : i + 74] for i in range(0, 4000, 74)
+    )
+    ics = (
+        f"BEGIN:VCALENDAR\r\nATTACH;ENCODING=BASE64;VALUE=BINARY:{ics_folded}\r\nEND:VCALENDAR\r\n"
+    )
+    assert _problem(ics.encode(), "calendars/photo.ics") is not None
+
+
+def test_pictures_written_as_text_are_pictures():
+    from face_engine.imaging import decode_display
+
+    ppm = "P3\n4 4\n255\n" + " ".join(["200 120 90"] * 16) + "\n"
+    found = sniff(ppm.encode(), "notes.txt")
+    assert found.kind == Kind.RASTER  # checked by the face engine, re-encoded as PNG
+    assert decode_display(ppm.encode()).frames[0].size == (4, 4)
+    postscript = b"%!PS-Adobe-3.0\n/picstr 3 string def\n64 64 8 [64 0 0 64 0 0]\n"
+    assert sniff(postscript, "flyer.ps").kind == Kind.UNKNOWN
+    assert "PostScript" in _problem(postscript, "flyer.ps")
