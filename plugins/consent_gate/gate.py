@@ -53,7 +53,7 @@ from .pages import ImageUse, is_blocked, rewrite_document, scan_document, target
 from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import RasterError, ReencodeCache
 from .report import check_report_path, write_report
-from .sniff import TEXT_KINDS, Kind, Sniffed, content_type, sniff
+from .sniff import TEXT_KINDS, TEXT_RULES_VERSION, Kind, Sniffed, content_type, sniff
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def _run(
     # 4. Pages, feeds and style sheets.
     pages = _PageWork(output, files, withheld, settings, siteurl, placeholders)
     pages.run()
-    residual = _withhold_text_with_pictures(files, withheld)
+    residual = _withhold_text_with_pictures(files, withheld, settings.cache_dir)
     residual += [(by_rel[rel], reason) for rel, reason in pages.unreadable.items()]
     for f, reason in residual:
         verdicts[f.rel] = _withheld_verdict(f, reason)
@@ -619,15 +619,30 @@ class _PageWork:
 
 
 def _withhold_text_with_pictures(
-    files: list[OutputFile], withheld: set[str]
+    files: list[OutputFile], withheld: set[str], cache_dir: Path
 ) -> list[tuple[OutputFile, str]]:
-    """Text files that still hold a picture after every rewrite: withheld whole."""
+    """Text files that still hold a picture after every rewrite: withheld whole.
+
+    A text found clean is remembered by its hash (and the rules' version), so a rebuild
+    reads the same pages' text again only when it changed."""
     found = []
+    marks = cache_dir / f"clean-text-{TEXT_RULES_VERSION}"  # sniff's rules, versioned
     for f in files:
-        if f.rel not in withheld and f.kind in TEXT_ONLY_KINDS:
-            problem = text_problem(f.text)
-            if problem:
-                found.append((f, problem))
+        if f.rel in withheld or f.kind not in TEXT_ONLY_KINDS:
+            continue
+        digest = sha256_bytes(f.text)
+        mark = marks / digest[:2] / digest
+        if mark.exists():
+            continue
+        problem = text_problem(f.text)
+        if problem:
+            found.append((f, problem))
+            continue
+        try:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+        except OSError:
+            pass  # only costs the check again next time
     return found
 
 

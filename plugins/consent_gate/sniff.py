@@ -285,13 +285,19 @@ def content_type(sniffed: Sniffed, name: str, data: bytes = b"") -> str:
 
 # ---------------------------------------------------------------- pictures hidden in text
 
+# Bump when these rules change: texts found clean under older rules are checked again.
+TEXT_RULES_VERSION = "3"
+
 # data: URLs of any declared type, any spelling ("DATA:", spaces, a missing ";base64" flag).
 _DATA_URL = re.compile(r"data\s*:\s*([^,\s\"'()<>]{0,200})\s*,", re.IGNORECASE)
 # A long run of base64 (or base64url) characters: at 120+ characters it can hold a small image.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{120,}={0,2}")
 # Base64 broken into lines (MIME, vCard, iCalendar attachments fold it every 72-76
 # characters): at least three long lines in a row.
-_BASE64_LINES = re.compile(r"(?:[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?\n[ \t]*){3,}[A-Za-z0-9+/=]*")
+# Anchored at line starts, so a long unbroken run costs one pass, not one per character.
+_BASE64_LINES = re.compile(
+    r"^[ \t]*(?:[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?\n[ \t]*){3,}[A-Za-z0-9+/=]*", re.MULTILINE
+)
 # A long run of hexadecimal pairs (how scripts sometimes carry bytes).
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){100,}")
 
@@ -327,11 +333,14 @@ def _b64(payload: str) -> bytes | None:
 
 
 def _text_variants(text: str) -> list[str]:
-    """The text as written, and as a browser or script would read it after unescaping."""
+    """The text as written, and as a browser, a script or a mail or calendar program
+    would read it: HTML entities and JSON's escaped slashes undone, folded lines
+    (a line break followed by a space, RFC 5545 and 5322) joined."""
     from html import unescape
 
     variants = [text]
-    for variant in (unescape(text), text.replace("\\/", "/")):
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    for variant in (unescape(text), text.replace("\\/", "/"), unfolded):
         if variant not in variants:
             variants.append(variant)
     return variants
