@@ -18,7 +18,10 @@ function excerptNodes(excerpt) {
       marked = part === "<mark>";
       continue;
     }
-    const text = new DOMParser().parseFromString(part, "text/html").body.textContent;
+    // A <textarea> decodes entities as text (no markup, no scripts) and keeps spaces.
+    const decoder = document.createElement("textarea");
+    decoder.innerHTML = part;
+    const text = decoder.value;
     if (!text) continue;
     if (marked) {
       const mark = document.createElement("mark");

@@ -1,0 +1,128 @@
+"""The new pages in the real Debian chromium: switching to Spanish and back keeps the page,
+and the search page, the Spanish pages and the untranslated-page notes pass axe-core's
+WCAG 2.1 A/AA rules at 375 and 1280 px without sideways scrolling.
+
+SITE_SCREENSHOTS=<folder> saves a full-page screenshot of each page at each width."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.search.search_helpers import search_plugins
+from tests.site.helpers import build, serve
+from tests.site.test_accessibility import AXE, AXE_RUN, WCAG_TAGS, browser, describe  # noqa: F401
+from tests.site.test_phone_layout import LAYOUT_FACTS
+
+pytestmark = pytest.mark.browser
+
+SCHOOL_DAY = "2026-11-30T07:30"
+PAGES = {
+    "search with results": "search/?q=garden",
+    "Spanish search with results": "es/search/?q=calabaza",
+    "Spanish home": "es/",
+    "Spanish article": "es/news/2026/harvest-supper-2026/",
+    "Spanish page": "es/about/",
+    "Spanish lunch": "es/lunch/",
+    "Spanish athletics": "es/athletics/",
+    "untranslated note": "es/contact/",
+    "English page with the switcher": "about/",
+    "page without a Spanish version": "news/tags/",
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("i18n-browser") / "output"
+    build(out, site_date=SCHOOL_DAY, PLUGINS=search_plugins(), CONSENT_ENABLED=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    yield from serve(site)
+
+
+def open_page(browser, base_url, width):  # noqa: F811
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(base_url) else route.abort()
+        ),
+    )
+    return context, page
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        ("about/", "es/about/"),
+        ("news/2026/how-we-decide-snow-days/", "es/news/2026/how-we-decide-snow-days/"),
+        ("lunch/", "es/lunch/"),
+        ("contact/", "es/contact/"),  # no translation: the Spanish note page
+        ("", "es/"),
+    ],
+)
+def test_switching_to_spanish_and_back_keeps_the_page(browser, base_url, english, spanish):  # noqa: F811
+    context, page = open_page(browser, base_url, 1280)
+    try:
+        page.goto(f"{base_url}/{english}")
+        page.get_by_role("link", name="Español", exact=True).click()
+        page.wait_for_load_state()
+        reached = page.url
+        lang = page.get_attribute("html", "lang")
+        page.get_by_role("link", name="English", exact=True).click()
+        page.wait_for_load_state()
+        back = page.url
+    finally:
+        context.close()
+    assert reached == f"{base_url}/{spanish}" and lang == "es"
+    assert back == f"{base_url}/{english}"
+
+
+@pytest.fixture(scope="module")
+def reports(browser, base_url):  # noqa: F811
+    shots = os.environ.get("SITE_SCREENSHOTS")
+    found = {}
+    for width in (375, 1280):
+        context, page = open_page(browser, base_url, width)
+        try:
+            for name, path in PAGES.items():
+                response = page.goto(f"{base_url}/{path}", wait_until="load")
+                assert response is not None and response.ok, path
+                if "?q=" in path:
+                    page.wait_for_selector(".search-results li")
+                facts = page.evaluate(LAYOUT_FACTS)
+                page.add_script_tag(path=str(AXE))
+                facts["violations"] = page.evaluate(AXE_RUN, WCAG_TAGS)
+                found[(width, path)] = facts
+                if shots:
+                    target = Path(shots) / f"{width}-{name.replace(' ', '-')}.png"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(target), full_page=True)
+        finally:
+            context.close()
+    return found
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_new_pages_pass_axe(reports, width):
+    failing = {p: f for (w, p), f in reports.items() if w == width and f["violations"]}
+    assert not failing, f"axe WCAG 2.1 AA violations at {width}px:\n{describe(failing)}"
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_new_pages_do_not_scroll_sideways(reports, width):
+    problems = []
+    for (w, path), facts in reports.items():
+        if w != width:
+            continue
+        if facts["scrollWidth"] > facts["innerWidth"]:
+            problems.append(f"{path}: the page is {facts['scrollWidth']}px wide")
+        problems += [f"{path}: {box}" for box in facts["sideways"]]
+        problems += [f"{path}: off-screen {element}" for element in facts["offscreen"]]
+    assert not problems, f"sideways scrolling at {width}px:\n" + "\n".join(problems)
