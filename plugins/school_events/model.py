@@ -75,13 +75,15 @@ class Event:
 
     @property
     def when(self) -> str:
-        """ "7:00 p.m. – 8:30 p.m.", "All day", or "Through Friday, November 27"."""
+        """ "7:00 p.m. – 8:30 p.m.", "All day", "Through Friday, November 27", or
+        "7:00 p.m. until Saturday, January 30 at 9:30 p.m."."""
         if self.multi_day:
             new_year = self.last_day.year != self.first_day.year
-            through = f"Through {date_label(self.last_day, with_year=new_year)}"
+            last = date_label(self.last_day, with_year=new_year)
             if self.all_day:
-                return through
-            return f"From {time_label(self.start)}; {through.lower()}"
+                return f"Through {last}"
+            end = f" at {time_label(self.end)}" if isinstance(self.end, datetime) else ""
+            return f"{time_label(self.start)} until {last}{end}"
         if self.all_day:
             return "All day"
         if isinstance(self.end, datetime) and self.end > self.start:

@@ -157,6 +157,20 @@ def test_markdown_multi_day_event_ends_on_the_day_written(tmp_path):
     assert fair.category == "pta" and fair.category_label == "PTA"
 
 
+def test_markdown_timed_event_over_several_days(tmp_path):
+    write_event(
+        tmp_path,
+        "play.md",
+        "Title: Winter play\nDate: 2027-01-28 7:00 PM\nEnd: 2027-01-30 9:30 PM\nCategory: Arts\n",
+    )
+    (play,) = occurrences(load(tmp_path), end=date(2027, 2, 28))
+    assert play.multi_day and (play.first_day, play.last_day) == (
+        date(2027, 1, 28),
+        date(2027, 1, 30),
+    )
+    assert play.when == "7:00 p.m. until Saturday, January 30 at 9:30 p.m."
+
+
 def test_markdown_cancelled_event(tmp_path):
     write_event(
         tmp_path,
