@@ -99,7 +99,7 @@ class EventsGenerator(Generator):
             elif config.category_calendar_save_as:
                 category.calendar_path = config.category_calendar_save_as.format(slug=slug)
                 category.subscription = subscription(
-                    self.settings, category.calendar_path, f"{label} events"
+                    self.settings, category.calendar_path, f"the {label} calendar"
                 )
             categories.append(category)
         view = build_view(events, today, now, window, categories, result.sources)

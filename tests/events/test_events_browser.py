@@ -108,7 +108,7 @@ def test_category_filter_shows_one_category(browser, base_url):  # noqa: F811
         filters = page.get_by_role("navigation", name="Show events by category")
         filters.get_by_role("link", name="PTA").click()
         assert page.url.endswith("/calendar/pta/")
-        assert page.locator("h1").inner_text() == "PTA events"
+        assert page.locator("h1").inner_text() == "Calendar: PTA"
         classes = page.locator("li.events-item").evaluate_all("els => els.map(e => e.className)")
         assert classes and all("events-cat-pta" in c for c in classes)
         assert filters.get_by_role("link", name="PTA").get_attribute("aria-current") == "page"
