@@ -179,6 +179,15 @@ class Accounts:
             raise
         return User(name, role)
 
+    def remove_user(self, name: str) -> None:
+        """Delete an account and end its sessions (someone left the office)."""
+        name = name.strip().lower()
+        deleted = self.db.execute("DELETE FROM users WHERE name = ?", (name,))
+        if deleted.rowcount == 0:
+            raise AccountError(
+                f"there is no account {name}: `consent user list` shows the accounts"
+            )
+
     def users(self) -> list[User]:
         return [User(*r) for r in self.db.execute("SELECT name, role FROM users ORDER BY name")]
 

@@ -1,5 +1,5 @@
 """The `consent` subcommands of the office's workspace and of the registry file: `serve`,
-`user add` / `user list`, `backup`, `restore` and `takedowns-ran`.
+`user add` / `user remove` / `user list`, `backup`, `restore` and `takedowns-ran`.
 
 `consent_registry.cli.build_parser` adds them with ``add_commands``; they read the same
 settings (``--settings``, ``--registry``, ``--key-file``) through the CLI's own loader.
@@ -56,6 +56,11 @@ def add_commands(sub, where: argparse.ArgumentParser, who: argparse.ArgumentPars
         help="read the password from the first line of standard input instead of asking",
     )
     p.set_defaults(func=cmd_user_add)
+    p = user_sub.add_parser(
+        "remove", parents=[where, who], help="delete an account and end its sessions"
+    )
+    p.add_argument("name", help="the sign-in name")
+    p.set_defaults(func=cmd_user_remove)
     p = user_sub.add_parser("list", parents=[where], help="list the accounts")
     p.set_defaults(func=cmd_user_list)
 
@@ -146,6 +151,20 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         "the consent office's workspace. Sign in at the address `consent serve` prints.",
         flush=True,
     )
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    cli = _cli()
+    settings = cli._settings(args)
+    with cli._open(args) as registry:
+        try:
+            with Accounts(office_db_path(settings.registry)) as accounts:
+                accounts.remove_user(args.name)
+        except AccountError as exc:
+            raise CommandError(str(exc)) from None
+        record(registry, args.by or default_actor(), "office-user-remove", {"user": args.name})
+    print(f"Removed the account {args.name}: it can no longer sign in.", flush=True)
     return 0
 
 

@@ -86,6 +86,24 @@ def test_consent_user_add_hashes_the_password_and_audits(office, capsys, monkeyp
     assert "too short" in capsys.readouterr().err
 
 
+def test_a_removed_account_is_signed_out_at_once(client, office, capsys):
+    assert sign_in(client).status_code == 303
+    assert client.get("/records").status_code == 200
+    assert main(["user", "remove", "m.chen", "--by", "Ms Lee"]) == 0
+    gone = client.get("/records")
+    assert gone.status_code == 303 and "/login" in gone.headers["Location"]
+    assert sign_in(client).status_code == 401
+    assert main(["user", "remove", "m.chen"]) == 1
+    assert "there is no account m.chen" in capsys.readouterr().err
+    with Registry.open(office.registry, office.key_file) as registry:
+        entry = registry.audit_log()[-1]
+    assert (entry.action, entry.actor, entry.details) == (
+        "office-user-remove",
+        "Ms Lee",
+        {"user": "m.chen"},
+    )
+
+
 def test_import_reads_every_spreadsheet_encoding_and_names_unknown_columns():
     text = 'Student_Number,LastFirst,Photo Release,Homeroom\nS1,"Gómez, Ana",Y,12B\n'
     for raw, expected in (
