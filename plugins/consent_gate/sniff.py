@@ -351,7 +351,7 @@ def pictures_in_text(text: str, depth: int = 0) -> list[str]:
     runs whose decoded bytes show a picture (a raster, PDF, video, archive, unknown binary,
     an SVG that draws one, or text hiding one in turn). Returns a short description each."""
     found: list[str] = []
-    seen: set[str] = set()
+    seen: set = set()
     for variant in _text_variants(text):
         for match in _DATA_URL.finditer(variant):
             end = variant.find(match.group(0)[-1], match.start()) + 1
@@ -364,30 +364,31 @@ def pictures_in_text(text: str, depth: int = 0) -> list[str]:
             data = decode_data_url(url)
             if data is None or shows_picture(data, "", depth + 1):
                 found.append(f"data: URL ({_short(url)})")
-        for match in _BASE64_RUN.finditer(variant):
-            blob = match.group(0)
-            if blob in seen:
-                continue
-            seen.add(blob)
-            data = _b64(blob)
-            if data and shows_picture(data, "", depth + 1, strict=False):
-                found.append(f"base64 data ({_short(blob)})")
-        for match in _BASE64_LINES.finditer(variant):
-            blob = re.sub(r"\s", "", match.group(0))
-            if blob in seen:
-                continue
-            seen.add(blob)
-            data = _b64(blob)
-            if data and shows_picture(data, "", depth + 1, strict=False):
-                found.append(f"base64 data in lines ({_short(blob)})")
-        for match in _HEX_RUN.finditer(variant):
-            blob = match.group(0)
-            if f"hex:{blob}" in seen:
-                continue
-            seen.add(f"hex:{blob}")
-            if shows_picture(bytes.fromhex(blob), "", depth + 1, strict=False):
-                found.append(f"hexadecimal data ({_short(blob)})")
+        for pattern, decode, label in _ENCODED_RUNS:
+            for match in pattern.finditer(variant):
+                blob = re.sub(r"\s", "", match.group(0))
+                if (label, blob) in seen:
+                    continue
+                seen.add((label, blob))
+                data = decode(blob)
+                if data and shows_picture(data, "", depth + 1, strict=False):
+                    found.append(f"{label} ({_short(blob)})")
     return found
+
+
+def _hex(blob: str) -> bytes | None:
+    try:
+        return bytes.fromhex(blob)
+    except ValueError:
+        return None
+
+
+# Encodings that can carry a picture's bytes inside text: (pattern, decoder, label).
+_ENCODED_RUNS = (
+    (_BASE64_RUN, _b64, "base64 data"),
+    (_BASE64_LINES, _b64, "base64 data in lines"),
+    (_HEX_RUN, _hex, "hexadecimal data"),
+)
 
 
 # Where a picture can start inside other bytes.

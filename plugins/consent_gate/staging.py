@@ -11,6 +11,7 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -32,13 +33,18 @@ def staging_folder(final: Path) -> Path:
     return final.parent / f"{PREFIX}{final.name}{STAGING}{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, finished but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    # A zombie child of someone else still answers signal 0; check its state.
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
     return True
 
 
@@ -51,7 +57,7 @@ def clear_leftovers(final: Path) -> None:
         return
     for entry in final.parent.iterdir():
         match = pattern.match(entry.name)
-        if match and (int(match.group(1)) == os.getpid() or not _alive(int(match.group(1)))):
+        if match and (int(match.group(1)) == os.getpid() or not process_alive(int(match.group(1)))):
             shutil.rmtree(entry, ignore_errors=True)
 
 

@@ -28,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from consent_gate.staging import process_alive
+
 HOST = "127.0.0.1"
 ACCESS_KEY = "school-demo"
 CONFIG_NAME = "s3-identities.json"
@@ -276,27 +278,13 @@ def stop_process(pid: int, timeout: float = 15.0, process: subprocess.Popen | No
         if process is not None:
             if process.poll() is not None:
                 return
-        elif not _alive(pid):
+        elif not process_alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     if process is not None:
         process.wait(timeout=10)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of someone else still answers signal 0; check its state.
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    return True
 
 
 def site_url(endpoint_url: str, bucket: str, prefix: str = "", page: str = "index.html") -> str:
@@ -385,13 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     state_path = _state_path(args.data_dir)
     state = json.loads(state_path.read_text()) if state_path.exists() else None
     if args.action == "status":
-        if state and _alive(state["pid"]):
+        if state and process_alive(state["pid"]):
             print(json.dumps(state, indent=2))
             return 0
         print("not running")
         return 1
     if args.action == "serve":
-        if not state or not _alive(state["pid"]) or not args.bucket:
+        if not state or not process_alive(state["pid"]) or not args.bucket:
             print("serve needs a running server (start) and --bucket", file=sys.stderr)
             return 1
         host, _, port = args.listen.rpartition(":")
@@ -403,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy.server_close()
         return 0
     if args.action == "stop":
-        if not state or not _alive(state["pid"]):
+        if not state or not process_alive(state["pid"]):
             print("not running")
             state_path.unlink(missing_ok=True)
             return 0
@@ -411,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         state_path.unlink(missing_ok=True)
         print(f"stopped SeaweedFS (pid {state['pid']})")
         return 0
-    if state and _alive(state["pid"]):
+    if state and process_alive(state["pid"]):
         print(f"already running: {state['endpoint_url']} (pid {state['pid']})")
         return 0
     server = LocalS3(args.data_dir, s3_port=args.port, public_buckets=args.bucket)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from consent_gate.staging import process_alive
 from PIL import Image
 
 from tests.conftest import ROOT, manifest_path
@@ -128,9 +129,9 @@ def test_killing_a_build_leaves_no_process_and_the_next_build_cleans_up(
     proc.send_signal(signal.SIGKILL)  # only the main process: its workers must follow
     proc.wait()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in children):
         time.sleep(0.2)
-    assert not [pid for pid in children if _alive(pid)], "face workers outlived the build"
+    assert not [pid for pid in children if process_alive(pid)], "face workers outlived the build"
     assert not output.exists()
     assert leftovers(output), "the killed build's staging folder should still be there"
     done = _rebuild(content, output, face_cache, registry.env)
@@ -170,11 +171,3 @@ def _children(pid: int) -> set[int]:
             if int(stat[1]) == pid:
                 found.add(int(entry.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -42,7 +42,7 @@ def test_background_start_status_stop(tmp_path, capsys):
         assert err.value.code == 403
     finally:
         assert local_s3.main(["stop", "--data-dir", str(data)]) == 0
-    assert not local_s3._alive(state["pid"])
+    assert not local_s3.process_alive(state["pid"])
     assert local_s3.main(["status", "--data-dir", str(data)]) == 1
     # The secret is random per data folder, kept only there, and reused on restart.
     identities = json.loads((data / "s3-identities.json").read_text())
