@@ -117,3 +117,34 @@ def test_bad_event_files_are_reported_and_the_rest_builds(tmp_path):
     assert "broken.md: line 2: Date: '2026-12-32' is not a date" in log
     assert "(UID oops-1@district)" in log and "it was skipped" in log
     assert "Winter concert" in (out / "calendar" / "2026-12" / "index.html").read_text()
+
+
+def test_district_feed_keeps_its_last_good_copy_and_the_pages_say_so(tmp_path):
+    from tests.events.test_event_sources import FeedServer
+
+    feed = Path(__file__).with_name("google_export.ics").read_bytes()
+    server = FeedServer(feed)
+    try:
+        content = copy_content(tmp_path)
+        toml = content / "data" / "events" / "feeds.toml"
+        toml.write_text(
+            toml.read_text() + f'\n[[feed]]\nname = "district-calendar"\ntitle = "Clubs calendar"\n'
+            f'url = "{server.url}"\nformat = "ics"\ncategory = "arts"\ntimeout = 5\n'
+        )
+        cache = tmp_path / "feed-cache"
+        first = tmp_path / "first"
+        build(first, content=content, site_date=TODAY, EVENTS_CACHE_PATH=str(cache))
+        december = (first / "calendar" / "2026-12" / "index.html").read_text()
+        assert "Robotics club" in december and "could not be refreshed" not in december
+        server.body, server.status = b"<html>Service unavailable</html>", 503
+        second = tmp_path / "second"
+        log = log_text(
+            build(second, content=content, site_date=TODAY, EVENTS_CACHE_PATH=str(cache))
+        )
+    finally:
+        server.close()
+    assert "'district-calendar'" in log and "Using the copy fetched" in log
+    for page in ("calendar/index.html", "calendar/2026-12/index.html", "calendar/arts/index.html"):
+        html = (second / page).read_text()
+        assert "the “Clubs calendar” calendar could not be refreshed" in html, page
+    assert "Robotics club" in (second / "calendar" / "2026-12" / "index.html").read_text()
