@@ -1,7 +1,7 @@
 """Events calendar: Markdown files in content/events/, calendar files and feeds in
 content/data/events/ (feeds.toml), athletics games and the menus' days without school.
 
-Pelican glue only; the work is in sources, expand, view and calendars. Templates read
+Pelican glue only; the work is in sources, expand, assemble, view and calendars. Templates read
 `events` (a view.EventsView). The build writes a page per month (calendar/2026-11/), a page
 per category (calendar/pta/), and calendars: all events, one per category and one per event.
 """
@@ -9,7 +9,7 @@ per category (calendar/pta/), and calendars: all events, one per category and on
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pelican import signals
@@ -42,84 +42,45 @@ class EventsGenerator(Generator):
         from school_feeds.stop import stop_build
         from school_feeds.subscribe import subscription
 
-        from .calendars import event_slug
-        from .expand import closings_from_menus, events_from_games, expand
+        from .assemble import assemble
         from .sources import load_events
-        from .view import Category, build_view
 
         config = _config(self.settings)
         try:
             now = site_now(config.timezone)
         except SiteDateError as exc:
             stop_build(logger, [str(exc)])
-        today = now.date()
-        labels = dict(config.categories)
         domain = uid_domain(self.settings, "EVENTS_UID_DOMAIN")
         result = load_events(
             Path(self.settings["PATH"]) / config.content_path,
             data_dir(self.settings, "EVENTS_PATH"),
             cache_dir(self.settings, "EVENTS_CACHE_PATH"),
             config.timezone,
-            labels,
+            dict(config.categories),
             config.default_category,
             domain,
             timeout=config.feed_timeout,
         )
         for problem in result.problems:
             logger.warning("Events calendar: %s", problem)
-        window = (
-            today - timedelta(days=config.past_days),
-            today + timedelta(days=config.future_days),
+        view, derived = assemble(
+            config,
+            now,
+            result,
+            domain,
+            lambda path, name: subscription(self.settings, path, name),
+            athletics=self.context.get("athletics"),
+            lunch=self.context.get("lunch"),
         )
-        events = expand(result, config.timezone, window[0], window[1], labels)
-        derived = []
-        athletics = self.context.get("athletics")
-        if config.include_athletics and athletics is not None and "athletics" in labels:
-            derived += events_from_games(athletics.games, athletics.team_url, labels["athletics"])
-        lunch = self.context.get("lunch")
-        if config.include_lunch_closings and lunch is not None and "closings" in labels:
-            covered = {
-                day
-                for event in events
-                if event.category == "closings"
-                for day in _days(event.first_day, event.last_day)
-            }
-            derived += closings_from_menus(lunch.menus, domain, covered, labels["closings"])
-        derived = [e for e in derived if e.last_day >= window[0] and e.first_day < window[1]]
-        events += derived
-        for event in events:
-            if config.event_calendar_save_as:
-                event.ics_url = config.event_calendar_save_as.format(slug=event_slug(event.uid))
-        categories = []
-        for slug, label in config.categories:
-            category = Category(slug, label, config.category_url.format(slug=slug))
-            if slug == "athletics" and athletics is not None and athletics.subscription:
-                # The athletics director's own subscription: every team, kept in step.
-                category.subscription = athletics.subscription
-            elif config.category_calendar_save_as:
-                category.calendar_path = config.category_calendar_save_as.format(slug=slug)
-                category.subscription = subscription(
-                    self.settings, category.calendar_path, f"the {label} calendar"
-                )
-            categories.append(category)
-        view = build_view(events, today, now, window, categories, result.sources)
-        view.url = config.url
-        view.upcoming_days = config.upcoming_days
-        view.home_limit = config.home_limit
-        view.subscription = subscription(
-            self.settings, config.calendar_save_as, "all school events"
-        )
-        for month in view.months:
-            month.url = config.month_url.format(year=month.first.year, month=month.first.month)
         self.context["events"] = view
         self._result, self._derived = result, derived
         logger.info(
             "school_events: %d event(s) from %d source(s) and %d from athletics and menus, "
             "today is %s",
-            len(events) - len(derived),
+            len(view.events) - len(derived),
             len(result.sources),
             len(derived),
-            today.isoformat(),
+            view.today.isoformat(),
         )
 
     def generate_output(self, writer) -> None:
@@ -176,13 +137,6 @@ class EventsGenerator(Generator):
         if config.event_calendar_save_as:
             for slug, calendar in per_event.items():
                 write_calendar(calendar, output / config.event_calendar_save_as.format(slug=slug))
-
-
-def _days(first, last):
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
 
 
 def get_generators(pelican):

@@ -192,3 +192,63 @@ def test_calendars_keep_the_series_whole_and_file_events_by_category(tmp_path):
     # The expanded view and the files agree on which events exist.
     shown = {e.uid for e in expand(result, TZ, date(2026, 10, 1), date(2027, 2, 1), LABELS)}
     assert shown <= {str(e["UID"]) for e in everything.walk("VEVENT")}
+
+
+def test_assemble_merges_games_and_closings_and_reuses_the_athletics_subscription(tmp_path):
+    from school_events.assemble import assemble
+    from school_events.settings import EventsSettings
+    from school_feeds.subscribe import Subscription
+
+    class Athletics:
+        games = [Game("g1@t", datetime(2026, 12, 1, 18, tzinfo=NY), "Girls Varsity Basketball",
+                      "at Riverton", home_away="away")]  # fmt: skip
+        subscription = Subscription("all games", "https://x/a.ics", "webcal://x/a.ics")
+
+        def team_url(self, game):
+            return "athletics/girls-varsity-basketball/"
+
+    class Lunch:
+        menus = [Menu(date(2026, 11, 25), True, "Thanksgiving Recess - No School"),
+                 Menu(date(2027, 1, 15), True, "Snow day")]  # fmt: skip
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "district.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:tg@d\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20261125\r\n"
+        "DTEND;VALUE=DATE:20261128\r\nSUMMARY:Thanksgiving Recess - No School\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = load_events(
+        tmp_path / "events", tmp_path / "data", tmp_path / "c", TZ, LABELS, "school-wide", "t"
+    )
+    config = EventsSettings.from_mapping({"TIMEZONE": TZ})
+    links = []
+
+    def subscribe(path, name):
+        links.append(path)
+        return Subscription(name, f"https://x/{path}", f"webcal://x/{path}")
+
+    view, derived = assemble(
+        config,
+        datetime(2026, 11, 26, 12, tzinfo=NY),
+        result,
+        "t.site",
+        subscribe,
+        athletics=Athletics(),
+        lunch=Lunch(),
+    )
+    # The lunch closing on the 25th is the district's recess already: only the snow day.
+    assert [(e.title, e.category) for e in derived] == [
+        ("Girls Varsity Basketball at Riverton", "athletics"),
+        ("Snow day", "closings"),
+    ]
+    assert view.category("athletics").subscription.name == "all games"
+    assert view.category("athletics").calendar_path == ""
+    assert "calendars/events-athletics.ics" not in links
+    assert "calendars/events-pta.ics" in links and "calendars/events.ics" in links
+    assert all(e.ics_url.startswith("calendars/events/") for e in view.events)
+    assert view.current_month.url == "calendar/2026-11/"
+    assert [e.title for e in view.events if e.category == "closings"] == [
+        "Thanksgiving Recess - No School",
+        "Snow day",
+    ]
