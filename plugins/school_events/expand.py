@@ -8,12 +8,15 @@ attributes are read, so this module needs neither plugin nor Pelican.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import nh3
 import recurring_ical_events
 from school_feeds.ics_out import stable_uid
 from school_feeds.text import clean_text
@@ -22,6 +25,23 @@ from .model import Event
 from .sources import LoadResult, SourceEvent
 
 logger = logging.getLogger(__name__)
+
+# Google Calendar writes the descriptions typed in its editor as HTML (<br>, <b>, <a>).
+HTML_TAG = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.I)
+LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(?:div|li)\s*>", re.I)
+PARAGRAPH = re.compile(r"<\s*/?\s*p\b[^>]*>", re.I)
+
+
+def plain_description(value: object) -> str:
+    """A description as plain text: a calendar's HTML loses its tags (line breaks and
+    paragraphs kept), and the templates escape what is left."""
+    text = str(value or "").replace("\r\n", "\n")
+    if HTML_TAG.search(text):
+        text = PARAGRAPH.sub("\n\n", text)
+        text = LINE_BREAK.sub("\n", text)
+        # nh3 with no allowed tags drops the tags and escapes the text; unescape once.
+        text = html.unescape(nh3.clean(text, tags=set()))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _local(value: date | datetime, zone: ZoneInfo) -> date | datetime:
@@ -48,7 +68,7 @@ def event_from_component(
         category=source.category,
         category_label=label,
         location=clean_text(component.get("LOCATION")),
-        description=str(component.get("DESCRIPTION") or "").replace("\r\n", "\n").strip(),
+        description=plain_description(component.get("DESCRIPTION")),
         status="cancelled" if status == "CANCELLED" else "scheduled",
         source=source.source,
         recurring=recurring,

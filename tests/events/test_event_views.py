@@ -252,3 +252,19 @@ def test_assemble_merges_games_and_closings_and_reuses_the_athletics_subscriptio
         "Thanksgiving Recess - No School",
         "Snow day",
     ]
+
+
+def test_google_html_descriptions_become_plain_text():
+    from school_events.expand import plain_description
+
+    text = (
+        "Bring a <b>laptop</b> &amp; charger<br>Room 214<br/>"
+        '<a href="https://example.org/signup">Sign up here</a><p>Parents welcome</p>'
+    )
+    assert plain_description(text) == (
+        "Bring a laptop & charger\nRoom 214\nSign up here\n\nParents welcome"
+    )
+    # Plain text with something that only looks like markup is kept as written.
+    assert plain_description("Grades 3 < 5 & up\r\nBring water") == (
+        "Grades 3 < 5 & up\nBring water"
+    )
