@@ -26,7 +26,7 @@ from flask import Flask, Response, g, redirect, render_template, request, url_fo
 from . import records, review, tasks
 from .accounts import AccountError, Accounts, csrf_matches, office_db_path
 from .settings import OfficeSettings
-from .web import MAX_PHOTOS, MAX_UPLOAD, STATE_LABELS, Workspace, details_text
+from .web import MAX_PHOTOS, MAX_UPLOAD, STATE_LABELS, Workspace, details_text, when_text
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def create_app(settings: OfficeSettings) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
     app.jinja_env.autoescape = True
     app.jinja_env.filters["details"] = details_text
+    app.jinja_env.filters["when"] = when_text
     app.jinja_env.globals["state_label"] = STATE_LABELS.get
     ws = Workspace(settings)
     accounts_path = office_db_path(settings.gate.registry)

@@ -266,6 +266,17 @@ class Workspace:
         return waiting
 
 
+def when_text(value: str) -> str:
+    """An ISO date-time of a report as people read it: 2026-11-26 06:00 UTC."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value) or "an unknown time"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo else "")
+
+
 def details_text(details: dict) -> str:
     """An audit entry's details on one line."""
     return "; ".join(f"{k}: {v}" for k, v in details.items())
