@@ -262,3 +262,17 @@ def test_district_feed_falls_back_to_the_last_good_copy(tmp_path):
         assert len({e.uid for e in occurrences(again)}) == 3
     finally:
         server.close()
+
+
+def test_outlook_export_with_a_windows_time_zone_name(tmp_path):
+    (tmp_path / "data").mkdir()
+    shutil.copy(HERE / "outlook_export.ics", tmp_path / "data" / "district.ics")
+    result = load(tmp_path)
+    assert result.problems == []
+    workshops = occurrences(result)
+    # "Eastern Standard Time" is Outlook's name for New York's zone, summer time included.
+    assert workshops[0].start == datetime(2026, 10, 28, 19, 0, tzinfo=NY)
+    assert workshops[0].start.utcoffset().total_seconds() == -4 * 3600
+    assert [e.first_day.day for e in workshops] == [28, 4, 11, 18, 2, 9]  # not Nov 25
+    assert all(e.when == "7:00 p.m. – 8:00 p.m." for e in workshops)
+    assert workshops[0].description == ""
