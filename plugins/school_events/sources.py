@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
-from school_feeds.config import read_folder
+from school_feeds.config import SKIPPED_NAMES, read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
 from school_feeds.ics_check import describe_event, event_problem
 from school_feeds.ics_out import stable_uid
@@ -328,6 +328,8 @@ def load_events(
 
     if content_dir.is_dir():
         for path in sorted(content_dir.glob("*.md")):
+            if path.name in SKIPPED_NAMES or path.name.startswith((".", "_")):
+                continue  # a README for the webmaster, or a file set aside
             try:
                 component, category = read_event_file(
                     path, zone, uid_domain, categories, default_category

@@ -1,6 +1,7 @@
 """Reading events: a Google Calendar export (time zone, weekly series with an exception, a
 moved and a cancelled instance, an all-day multi-day event, an event in UTC, a broken event),
-Markdown event files, and a district feed that falls back to its last good copy."""
+an Outlook export, Markdown event files, and a district feed that falls back to its last
+good copy."""
 
 from __future__ import annotations
 
@@ -144,6 +145,14 @@ def test_markdown_weekly_event_with_exceptions(tmp_path):
     # The UID comes from the file name: the same in every build.
     assert len({e.uid for e in events}) == 1
     assert events[0].uid == occurrences(load(tmp_path))[0].uid
+
+
+def test_readme_and_set_aside_files_are_not_events(tmp_path):
+    write_event(tmp_path, "README.md", "# How to add an event\n")
+    write_event(tmp_path, "_draft-concert.md", "Title: Concert\nDate: 2026-12-10\n")
+    write_event(tmp_path, "fair.md", "Title: Fair\nDate: 2026-12-10\n")
+    result = load(tmp_path)
+    assert result.problems == [] and [e.title for e in occurrences(result)] == ["Fair"]
 
 
 def test_markdown_multi_day_event_ends_on_the_day_written(tmp_path):
