@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from school_feeds.text import clean_text, slugify
@@ -49,10 +49,7 @@ class StaffMember:
     source: str
     line: int
     photo_url: str = ""
-
-    @property
-    def anchor(self) -> str:
-        return "staff-" + (slugify(self.name) or "member")
+    anchor: str = ""  # the card's id: "staff-angela-ruiz", unique on the page
 
 
 @dataclass
@@ -189,9 +186,15 @@ def load_directory(folder: Path, order: tuple[str, ...] = ()) -> Directory:
         members += found
         directory.problems += [f"{path}: {problem}" for problem in problems]
     groups: dict[str, Department] = {}
+    taken: dict[str, int] = {}
     for member in members:
+        base = "staff-" + (slugify(member.name) or "member")
+        taken[base] = taken.get(base, 0) + 1
+        # Two people with one name (it happens) must not share an id on the page.
+        anchor = base if taken[base] == 1 else f"{base}-{taken[base]}"
         key = member.department.casefold()
-        groups.setdefault(key, Department(member.department)).members.append(member)
+        department = groups.setdefault(key, Department(member.department))
+        department.members.append(replace(member, anchor=anchor))
     ranks = {name.casefold(): rank for rank, name in enumerate(order)}
     appearance = {key: index for index, key in enumerate(groups)}
     directory.departments = sorted(

@@ -38,6 +38,16 @@ def test_rows_grouped_by_department_in_file_order(tmp_path):
     assert directory.department("food-service").members[0].phone == "555-014-2240"
 
 
+def test_people_with_the_same_name_get_their_own_anchor(tmp_path):
+    write(
+        tmp_path,
+        "staff.csv",
+        HEADER + "Sam Lee,Teacher,Lower School,,,\nSam Lee,Aide,Upper School,,,\n",
+    )
+    anchors = [m.anchor for d in load_directory(tmp_path).departments for m in d.members]
+    assert anchors == ["staff-sam-lee", "staff-sam-lee-2"]
+
+
 def test_department_order_setting_comes_first(tmp_path):
     write(
         tmp_path,
