@@ -51,7 +51,7 @@ def test_departments_in_the_order_of_the_file_with_contact_links(built):
     out, *_ = built
     page = parse(out / "staff-directory" / "index.html")
     headings = re.findall(
-        r'<h2 id="([a-z0-9-]+)">', (out / "staff-directory/index.html").read_text()
+        r'<h2 id="department-([a-z0-9-]+)">', (out / "staff-directory/index.html").read_text()
     )
     assert headings[:3] == ["office-and-leadership", "student-support", "lower-school-k-5"]
     assert "food-service" in headings and "transportation" in headings
