@@ -9,6 +9,7 @@ used is left out with one problem naming the file and line, or the event's UID.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
 EVERY = re.compile(r"^every\s+(?P<n>\d+)\s+(?P<unit>day|week|month|year)s?$", re.I)
 # A district calendar marks closings in the title; such an event is a closing whatever
 # category its feed has ("Thanksgiving Recess - No School", "Schools closed").
+HEADER_KEYS = (
+    "Title", "Date", "End", "Category", "Location", "Repeat", "Until", "Except", "Status", "UID",
+)  # fmt: skip
 CLOSING_TITLE = re.compile(r"\bno school\b|\bschools? (?:are |is )?closed\b", re.I)
 
 
@@ -145,8 +149,9 @@ def _rrule(repeat: str, until: date | None, line: int) -> dict:
 
 def read_event_file(
     path: Path, zone: ZoneInfo, uid_domain: str, categories: dict[str, str], default: str
-) -> tuple[icalendar.Event, str]:
-    """One Markdown event file as a VEVENT and its category slug.
+) -> tuple[icalendar.Event, str, list[str]]:
+    """One Markdown event file as a VEVENT, its category slug, and notes on lines that were
+    ignored (a misspelt key).
 
     Header lines `Key: value` until the first empty line (Title and Date required), then
     the description as plain text. Raises EventFileError naming the line.
@@ -169,6 +174,16 @@ def read_event_file(
                 "(a colon is missing, or an empty line is missing before the description)"
             )
         header[match["key"].strip().lower()] = (match["value"].strip(), number)
+    notes = []
+    known = {key.lower(): key for key in HEADER_KEYS}
+    for key, (_, number) in header.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {known[close[0]]}:?)" if close else ""
+            notes.append(
+                f"line {number}: {key.title()}: is not a line the calendar reads{hint}; it was "
+                f"ignored (the lines are {', '.join(HEADER_KEYS)})"
+            )
     for required in ("title", "date"):
         if not header.get(required, ("", 0))[0]:
             raise EventFileError(f"the header has no {required.title()}: line; add one")
@@ -198,7 +213,10 @@ def read_event_file(
                 days=1
             )  # the webmaster writes the last day; iCalendar the day after
         if end <= start:
-            raise EventFileError(f"line {line('end')}: End is before Date")
+            raise EventFileError(
+                f"line {line('end')}: End: {value('end')!r} is not after Date: "
+                f"{value('date')!r}; write when (or the last day) the event ends"
+            )
     category_text = value("category")
     category = _category(category_text, categories, default)
     if category_text and category is None:
@@ -249,8 +267,11 @@ def read_event_file(
             else:
                 event.add("exdate", skipped)
     elif value("except") or value("until"):
-        raise EventFileError("Until: and Except: need a Repeat: line")
-    return event, category or default
+        raise EventFileError(
+            f"line {line('until') or line('except')}: Until: and Except: apply to a repeating "
+            "event only; add a Repeat: line or remove them"
+        )
+    return event, category or default, notes
 
 
 def _category(text: str, categories: dict[str, str], default: str) -> str | None:
@@ -331,12 +352,13 @@ def load_events(
             if path.name in SKIPPED_NAMES or path.name.startswith((".", "_")):
                 continue  # a README for the webmaster, or a file set aside
             try:
-                component, category = read_event_file(
+                component, category, notes = read_event_file(
                     path, zone, uid_domain, categories, default_category
                 )
             except (EventFileError, OSError) as exc:
                 result.problems.append(f"{path}: {exc}; the event was skipped")
                 continue
+            result.problems.extend(f"{path}: {note}" for note in notes)
             collected.append(SourceEvent(component, path.name, category, len(collected)))
 
     config = read_folder(data_dir, SUFFIX_FORMATS, timeout)

@@ -180,6 +180,19 @@ def test_markdown_timed_event_over_several_days(tmp_path):
     assert play.when == "7:00 p.m. until Saturday, January 30 at 9:30 p.m."
 
 
+def test_misspelt_line_is_reported_and_the_event_kept(tmp_path):
+    path = write_event(
+        tmp_path, "fair.md", "Title: Fair\nDate: 2026-12-10\nLocaton: Gym\nColor: red\n"
+    )
+    result = load(tmp_path)
+    assert [e.title for e in occurrences(result)] == ["Fair"]
+    assert result.problems[0].startswith(
+        f"{path}: line 3: Locaton: is not a line the calendar reads (did you mean Location:?)"
+    )
+    assert result.problems[1].startswith(f"{path}: line 4: Color: is not a line")
+    assert len(result.problems) == 2
+
+
 def test_markdown_cancelled_event(tmp_path):
     write_event(
         tmp_path,
@@ -198,7 +211,11 @@ def test_markdown_cancelled_event(tmp_path):
         ("Title: Concert\nDate: 2026-12-10 25:00\n", "line 2: Date: '25:00' is not a time"),
         ("Date: 2026-12-10\n", "no Title: line"),
         ("Title: Concert\nDate: 2026-12-10\nCategory: Music\n", "line 3: Category: 'Music'"),
-        ("Title: Concert\nDate: 2026-12-10 18:00\nEnd: 2026-12-09 18:00\n", "End is before"),
+        (
+            "Title: Concert\nDate: 2026-12-10 18:00\nEnd: 2026-12-09 18:00\n",
+            "line 3: End: '2026-12-09 18:00' is not after Date: '2026-12-10 18:00'",
+        ),
+        ("Title: Club\nDate: 2026-12-10\nExcept: 2026-12-17\n", "line 3: Until: and Except:"),
         ("Title: Club\nDate: 2026-12-10\nRepeat: fortnightly\n", "line 3: Repeat:"),
         ("Title: Club\nDate: 2026-12-10\nStatus: maybe\n", "line 3: Status:"),
     ],
