@@ -24,8 +24,9 @@ DEFAULTS: dict[str, object] = {
     # The school year so far and ahead: month pages exist for every month in this window.
     "EVENTS_PAST_DAYS": 100,
     "EVENTS_FUTURE_DAYS": 240,
-    # The "Coming up" list on the calendar page. Three weeks of the sample calendar are 25
-    # entries (8,600 px on a 375 px phone); 45 days made the page twice as long.
+    # The "Coming up" list on the calendar page. On the sample calendar three weeks from
+    # November 26 are 25 entries, already 8,600 px on a 375 px phone (45 days: 29 entries,
+    # 9,700 px; from October 5, 9 against 27); the month pages hold the rest.
     "EVENTS_UPCOMING_DAYS": 21,
     "EVENTS_HOME_LIMIT": 4,  # events in the home page panel
     "EVENTS_INCLUDE_ATHLETICS": True,  # games from the athletics plugin, category athletics
