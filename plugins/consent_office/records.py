@@ -284,7 +284,9 @@ def register(app: Flask, ws: Workspace) -> None:
         try:
             response = _save_record(upload.details, encodings, existing, confirmed)
         except LookalikeFound as exc:
-            return _faces_page(token, upload, lookalike=exc)
+            with open_registry(create=True) as registry:
+                matches = [(registry.get(other), distance) for other, distance in exc.matches]
+            return _faces_page(token, upload, lookalike=[m for m in matches if m[0]])
         except RegistryError as exc:
             return _faces_page(token, upload, error=str(exc))
         uploads.drop(token)

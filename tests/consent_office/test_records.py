@@ -67,7 +67,8 @@ def test_look_alike_is_warned_and_confirmed_only_on_purpose(client, office, one_
     twin = add_through_pages(client, "S2", "Sam Rivera", 5)  # the same face
     html = twin.get_data(as_text=True)
     assert twin.status_code == 400 and "This face is already on file" in html
-    assert "S1" in html and 'name="lookalike_of" value="S1"' in html
+    assert "matches the record of" in html and "Alex Rivera (S1)" in html
+    assert 'name="lookalike_of" value="S1"' in html
     with Registry.open(office.registry, office.key_file) as registry:
         assert registry.get("S2") is None
     confirmed = add_through_pages(client, "S2", "Sam Rivera", 5, lookalike_of="S1")
