@@ -32,9 +32,7 @@ PLUGINS = [
     "school_events",  # after lunch_menu and athletics: it lists their games and closings
     "staff_directory",
     "site_i18n",
-    # Site search (plugins/site_search) is ready but stays off until the consent gate
-    # passes Pagefind's index files (gzip, today withheld as archives: README, "Site
-    # search"). Put "site_search" back here, before "consent_gate", once it does.
+    "site_search",
     "consent_gate",
 ]
 

@@ -18,6 +18,7 @@ import html
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -271,15 +272,36 @@ class IndexResult:
     languages: dict[str, int] = field(default_factory=dict)
 
 
+# Files of Pagefind's bundle the search page does not use (Pagefind's own UIs): left out
+# of the site, so the gate and publish have less to check and send.
+UNUSED_BUNDLE_FILES = (
+    "pagefind-ui.js",
+    "pagefind-ui.css",
+    "pagefind-component-ui.js",
+    "pagefind-component-ui.css",
+    "pagefind-modular-ui.js",
+    "pagefind-modular-ui.css",
+    "pagefind-highlight.js",
+)
+
+
 async def _write_index(pages: list[PageText], bundle: Path) -> None:
     from pagefind.index import IndexConfig, PagefindIndex
 
-    # The index is written once, when the context closes, to the configured folder (an
-    # explicit write_files() too would write it a second time, to ./pagefind).
-    config = IndexConfig(output_path=str(bundle.resolve()))
-    async with PagefindIndex(config=config) as index:
+    # One folder of rebuilt pages, indexed in one request: a request per page costs about
+    # 0.1 s in the Python API (6.2 s for the 59 sample pages, 0.4 s as a folder).
+    with tempfile.TemporaryDirectory(prefix="site-search-") as temp:
         for page in pages:
-            await index.add_html_file(content=page.document(), url=page.url, source_path=page.path)
+            target = Path(temp, page.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(page.document(), encoding="utf-8")
+        # The index is written once, when the context closes, to the configured folder (an
+        # explicit write_files() too would write it a second time, to ./pagefind).
+        config = IndexConfig(output_path=str(bundle.resolve()))
+        async with PagefindIndex(config=config) as index:
+            await index.add_directory(path=temp)
+    for name in UNUSED_BUNDLE_FILES:
+        (bundle / name).unlink(missing_ok=True)
 
 
 def build_index(folder: Path, settings: SearchSettings, default_lang: str) -> IndexResult:

@@ -1,4 +1,4 @@
-// The search page: runs the ?q= search against the site's own Pagefind index and lists the
+// The search page (written into search.html): runs the ?q= search against the site's own Pagefind index and lists the
 // results. The messages come from the page (data-* attributes, already translated).
 const output = document.getElementById("search-results");
 const status = document.getElementById("search-status");
