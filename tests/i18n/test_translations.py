@@ -143,3 +143,10 @@ def test_a_broken_catalogue_stops_the_build_with_its_path(tmp_path):
     po.write_text('msgid "Search"\nmsgstr "Buscar"\n', encoding="utf-8")
     assert gettext(tmp_path, "es", "Search") == "Buscar"
     assert gettext(tmp_path, "es", "Not there") == "Not there"
+
+
+def test_the_sitemap_lists_the_spanish_pages_but_not_the_notes(site):
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "/es/news/2026/how-we-decide-snow-days/</loc>" in sitemap
+    assert "/es/about/</loc>" in sitemap and "/es/</loc>" in sitemap
+    assert "/es/contact/</loc>" not in sitemap  # a "not translated yet" note
