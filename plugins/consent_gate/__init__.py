@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import blinker
 from consent_registry.settings import GateSettings, check_plugins, gate_today
 
 from . import staging
@@ -34,11 +33,6 @@ MISSING_HTML = (
     '<figure class="photo-withheld photo-missing" role="img" aria-label="Photo not available">'
     "<figcaption>Photo not available</figcaption></figure>"
 )
-
-# Sent with the folder once every page has been checked and rewritten, before the gate's
-# last checks: a plugin that builds from the pages (a search index) connects here, so it
-# reads the pages without withheld photos, and what it writes is checked too.
-pages_checked = blinker.signal("consent_gate.pages_checked")
 
 _template_env = {}
 _write_failures = staging.WriteFailures()
@@ -128,11 +122,6 @@ def check_output(pelican) -> None:
             siteurl=pelican.settings.get("SITEURL", ""),
             placeholder=placeholder_html(),
             missing_placeholder=placeholder_html(MISSING_TEMPLATE, MISSING_HTML),
-            after_pages=(
-                (lambda folder: pages_checked.send(pelican, folder=folder))
-                if pages_checked.receivers
-                else None
-            ),
             today=gate_today(pelican.settings.get("TIMEZONE")),
         )
         remove_manifest(settings.manifest_path)

@@ -168,17 +168,14 @@ def run_gate(
     today: date,
     progress: bool = True,
     missing_placeholder: str | None = None,
-    after_pages: Callable[[Path], None] | None = None,
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
-    stands in for pictures that are not in the site at all (default: `placeholder`).
-    `after_pages(output)` runs once pages are rewritten (a search indexer reads them
-    then); the files it adds are checked like any other, and it may change no file."""
+    stands in for pictures that are not in the site at all (default: `placeholder`)."""
     passed: set[Path] = set()
     placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
-        return _run(output, settings, siteurl, placeholders, today, progress, passed, after_pages)
+        return _run(output, settings, siteurl, placeholders, today, progress, passed)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -221,32 +218,6 @@ def _inventory(output: Path) -> list[OutputFile]:
     return files
 
 
-def _check_added(
-    output: Path, files: list[OutputFile], after_pages: Callable[[Path], None]
-) -> list[tuple[OutputFile, str | None]]:
-    """Run `after_pages`, then judge every file it added: (file, why withheld or None).
-
-    An indexer has no business showing pictures: a photo or PDF it adds is withheld.
-    A file it changed or removed fails the gate (the checks above would no longer hold)."""
-    before = {f.rel: f.sha256 for f in files if f.path.exists()}
-    after_pages(output)
-    added = []
-    for f in _inventory(output):
-        if f.rel in before:
-            if f.sha256 != before[f.rel]:
-                raise GateError(f"{f.rel} was changed after the consent gate checked it")
-            continue
-        if f.kind in FACE_KINDS:
-            reason = f"{f.detail}: added after the pages were checked, so it is not published"
-        else:
-            reason = file_problem(Sniffed(f.kind, f.detail), f.text or f.path.read_bytes())
-        added.append((f, reason))
-    gone = set(before) - {f.rel for f in files if f.path.exists()}
-    if gone:
-        raise GateError(f"{sorted(gone)[0]} was removed after the consent gate checked it")
-    return added
-
-
 def _sha256_file(path: Path) -> str:
     import hashlib
 
@@ -269,7 +240,6 @@ def _run(
     today: date,
     progress: bool,
     passed: set[Path],
-    after_pages: Callable[[Path], None] | None = None,
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
     files = _inventory(output)
@@ -339,16 +309,6 @@ def _run(
         verdicts[f.rel] = _withheld_verdict(f, reason)
         withheld.add(f.rel)
         f.path.unlink(missing_ok=True)
-
-    # 4b. What is built from the checked pages (a search index): checked in turn.
-    if after_pages is not None:
-        for f, reason in _check_added(output, files, after_pages):
-            files.append(f)
-            by_rel[f.rel] = f
-            if reason:
-                verdicts[f.rel] = _withheld_verdict(f, reason)
-                withheld.add(f.rel)
-                f.path.unlink(missing_ok=True)
 
     # 5. Tell the webmaster, write the report, then the manifest.
     for rel in sorted(withheld):
