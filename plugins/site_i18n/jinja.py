@@ -179,9 +179,9 @@ _SKELETONS = {"short": "MMMEd", "month": "yMMMM"}
 @pass_context
 def localdate(context, value, english: str = "", pattern: str = "long") -> str:
     """`english` (the text the English page always had) on English pages; elsewhere the
-    date in the page's language: ``weekday`` ("lunes, 30 de noviembre"), ``datetime``
-    (a date and time), a named skeleton (``short``, ``month``), a Babel format name
-    (``long``, ``medium``, ``full``) or a Babel pattern."""
+    date in the page's language: ``weekday`` ("lunes, 30 de noviembre"), ``time``
+    ("16:30"), ``datetime`` (a date and time), a named skeleton (``short``, ``month``),
+    a Babel format name (``long``, ``medium``, ``full``) or a Babel pattern."""
     lang = current_lang(context)
     if lang == _default(context) and english:
         return english
@@ -189,6 +189,8 @@ def localdate(context, value, english: str = "", pattern: str = "long") -> str:
         value = date.fromisoformat(value[:10])
     from babel.dates import format_date, format_skeleton, format_time
 
+    if pattern == "time" and isinstance(value, datetime):
+        return format_time(value, "short", locale=lang)  # "16:30"
     if pattern == "datetime" and isinstance(value, datetime):
         # "26 de noviembre de 2026, 16:07": the date long, the time as the language writes it.
         return (

@@ -27,4 +27,12 @@ LUNCH = [
     _("Breakfast"),
     _("Lunch"),
 ]
+ATHLETICS = [
+    _("Home"),
+    _("Away"),
+    _("Neutral site"),
+    _("Cancelled"),
+    _("Postponed"),
+    _("Time to be announced"),
+]
 SWITCHER = [_("This page is not translated: home page")]
