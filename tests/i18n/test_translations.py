@@ -98,6 +98,8 @@ def test_lunch_and_games_are_dated_in_spanish(site):
     )
     home = parse(site / "es/index.html")
     assert "Bienvenidos a Cedar Hollow School" in home.text and "Últimas noticias" in home.text
+    cards = home.find("article", class_="card")
+    assert {card.get("lang") for card in cards} >= {None, "en"}, "English cards are marked"
 
 
 def test_feeds_and_english_urls_stay_english(site):
