@@ -114,8 +114,8 @@ class GateOutcome:
 
     def summary_line(self, report_label: str) -> str:
         return (
-            f"Consent gate: {self.checked} pictures checked — {self.published} published, "
-            f"{self.withheld} withheld (see {report_label})"
+            f"Consent gate: {self.checked} files that can show a picture checked — "
+            f"{self.published} published, {self.withheld} withheld (see {report_label})"
         )
 
 

@@ -82,9 +82,22 @@ def search_problem(data: bytes) -> str | None:
         return f"the search data cannot be decompressed ({exc})"
     if inflater.unconsumed_tail:
         return f"the search data is larger than {MAX_SEARCH_DATA >> 20} MB uncompressed"
-    pictures = pictures_inside(inner[len(SEARCH_MARKER) :])
+    payload = inner[len(SEARCH_MARKER) :]
+    pictures = pictures_inside(payload)
     if pictures:
         return f"the search data holds {pictures[0]}, which the gate cannot check"
+    if payload.startswith(b"{"):  # a page's fragment: its text and metadata, as JSON
+        import json
+
+        try:
+            meta = json.loads(payload).get("meta") or {}
+        except (ValueError, AttributeError):
+            return "the search data cannot be read"
+        if isinstance(meta, dict) and any(key.startswith("image") for key in meta):
+            return (
+                "the search data names a page's picture (its address and description), which "
+                "may be a withheld photo: index pages without their pictures"
+            )
     return None
 
 

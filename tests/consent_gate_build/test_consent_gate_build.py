@@ -258,7 +258,8 @@ def test_withheld_images_are_reported_with_pages_reasons_and_what_to_do(main_bui
     assert summary["withheld"] == sum(1 for e in images if e["verdict"] == "withhold")
     assert summary["published"] + summary["withheld"] == summary["checked"]
     expected = (
-        f"Consent gate: {summary['checked']} pictures checked — {summary['published']} "
+        f"Consent gate: {summary['checked']} files that can show a picture checked — "
+        f"{summary['published']} "
         f"published, {summary['withheld']} withheld (see {main_build.report_path})"
     )
     assert expected in log

@@ -34,6 +34,8 @@ def test_search_data_passes_unless_it_carries_a_picture():
     b64 = base64.b64encode(_jpeg()).decode()
     as_text = gzip.compress(SEARCH_MARKER + f'{{"image":"data:image/jpeg;base64,{b64}"}}'.encode())
     assert "data: URL" in _problem(as_text, "pagefind/fragment/en_3.pf_fragment")
+    named = gzip.compress(SEARCH_MARKER + b'{"url":"/","meta":{"image":"/images/a.jpg"}}')
+    assert "names a page's picture" in _problem(named, "pagefind/fragment/en_4.pf_fragment")
     # Any other gzip stream is an archive, withheld.
     assert sniff(gzip.compress(b"<svg/>"), "a.svgz").kind == Kind.ARCHIVE
     assert "cannot be checked" in _problem(gzip.compress(b"<svg/>"), "a.svgz")
