@@ -242,57 +242,6 @@ def _report_sources(scenes, cached_faces, snapshot) -> None:
     )
 
 
-def _report_second_look(scenes, cached_faces, snapshot, settings, gate_time: float) -> None:
-    """The gate with its second look at unsure faces (as it ran) against the gate without it
-    (the first look only, re-matched from the cache), in the same run; and the second
-    look's cold cost, taken again from scratch."""
-    from face_engine.decision import take_second_looks
-
-    first_only = [[replace(f, second_look=None) for f in faces] for faces in cached_faces]
-    consented = sum(s.all_consented for s in scenes)
-    rows = []
-    for name, faces_of in (("first look only", first_only), ("with the second look", cached_faces)):
-        verdicts = [
-            verdict_for_faces("", faces, snapshot, settings, scene.name)
-            for scene, faces in zip(scenes, faces_of, strict=True)
-        ]
-        leaks, over = _outcomes(scenes, verdicts)
-        strangers = [
-            min(
-                _distance(r, f.encoding if f.second_look is None else f.second_look)
-                for r in snapshot.records
-                if r.person_id in CONSENTED
-            )
-            for scene, faces in zip(scenes, faces_of, strict=True)
-            for truth in scene.faces
-            if truth.person not in CONSENTED
-            for f in faces
-            if f.encoding is not None and _matches(f.box, truth)
-        ]
-        looked = sum(f.second_look is not None for faces in faces_of for f in faces)
-        rows.append(
-            (
-                name,
-                f"{leaks}/{len(scenes) - consented}",
-                f"{over}/{consented}",
-                f"{min(strangers):.3f}" if strangers else "n/a",
-                looked,
-            )
-        )
-    t0 = time.perf_counter()
-    for scene, faces in zip(scenes, first_only, strict=True):
-        take_second_looks(scene.image_bytes, faces, snapshot, scene.name)
-    look_time = time.perf_counter() - t0
-    print("\nsecond look at unsure faces (same run):")
-    _print_table(
-        rows, ("gate", "leaks", "over-blocked", "closest unconsented", "faces looked at again")
-    )
-    print(
-        f"  cold cost of the second looks: {look_time / len(scenes):.2f} s per photo in one "
-        f"process; the whole gate's cold wall time: {gate_time / len(scenes):.2f} s per photo"
-    )
-
-
 def main() -> int:
     if not SHARED_FACES.is_dir():
         print(f"the shared face photos are missing: expected them at {SHARED_FACES}")
@@ -336,7 +285,6 @@ def main() -> int:
     _report_tolerances(scenes, cached_faces, snapshot, gate_settings)
     _report_consented_faces(scenes, verdicts)
     _report_sources(scenes, cached_faces, snapshot)
-    _report_second_look(scenes, cached_faces, snapshot, gate_settings, gate_time)
 
     print("\nverdicts:")
     rows = []

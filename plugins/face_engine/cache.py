@@ -97,25 +97,19 @@ def _face_to_json(face: DetectedFace) -> dict:
         "detector": face.detector,
         "score": float(face.score),
         "encoding": None if face.encoding is None else [float(v) for v in face.encoding],
-        "second_look": None if face.second_look is None else [float(v) for v in face.second_look],
     }
 
 
 def _face_from_json(item: dict) -> DetectedFace:
     top, right, bottom, left = (int(v) for v in item["box"])
+    encoding = item["encoding"]
+    if encoding is not None:
+        encoding = np.asarray(encoding, dtype=np.float64)
+        if encoding.shape != (128,) or not np.all(np.isfinite(encoding)):
+            raise ValueError("malformed face encoding")
     return DetectedFace(
         box=FaceBox(top=top, right=right, bottom=bottom, left=left),
         detector=str(item["detector"]),
         score=float(item["score"]),
-        encoding=_encoding(item["encoding"]),
-        second_look=_encoding(item.get("second_look")),
+        encoding=encoding,
     )
-
-
-def _encoding(values) -> np.ndarray | None:
-    if values is None:
-        return None
-    encoding = np.asarray(values, dtype=np.float64)
-    if encoding.shape != (128,) or not np.all(np.isfinite(encoding)):
-        raise ValueError("malformed face encoding")
-    return encoding

@@ -3,10 +3,6 @@
 `decide` owns the verdict for one image; `check_files` gives the same verdicts for many
 files, with cached face work done in parallel processes. Both fail closed: any error
 withholds the image with a reason that says what went wrong.
-
-A face whose first encoding leaves it unsure (its nearest record in SECOND_LOOK_BAND) is
-encoded again with jitter before the verdict (``take_second_looks``); the second look is
-stored in the face cache beside the first, so every later verdict matches the same one.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from .cache import FaceCache
-from .faces import FaceError, detect_faces, second_look, set_threads
+from .faces import FaceError, detect_faces, set_threads
 from .model import (
     PUBLISH,
     WITHHOLD,
@@ -50,12 +46,6 @@ class MatchSettings(Protocol):
     cache_dir: Path
     blur: bool  # CONSENT_BLUR: blur small unconsented faces instead of withholding
 
-
-# A face whose nearest record is this far is unsure: it is encoded again, more carefully
-# (``faces.second_look``), and matched by that encoding, against the same tolerance. Real
-# photos of consented people sit up to 0.62 from their own record (the held-out set);
-# on bench/realphoto_bench.py no unconsented face came nearer than 0.686 to a consented record.
-SECOND_LOOK_BAND = (0.50, 0.65)
 
 # CONSENT_BLUR: "the faces the photo is about" are its consented faces; a face that may not
 # be published is blurred only when it is at most this share of the smallest consented
@@ -89,13 +79,12 @@ def match_face(
         )
     if face.encoding is None:
         return unusable("face too small/blurred to match (it could not be encoded)")
-    encoding = face.encoding if face.second_look is None else face.second_look
     distances = []
     for record in snapshot.records:
         if not record.encodings:
             continue
         templates = np.stack(record.encodings)
-        distances.append((float(np.min(np.linalg.norm(templates - encoding, axis=1))), record))
+        distances.append((float(np.min(np.linalg.norm(templates - face.encoding, axis=1))), record))
     if not distances:
         return unusable("unknown face (no consent records)")
     distances.sort(key=lambda item: item[0])
@@ -129,35 +118,6 @@ def match_face(
     return FaceResult(
         box, record.person_id, best, margin, True, f"matched {record.person_id} (consent on file)"
     )
-
-
-def _unsure(face: DetectedFace, snapshot: RegistrySnapshot) -> bool:
-    """Whether a face's first encoding leaves its nearest record in SECOND_LOOK_BAND and no
-    second look was taken yet."""
-    if face.encoding is None or face.second_look is not None:
-        return False
-    templates = [t for record in snapshot.records for t in record.encodings]
-    if not templates:
-        return False
-    best = float(np.min(np.linalg.norm(np.stack(templates) - face.encoding, axis=1)))
-    return SECOND_LOOK_BAND[0] <= best <= SECOND_LOOK_BAND[1]
-
-
-def take_second_looks(
-    image_bytes: bytes, faces: Sequence[DetectedFace], snapshot: RegistrySnapshot, source: str
-) -> bool:
-    """Give each unsure face of an image (``_unsure``) its second look, in place; True when
-    any face got one (the caller then stores the faces again in the cache)."""
-    unsure = [face for face in faces if _unsure(face, snapshot)]
-    if not unsure:
-        return False
-    looks = second_look(image_bytes, [face.box for face in unsure], source)
-    changed = False
-    for face, look in zip(unsure, looks, strict=True):
-        if look is not None:
-            face.second_look = look
-            changed = True
-    return changed
 
 
 def verdict_for_faces(
@@ -326,7 +286,6 @@ def decide(
             faces = detect_faces(
                 image_bytes, encode=settings.mode == "recognise", source=path or "the image"
             )
-            take_second_looks(image_bytes, faces, snapshot, path or "the image")
         return verdict_for_faces(sha256, faces, snapshot, settings, path)
     except FaceError as exc:
         return _error(path, sha256, str(exc))
@@ -467,9 +426,6 @@ def check_files(
         bar.update()
     bar.close()
 
-    if encode:
-        _second_looks(paths, names, hashes_out, todo, known, snapshot, cache)
-
     results: list[Verdict] = []
     for i, verdict in enumerate(verdicts):
         if verdict is not None:
@@ -487,30 +443,6 @@ def check_files(
             except Exception as exc:  # noqa: BLE001 - fail closed
                 results.append(_error(names[i], sha256, f"could not check {names[i]} ({exc})"))
     return results
-
-
-def _second_looks(paths, names, hashes_out, todo, known, snapshot, cache) -> None:
-    """Second looks for the unsure faces of a batch (``take_second_looks``), from the bytes
-    the faces were found in: a file whose bytes are no longer those is not looked at again,
-    and its first look stands. Stored in the cache with the faces, so the build, `consent
-    check` and publish match the same encodings."""
-    first_index = {}
-    for i, sha256 in enumerate(hashes_out):
-        first_index.setdefault(sha256, i)
-    for sha256, found in known.items():
-        if isinstance(found, str) or not any(_unsure(face, snapshot) for face in found):
-            continue
-        i = todo[sha256][0] if sha256 in todo else first_index.get(sha256)
-        if i is None:
-            continue
-        try:
-            data = todo[sha256][1] if sha256 in todo else Path(paths[i]).read_bytes()
-            if _sha256(data) != sha256:
-                continue
-            if take_second_looks(data, found, snapshot, names[i]):
-                cache.put(sha256, found, encoded=True)
-        except (OSError, FaceError) as exc:
-            log.warning("no second look at %s (%s): its first look stands", names[i], exc)
 
 
 def _store(cache: FaceCache, sha256: str, found: list[DetectedFace] | str, encode: bool) -> None:

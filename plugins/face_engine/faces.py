@@ -108,18 +108,7 @@ class DetectorConfig:
 
 DEFAULT_CONFIG = DetectorConfig()
 ENCODER = "dlib_resnet_v1/5pt/edge-replicate"
-# The second look (``second_look``): jitters averaged into the encoding of a face the first
-# encoding left unsure. Measured with bench/realphoto_bench.py (same run): the largest
-# distance of a consented face to its own record fell from 0.593 to 0.549 (over-blocked
-# photos 1/56 to 0/56), the closest unconsented face stayed at 0.686; +17 % cold cost per
-# photo on that bench. dlib draws the jitters at random (the same face came 0.541-0.558
-# from its record over six runs): the face cache keeps the first second look, so the
-# build, `consent check` and publish match the same encoding.
-SECOND_LOOK_JITTERS = 10
-MODEL_VERSION = (
-    f"faces-3:{DEFAULT_CONFIG.version()}:{ENCODER}:{DECODE_VERSION}"
-    f":second-look(jitters={SECOND_LOOK_JITTERS})"
-)
+MODEL_VERSION = f"faces-3:{DEFAULT_CONFIG.version()}:{ENCODER}:{DECODE_VERSION}"
 
 
 # ---------------------------------------------------------------- image loading
@@ -529,28 +518,6 @@ def detect_faces(
                 )
             )
     return faces
-
-
-def second_look(
-    image_bytes: bytes, boxes: list[FaceBox], source: str = ""
-) -> list[np.ndarray | None]:
-    """The faces at `boxes` (from ``detect_faces`` on the same bytes) encoded again from the
-    full-resolution pixels, averaging SECOND_LOOK_JITTERS jittered copies (face_recognition's
-    ``num_jitters``); None for each face of an image with several frames or views (which
-    frame a box came from is not kept: the first look stands)."""
-    frames = load_frames(image_bytes, source)
-    if len(frames) != 1:
-        return [None] * len(boxes)
-    fr = _face_recognition()
-    dlib_boxes = [np.array([b.left, b.top, b.right, b.bottom], dtype=float) for b in boxes]
-    image, pad = _pad_for_chips(frames[0], dlib_boxes)
-    locations = [(b.top + pad, b.right + pad, b.bottom + pad, b.left + pad) for b in boxes]
-    return [
-        np.asarray(encoding, dtype=np.float64)
-        for encoding in fr.face_encodings(
-            image, known_face_locations=locations, num_jitters=SECOND_LOOK_JITTERS
-        )
-    ]
 
 
 # A reference face whose grey picture, scaled to 96x96, has a Laplacian variance under this is

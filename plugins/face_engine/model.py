@@ -102,16 +102,12 @@ class FaceBox:
 
 @dataclass
 class DetectedFace:
-    """A face found in an image; encoding is None when it could not be encoded.
-
-    `second_look` is the face encoded again, more carefully, when its first encoding left
-    it in the uncertain band (``decision.SECOND_LOOK_BAND``); matching then uses it."""
+    """A face found in an image; encoding is None when it could not be encoded."""
 
     box: FaceBox
     detector: str
     score: float
     encoding: np.ndarray | None = None
-    second_look: np.ndarray | None = None
 
 
 @dataclass

@@ -58,17 +58,3 @@ def test_malformed_encoding_is_ignored(tmp_path):
     bad[0].encoding = np.ones(5)
     cache.put(SHA, bad, encoded=True)
     assert cache.get(SHA) is None
-
-
-def test_second_look_encodings_are_kept_and_old_entries_read_without_them(tmp_path):
-    cache = FaceCache(tmp_path, model_version="v1")
-    looked = faces()
-    looked[0].second_look = np.linspace(0.2, -0.2, 128)
-    cache.put(SHA, looked, encoded=True)
-    loaded = cache.get(SHA)
-    assert np.allclose(loaded[0].second_look, looked[0].second_look)
-    assert loaded[1].second_look is None
-    # An entry written before second looks existed reads as faces without one.
-    path = cache.path_for(SHA)
-    path.write_text(path.read_text().replace('"second_look": null', '"unused": null'))
-    assert cache.get(SHA)[1].second_look is None

@@ -360,31 +360,3 @@ def test_blur_needs_a_consented_face_the_photo_is_about(settings):
     blur = replace(settings, blur=True)
     verdict = decision.decide(IMAGE, snapshot(record("S1", A)), blur, faces=[face(C, 40)])
     assert verdict.verdict == WITHHOLD and "no face in it has consent" in verdict.reasons[-1]
-
-
-# ---------------------------------------------------------------- the second look
-
-
-def test_a_second_look_is_matched_instead_of_the_first(settings):
-    snap = snapshot(record("S1", A))
-    unsure = face(near(A, 0.6))
-    assert decision.decide(IMAGE, snap, settings, faces=[unsure]).verdict == WITHHOLD
-    unsure.second_look = near(A, 0.3)
-    verdict = decision.decide(IMAGE, snap, settings, faces=[unsure])
-    assert verdict.verdict == PUBLISH and verdict.faces[0].distance == pytest.approx(0.3)
-    # Never two chances: a second look further away than the first decides alone.
-    sure_then_far = face(near(A, 0.3))
-    sure_then_far.second_look = near(A, 0.6)
-    assert decision.decide(IMAGE, snap, settings, faces=[sure_then_far]).verdict == WITHHOLD
-
-
-@pytest.mark.parametrize(
-    ("distance", "unsure"), [(0.45, False), (0.5, True), (0.6, True), (0.7, False)]
-)
-def test_only_faces_in_the_uncertain_band_get_a_second_look(distance, unsure):
-    snap = snapshot(record("S1", A), record("S2", B))
-    assert decision._unsure(face(near(A, distance)), snap) is unsure
-    looked = face(near(A, distance))
-    looked.second_look = near(A, 0.1)
-    assert decision._unsure(looked, snap) is False
-    assert decision._unsure(face(None), snap) is False
