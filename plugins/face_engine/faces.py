@@ -16,7 +16,8 @@ in a rotated copy are encoded in that copy, where they stand upright; faces cut 
 edge are encoded with the edge pixels repeated outwards. Reference photos are also encoded
 from scaled-down copies (``reference_templates``), closer to the small faces of school
 photos; ``reference_faces`` numbers their faces (with why one is too small or blurred) so
-the consent office can pick the student's (``reference_templates(face=N)``). Results depend only on the image bytes and MODEL_VERSION, which the cache keys on.
+the consent office can pick the student's (``reference_templates(face=N)``). Results
+depend only on the image bytes and MODEL_VERSION, which the cache keys on.
 """
 
 from __future__ import annotations
