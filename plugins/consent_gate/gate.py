@@ -499,8 +499,10 @@ class _PageWork:
         missing: set[str] = set()
         # (kind, url) of each blocked use, and whether it is blocked only for being missing.
         blocked: dict[tuple[str, str], bool] = {}
+        # Only a <base href> changes how the page's URLs resolve: pass it alone, not every use.
+        base_uses = [use for use in uses if use.kind == "base"][:1]
         for use in uses:
-            target = target_of(self.resolver, use, base, uses)
+            target = target_of(self.resolver, use, base, base_uses)
             if target.kind == "local":
                 if target.path in self.present or target.path in self.withheld:
                     (self.fed_by if is_feed else self.used_by)[target.path].add(f.rel)
