@@ -72,7 +72,7 @@ def write_manifest(
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-manifest-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
+            json.dump(document, handle, sort_keys=True)  # C encoder: no indent
             handle.write("\n")
         os.replace(tmp, path)
     except BaseException:

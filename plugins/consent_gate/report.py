@@ -46,5 +46,7 @@ def write_report(
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = report_path.with_name(report_path.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # No indent: json's C encoder writes it (an indented dump is pure Python, 20 ms of a
+    # 0.2 s warm gate on 200 photos). `python -m json.tool` shows it indented.
+    tmp.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(report_path)
