@@ -179,6 +179,7 @@ def read_settings_file(path: Path) -> dict[str, object]:
     if added:
         sys.path.insert(0, folder)
     previous = os.getcwd()
+    before = set(sys.modules)
     try:
         os.chdir(folder)  # publishconf.py appends os.curdir to find pelicanconf
         spec = importlib.util.spec_from_file_location(f"_settings_{path.stem}", path)
@@ -194,6 +195,12 @@ def read_settings_file(path: Path) -> dict[str, object]:
         os.chdir(previous)
         if added:
             sys.path.remove(folder)
+        # Settings modules it imported (publishconf's `from pelicanconf import *`) are
+        # forgotten, so another settings file of the same name is read afresh.
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin and Path(origin).resolve().parent == Path(folder):
+                del sys.modules[name]
     return {name: getattr(module, name) for name in dir(module) if name.isupper()}
 
 

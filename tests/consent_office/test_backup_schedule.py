@@ -27,7 +27,11 @@ def unit(path) -> configparser.ConfigParser:
 
 def make_dry_run(*args: str) -> str:
     proc = subprocess.run(
-        ["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
