@@ -304,6 +304,19 @@ async def _write_index(pages: list[PageText], bundle: Path) -> None:
         (bundle / name).unlink(missing_ok=True)
 
 
+def _sort_entry(entry: Path) -> None:
+    """Pagefind lists the languages of a many-language site in no fixed order; sorted, an
+    identical rebuild writes identical bytes (and publishing uploads nothing)."""
+    import json
+
+    if entry.is_file():
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        entry.write_text(
+            json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            encoding="utf-8",
+        )
+
+
 def build_index(folder: Path, settings: SearchSettings, default_lang: str) -> IndexResult:
     """Index the site in `folder` into `folder/<bundle_dir>` (replacing an older bundle)."""
     bundle = folder / settings.bundle_dir
@@ -311,6 +324,7 @@ def build_index(folder: Path, settings: SearchSettings, default_lang: str) -> In
         shutil.rmtree(bundle)
     pages = site_pages(folder, settings, default_lang)
     asyncio.run(_write_index(pages, bundle))
+    _sort_entry(bundle / "pagefind-entry.json")
     languages: dict[str, int] = {}
     for page in pages:
         languages[page.lang] = languages.get(page.lang, 0) + 1
