@@ -20,7 +20,6 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterable
@@ -32,7 +31,6 @@ from urllib.parse import unquote, urlsplit
 
 from face_engine.model import ConsentRecord
 
-PAGE_SUFFIXES = (".html", ".htm")
 DERIVATIVE_SEPARATORS = "-_.@"
 # Name parts shorter than this are too common to warn about ("Li", "Jo").
 MIN_NAME_TOKEN = 3
@@ -43,16 +41,6 @@ _PELICAN_LINK = re.compile(r"^(?:\{(?:static|attach|filename)\}|\|(?:static|atta
 # What a browser's URL parser drops: tabs and newlines anywhere, C0 controls and spaces
 # around the URL.
 _URL_NOISE = re.compile(r"[\t\n\r]")
-
-
-def list_files(output: Path, suffixes: Iterable[str]) -> list[Path]:
-    """Every file under output whose name ends with one of suffixes (case-insensitive)."""
-    suffixes = tuple(s.lower() for s in suffixes)
-    found = []
-    # os.walk reads each folder once; rglob with is_file() costs a stat per file.
-    for folder, _dirs, names in os.walk(output):
-        found += [Path(folder, name) for name in names if name.lower().endswith(suffixes)]
-    return sorted(path for path in found if path.is_file())
 
 
 def relative(path: Path, output: Path) -> str:
