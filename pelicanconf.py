@@ -135,7 +135,10 @@ ALERTS_PATH = "alerts"
 # menu may name; any other name (a typo makes a table of its own) is warned about.
 LUNCH_SCHOOLS = ["Lower School (K-5)", "Upper School (6-12)"]
 
-# Consent gate: the registry and key live outside git (see consent/README.md).
+# Consent gate: the registry and key live outside git (see consent/README.md). Relative
+# CONSENT_* paths (registry, cache, reports) are taken from this folder, whatever folder
+# the build, `consent` or `publish` runs from.
+CONSENT_ROOT = str(Path(__file__).resolve().parent)
 CONSENT_REGISTRY = os.environ.get("CONSENT_REGISTRY", "consent/registry.sqlite3")
 
 # Translations (plugins/site_i18n, README "Translations"): each language besides

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from consent_registry.settings import GateSettings, check_plugins, gate_today
 
-from . import staging
+from . import cache_upkeep, staging
 from .manifest import remove_manifest
 
 logger = logging.getLogger(__name__)
@@ -123,10 +123,12 @@ def check_output(pelican) -> None:
             placeholder=placeholder_html(),
             missing_placeholder=placeholder_html(MISSING_TEMPLATE, MISSING_HTML),
             today=gate_today(pelican.settings.get("TIMEZONE")),
+            site=final,
         )
         remove_manifest(settings.manifest_path)
         staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))
         outcome.write_manifest(settings.manifest_path, final)
+        cache_upkeep.after_build(settings.cache_dir, final, outcome.sources, settings)
     except BaseException:
         staging.discard(folder)
         raise

@@ -39,19 +39,26 @@ from pathlib import Path
 
 from consent_registry.settings import GateSettings
 from face_engine.model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha256_bytes
-from tqdm import tqdm
 
+from .cache_upkeep import site_folder
+from .inventory import (
+    BuiltPhotos,
+    OutputFile,
+    inventory,
+    remove_unverified,
+)
 from .manifest import ManifestEntry, write_manifest
+from .memo import VerdictMemo, memo_key
 from .output_scan import (
+    NameTokens,
     UrlResolver,
     find_derivatives,
     names_in,
-    relative,
     student_name_tokens,
 )
 from .pages import ImageUse, is_blocked, rewrite_document, scan_document, target_of
 from .policy import FACE_KINDS, file_problem, text_problem
-from .raster import RasterError, ReencodeCache
+from .raster import Placed, RasterError, ReencodeCache, replace_bytes
 from .report import check_report_path, write_report
 from .sniff import TEXT_KINDS, TEXT_RULES_VERSION, Kind, Sniffed, content_type, sniff
 
@@ -61,29 +68,12 @@ logger = logging.getLogger(__name__)
 REWRITE_VERSION = "4"
 # Documents that can show a picture by a URL: their uses are found and rewritten.
 _DOCUMENT_KINDS = (Kind.HTML, Kind.XML, Kind.CSS, Kind.SVG)
-# Text larger than this is not read whole; it is withheld (no page of a school site is).
-MAX_TEXT_BYTES = 32 * 1024 * 1024
-
-
 # Text that is not a drawing: checked for pictures after pages are rewritten.
 TEXT_ONLY_KINDS = TEXT_KINDS - {Kind.SVG}
 
 
 class GateError(RuntimeError):
     """The gate could not finish; unchecked files have been removed from the output."""
-
-
-@dataclass
-class OutputFile:
-    rel: str
-    path: Path
-    kind: Kind
-    detail: str
-    sha256: str  # of the bytes now in the output
-    source_sha256: str = ""  # of the bytes as built, before re-encoding (face cache key)
-    content_type: str = ""
-    persons: tuple[str, ...] = ()
-    text: bytes | None = None  # the bytes of a text file, kept so it is read once
 
 
 @dataclass
@@ -100,6 +90,7 @@ class GateOutcome:
     registry_fingerprint: str
     entries: list[ManifestEntry] = field(default_factory=list)  # every file that passed
     missing: list[str] = field(default_factory=list)  # shown by a page, but not built
+    sources: set[str] = field(default_factory=set)  # every picture's hash as built
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     def write_manifest(self, path: Path, output: Path) -> None:
@@ -135,30 +126,6 @@ def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot
     return open_snapshot(settings.registry, settings.key_file, today, purge_expired=True)
 
 
-def walk_files(output: Path) -> list[Path]:
-    """Every file under output, hidden ones included, in a stable order."""
-    found = []
-    # os.walk reads each folder once; rglob with is_file() costs a stat per file.
-    for folder, _dirs, names in os.walk(output):
-        found += [Path(folder, name) for name in names]
-    return sorted(path for path in found if path.is_file() or path.is_symlink())
-
-
-def remove_unverified(output: Path, passed: set[Path]) -> int:
-    """Delete every file under output that is not in `passed`; return how many."""
-    removed = 0
-    if not output.is_dir():
-        return 0
-    for path in walk_files(output):
-        if path not in passed:
-            try:
-                path.unlink()
-                removed += 1
-            except FileNotFoundError:
-                pass
-    return removed
-
-
 def run_gate(
     output: Path,
     settings: GateSettings,
@@ -168,14 +135,18 @@ def run_gate(
     today: date,
     progress: bool = True,
     missing_placeholder: str | None = None,
+    site: Path | None = None,
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
-    stands in for pictures that are not in the site at all (default: `placeholder`)."""
+    stands in for pictures that are not in the site at all (default: `placeholder`).
+    `site`: the folder the checked output will replace, whose cache (its built photos and
+    remembered verdicts) a rebuild reuses; without it every file is read and decided."""
     passed: set[Path] = set()
     placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
-        return _run(output, settings, siteurl, placeholders, today, progress, passed)
+        site_cache = site_folder(settings.cache_dir, site) if site else None
+        return _run(output, settings, siteurl, placeholders, today, progress, passed, site_cache)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -186,46 +157,6 @@ def run_gate(
                 "published. Fix the cause above and rebuild."
             ) from exc
         raise
-
-
-def _inventory(output: Path) -> list[OutputFile]:
-    files = []
-    for path in walk_files(output):
-        rel = relative(path, output)
-        if path.is_symlink():
-            # A link can point anywhere on the build machine: never followed, never published.
-            files.append(OutputFile(rel, path, Kind.UNKNOWN, "a symbolic link", "", ""))
-            continue
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            data = handle.read(MAX_TEXT_BYTES if size > MAX_TEXT_BYTES else -1)
-        found = sniff(data, rel)
-        digest = sha256_bytes(data) if size <= MAX_TEXT_BYTES else _sha256_file(path)
-        if size > MAX_TEXT_BYTES and found.is_text:
-            found = type(found)(Kind.UNKNOWN, f"text larger than {MAX_TEXT_BYTES >> 20} MB")
-        files.append(
-            OutputFile(
-                rel,
-                path,
-                found.kind,
-                found.detail,
-                digest,
-                digest,
-                content_type(found, rel, data),
-                text=data if found.is_text else None,
-            )
-        )
-    return files
-
-
-def _sha256_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _withheld_verdict(file: OutputFile, reason: str) -> Verdict:
@@ -240,9 +171,11 @@ def _run(
     today: date,
     progress: bool,
     passed: set[Path],
+    site_cache: Path | None,
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
-    files = _inventory(output)
+    built = BuiltPhotos(site_cache)
+    files = inventory(output, built)
     by_rel = {f.rel: f for f in files}
 
     # 2. Pictures: decide every file that can show one; text waits for the page rewrite.
@@ -257,31 +190,12 @@ def _run(
                 else Verdict(f.rel, f.sha256, PUBLISH, [f"{f.detail}: nothing to withhold"], [])
             )
 
-    snapshot, has_registry = load_snapshot(settings, today)
-    if not has_registry:
+    memo = _decide_pictures(files, built, settings, today, progress, verdicts, site_cache)
+    if not memo.has_registry:
         logger.warning(
             "no consent registry at %s: every photo with a face is withheld; see consent/README.md",
             settings.registry,
         )
-    pictures = [f for f in files if f.kind in FACE_KINDS]
-    if pictures:
-        from face_engine.decision import check_files
-
-        results = check_files(
-            [f.path for f in pictures],
-            snapshot,
-            settings,
-            progress=progress,
-            display_names=[f.rel for f in pictures],
-            hashes=[f.sha256 for f in pictures],
-        )
-        if len(results) != len(pictures):
-            raise GateError(
-                f"the face check returned {len(results)} verdicts for {len(pictures)} files"
-            )
-        for f, verdict in zip(pictures, results, strict=True):
-            verdicts[f.rel] = verdict
-            f.persons = _persons(verdict, snapshot)
 
     withheld = {rel for rel, verdict in verdicts.items() if not verdict.publish}
     raster_rels = [f.rel for f in files if f.kind == Kind.RASTER]
@@ -325,7 +239,7 @@ def _run(
             hint,
         )
     pages.warn()
-    name_warnings = _name_warnings(snapshot, raster_rels, pages.alt_texts)
+    name_warnings = _name_warnings(memo.names, raster_rels, pages.alt_texts)
     for warning in name_warnings:
         logger.warning("%s", warning["message"])
 
@@ -342,13 +256,13 @@ def _run(
         "placeholders": pages.placeholders,
         "pages_rewritten": len(pages.rewritten),
         "name_warnings": len(name_warnings),
-        "registry": "present" if has_registry else "missing",
+        "registry": "present" if memo.has_registry else "missing",
         "mode": settings.mode,
         "strict": settings.strict,
     }
     write_report(
         report_path,
-        registry_fingerprint=snapshot.fingerprint,
+        registry_fingerprint=memo.fingerprint,
         summary=summary,
         images=[
             {
@@ -380,6 +294,7 @@ def _run(
             )
         )
         passed.add(f.path)
+    built.save()
     return GateOutcome(
         checked=len(checked),
         published=published,
@@ -390,11 +305,87 @@ def _run(
         reencoded=reencoded,
         name_warnings=len(name_warnings),
         report_path=report_path,
-        registry_fingerprint=snapshot.fingerprint,
+        registry_fingerprint=memo.fingerprint,
         entries=entries,
         missing=sorted(pages.missing_anywhere),
         verdicts=verdicts,
+        sources={f.source_sha256 for f in files if f.kind in FACE_KINDS and f.source_sha256},
     )
+
+
+def _decide_pictures(
+    files: list[OutputFile],
+    built: BuiltPhotos,
+    settings: GateSettings,
+    today: date,
+    progress: bool,
+    verdicts: dict[str, Verdict],
+    site_cache: Path | None,
+) -> VerdictMemo:
+    """Verdicts for every file that can show a face, into `verdicts`; the memo returned
+    says what the build needs of the registry (fingerprint, student names).
+
+    Verdicts come from the memo of the last build when nothing they depend on changed
+    (``memo``); only the rest open the registry and go through the face engine."""
+    from face_engine.faces import MODEL_VERSION
+
+    key = memo_key(settings, today, MODEL_VERSION)
+    memo = VerdictMemo.load(site_cache, key)
+    pictures = [f for f in files if f.kind in FACE_KINDS]
+    todo = []
+    for f in pictures:
+        remembered = memo.get(f.sha256, f.rel) if memo.complete else None
+        if remembered is None:
+            todo.append(f)
+        else:
+            verdicts[f.rel], f.persons = remembered.verdict, remembered.persons
+    if not todo and memo.complete:
+        return memo
+
+    snapshot, has_registry = load_snapshot(settings, today)
+    fresh = VerdictMemo(key, snapshot.fingerprint, has_registry)
+    fresh.names = student_name_tokens(snapshot.records)
+    for f in pictures:
+        if f.rel in verdicts:
+            fresh.remember(verdicts[f.rel], f.persons)
+    if todo:
+        from face_engine.cache import FaceCache
+        from face_engine.decision import check_files
+
+        cache = FaceCache(settings.cache_dir)
+        for f in todo:
+            if f.unread and not cache.path_for(f.sha256).exists():
+                # No face work is cached for the bytes this photo was taken to be: read it.
+                built.reread(f)
+        for f in [f for f in todo if f.kind not in FACE_KINDS]:
+            verdicts[f.rel] = _withheld_verdict(
+                f, "it changed during the build (it is no longer a picture); rebuild"
+            )
+        todo = [f for f in todo if f.kind in FACE_KINDS]
+        results = check_files(
+            [f.path for f in todo],
+            snapshot,
+            settings,
+            progress=progress,
+            display_names=[f.rel for f in todo],
+            hashes=[f.sha256 for f in todo],
+            cache=cache,
+        )
+        if len(results) != len(todo):
+            raise GateError(
+                f"the face check returned {len(results)} verdicts for {len(todo)} files"
+            )
+        for f, verdict in zip(todo, results, strict=True):
+            verdicts[f.rel] = verdict
+            f.persons = _persons(verdict, snapshot)
+            if cache.path_for(f.sha256).exists():  # decided from cached face work
+                fresh.remember(verdict, f.persons)
+    # Remembered only if the registry did not change while it was read (a purge, or the
+    # office's workspace writing): else the memo could hold verdicts of an older state
+    # under the newer state's key.
+    if memo_key(settings, today, MODEL_VERSION) == key:
+        fresh.save(site_cache)
+    return fresh
 
 
 def _persons(verdict: Verdict, snapshot: RegistrySnapshot) -> tuple[str, ...]:
@@ -414,30 +405,26 @@ def _reencode_passed(
     """Replace each passed raster by its re-encoded pixels; a failure withholds it."""
     cache_ = ReencodeCache(settings.cache_dir / "published")
     changed = 0
-    bar = tqdm(
-        rasters,
-        desc="Consent gate: re-encoding checked photos",
-        unit="image",
-        disable=not progress or len(rasters) < 20,
-        leave=False,
-    )
+    bar = rasters
+    if progress and sum(not cache_.has(f.source_sha256) for f in rasters) >= 20:
+        from tqdm import tqdm  # only when there is work to show (its import costs 60 ms)
+
+        bar = tqdm(rasters, desc="Consent gate: re-encoding checked photos", unit="image")
     for f in bar:
         try:
-            clean = _blur_hook(f, verdicts[f.rel]) or cache_.publishable(
-                f.path, f.source_sha256, f.rel
-            )
+            blurred = _blur_hook(f, verdicts[f.rel])
+            if blurred is not None:
+                replace_bytes(f.path, blurred)
+                placed = Placed(sha256_bytes(blurred), content_type(sniff(blurred[:4096]), f.rel))
+            else:
+                placed = cache_.place(f.path, f.source_sha256, f.rel)
         except (RasterError, OSError) as exc:
             _withhold(verdicts[f.rel], f"it could not be re-encoded: {exc}")
             withheld.add(f.rel)
             continue
-        digest = sha256_bytes(clean)
-        f.content_type = content_type(sniff(clean[:4096]), f.rel)
-        if digest != f.sha256:
-            tmp = f.path.with_name(f.path.name + ".tmp-gate")
-            tmp.write_bytes(clean)
-            tmp.replace(f.path)
-            changed += 1
-        f.sha256 = digest
+        changed += placed.sha256 != f.source_sha256
+        f.sha256, f.content_type = placed.sha256, placed.content_type
+    cache_.save()
     return changed
 
 
@@ -647,9 +634,8 @@ def _short(url: str) -> str:
 
 
 def _name_warnings(
-    snapshot: RegistrySnapshot, rels: list[str], alt_texts: dict[tuple[str, str], set[str]]
+    tokens: NameTokens | None, rels: list[str], alt_texts: dict[tuple[str, str], set[str]]
 ) -> list[dict]:
-    tokens = student_name_tokens(snapshot.records)
     if not tokens:
         return []
     warnings = []

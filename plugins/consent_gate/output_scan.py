@@ -20,8 +20,10 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -245,7 +247,28 @@ def find_derivatives(originals: Iterable[str], images: Iterable[str]) -> dict[st
     return found
 
 
-def student_name_tokens(records: Iterable[ConsentRecord]) -> set[str]:
+@dataclass(frozen=True)
+class NameTokens:
+    """Name parts of the registered students, kept only as salted hashes: a rebuild that
+    remembers them (``memo``) writes no student's name into the cache."""
+
+    salt: str
+    hashes: frozenset[str]
+
+    @classmethod
+    def of(cls, tokens: Iterable[str], salt: str | None = None) -> NameTokens:
+        salt = salt if salt is not None else secrets.token_hex(16)
+        return cls(salt, frozenset(_token_hash(salt, token) for token in tokens))
+
+    def __bool__(self) -> bool:
+        return bool(self.hashes)
+
+
+def _token_hash(salt: str, token: str) -> str:
+    return hashlib.sha256(f"{salt}\0{token}".encode()).hexdigest()
+
+
+def student_name_tokens(records: Iterable[ConsentRecord]) -> NameTokens:
     """Lowercase first/last name parts of every student record, short ones left out."""
     tokens: set[str] = set()
     for record in records:
@@ -254,10 +277,10 @@ def student_name_tokens(records: Iterable[ConsentRecord]) -> set[str]:
         for token in re.findall(r"[^\W\d_]+", record.name.lower()):
             if len(token) >= MIN_NAME_TOKEN:
                 tokens.add(token)
-    return tokens
+    return NameTokens.of(tokens)
 
 
-def names_in(text: str, tokens: set[str]) -> list[str]:
+def names_in(text: str, tokens: NameTokens) -> list[str]:
     """Which name tokens appear in text as whole words (digits, _ and - separate words)."""
     words = set(re.findall(r"[^\W\d_]+", text.lower()))
-    return sorted(words & tokens)
+    return sorted(word for word in words if _token_hash(tokens.salt, word) in tokens.hashes)

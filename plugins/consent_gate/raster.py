@@ -9,18 +9,22 @@ format (PNG, BMP, TIFF, ICO, AVIF, ...) becomes PNG, which every browser shows w
 file is called (the publisher sends the Content-Type of the bytes).
 
 Re-encoding is deterministic (same pixels and settings, same bytes), so an identical
-rebuild uploads nothing; the result is cached by the source bytes' hash, so a warm
-rebuild copies instead of re-encoding.
+rebuild uploads nothing; the result is cached by the source bytes' hash, and a warm
+rebuild links the cached copy into place (``ReencodeCache.place``) instead of re-encoding.
 
 Nothing here imports Pelican.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
+import shutil
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from face_engine.imaging import (
@@ -33,6 +37,8 @@ from face_engine.imaging import (
 )
 from face_engine.model import sha256_bytes
 from PIL import Image
+
+from .sniff import content_type, sniff
 
 # Bump when the encoding changes: cached copies are keyed by it.
 REENCODE_VERSION = f"1/{DECODE_VERSION}"
@@ -99,29 +105,124 @@ def reencode(data: bytes, source: str = "") -> bytes:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A re-encoded photo put in place of the built file."""
+
+    sha256: str
+    content_type: str
+
+
 class ReencodeCache:
-    """Re-encoded copies by (source hash, REENCODE_VERSION); writes are atomic."""
+    """Re-encoded copies by (source hash, REENCODE_VERSION); writes are atomic.
+
+    A warm rebuild does not copy them: `place` hard-links the cached copy over the built
+    file (a link and a rename; copying 440 MB of photos back took 0.18 s of a 2 s rebuild).
+    Each copy's hash, size and modification time are recorded when it is written, and the
+    copy is made read-only; a copy changed in place anyway (through a link in an output
+    folder) no longer matches its record and is re-encoded again, so what the manifest
+    says of it stays true."""
 
     def __init__(self, directory: Path):
         self.directory = Path(directory) / f"v{sha256_bytes(REENCODE_VERSION.encode())[:12]}"
+        self._index_path = self.directory / "index.json"
+        self._index: dict[str, list] = {}  # source sha256 -> [sha256, size, mtime_ns, type]
+        self._changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            self._index = dict(json.loads(self._index_path.read_bytes()))
+
+    def has(self, source_sha256: str) -> bool:
+        """Whether a re-encoded copy of these bytes is cached (and as it was written)."""
+        return self._recorded(source_sha256) is not None
+
+    def _path(self, source_sha256: str) -> Path:
+        return self.directory / source_sha256[:2] / source_sha256
 
     def publishable(self, file: Path, source_sha256: str, source: str = "") -> bytes:
         """The re-encoded bytes of `file`, whose bytes hash to `source_sha256`."""
-        path = self.directory / source_sha256[:2] / source_sha256
-        try:
-            return path.read_bytes()
-        except OSError:
-            pass
+        path = self._path(source_sha256)
+        if self._recorded(source_sha256) is not None:
+            try:
+                return path.read_bytes()
+            except OSError:
+                pass
         data = file.read_bytes()
         if sha256_bytes(data) != source_sha256:
             raise RasterError(f"{source or file} changed while the gate was checking it")
         clean = reencode(data, source)
+        self._store(path, source_sha256, clean, source)
+        return clean
+
+    def place(self, file: Path, source_sha256: str, source: str = "") -> Placed:
+        """Replace `file` (whose bytes hash to `source_sha256`) by its re-encoded copy."""
+        if self._recorded(source_sha256) is None:
+            clean = self.publishable(file, source_sha256, source)
+            if self._recorded(source_sha256) is None:  # the cache could not be written
+                replace_bytes(file, clean)
+                return Placed(sha256_bytes(clean), content_type(sniff(clean[:4096]), source))
+        digest, _size, _mtime, type_ = self._index[source_sha256]
+        tmp = file.with_name(file.name + ".tmp-gate")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self._path(source_sha256), tmp)
+        except OSError:  # another file system, or links not allowed there
+            shutil.copyfile(self._path(source_sha256), tmp)
+        os.replace(tmp, file)
+        return Placed(digest, type_)
+
+    def _recorded(self, source_sha256: str) -> list | None:
+        """The record of a cached copy that is still as it was written, else None."""
+        record = self._index.get(source_sha256)
+        if record is None:
+            return None
+        try:
+            stat = self._path(source_sha256).stat()
+        except OSError:
+            stat = None
+        if stat is None or [stat.st_size, stat.st_mtime_ns] != record[1:3]:
+            del self._index[source_sha256]
+            self._changed = True
+            return None
+        return record
+
+    def _store(self, path: Path, source_sha256: str, clean: bytes, source: str) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(clean)
+            os.chmod(tmp, 0o444)
             os.replace(tmp, path)
+            stat = path.stat()
         except OSError:
-            pass  # a cache that cannot be written only costs time
-        return clean
+            return  # a cache that cannot be written only costs time
+        self._index[source_sha256] = [
+            sha256_bytes(clean),
+            stat.st_size,
+            stat.st_mtime_ns,
+            content_type(sniff(clean[:4096]), source),
+        ]
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the records of the cached copies (atomically)."""
+        if not self._changed:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-index-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._index, handle, separators=(",", ":"))
+            os.replace(tmp, self._index_path)
+        except OSError:
+            return
+        self._changed = False
+
+
+def replace_bytes(file: Path, data: bytes) -> None:
+    """Replace a built file's bytes (a new file renamed over it: never written through a
+    link into the cache)."""
+    tmp = file.with_name(file.name + ".tmp-gate")
+    tmp.unlink(missing_ok=True)
+    tmp.write_bytes(data)
+    tmp.replace(file)

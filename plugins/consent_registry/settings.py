@@ -19,6 +19,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DEFAULTS: dict[str, object] = {
+    # The folder the relative CONSENT_* paths below are taken from (pelicanconf.py sets its
+    # own folder, so the build, `consent` and `publish` find the same registry and cache
+    # from any working directory); unset, the current directory.
+    "CONSENT_ROOT": None,
     # Where the consent office's records live (git-ignored) and the key that encrypts templates.
     "CONSENT_REGISTRY": "consent/registry.sqlite3",
     "CONSENT_KEY_FILE": "~/.config/school-site/consent.key",
@@ -40,6 +44,10 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_STRICT": False,
     # Detection and encoding cache, keyed by content hash and model version.
     "CONSENT_CACHE_DIR": ".cache/consent",
+    # Pruned once a day (consent_gate/cache_upkeep.py): a photo no site built in this many
+    # days used is forgotten, and past this size the oldest sites' photos go first.
+    "CONSENT_CACHE_KEEP_DAYS": 30,
+    "CONSENT_CACHE_MAX_MB": 4096,
     # The build's JSON report: outside output/, never published.
     "CONSENT_REPORT_PATH": "reports/consent-report.json",
     # The list of files the gate passed, which `publish` uploads from: outside output/.
@@ -56,6 +64,8 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_BLUR": False,
 }
 
+# Settings an environment variable of the same name overrides (a service's or a test's).
+ENVIRONMENT_OVERRIDES = ("CONSENT_REGISTRY", "CONSENT_KEY_FILE")
 # dlib's face model is documented for distances up to 0.6; past it, strangers match.
 MAX_TOLERANCE = 0.6
 GATE_PLUGIN = "consent_gate"
@@ -88,6 +98,8 @@ class GateSettings:
     workers: int
     enabled: bool
     blur: bool = False
+    cache_keep_days: float = 30.0
+    cache_max_mb: int = 4096
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object] | None = None) -> GateSettings:
@@ -103,7 +115,7 @@ class GateSettings:
         for key in DEFAULTS:
             if key in settings:
                 merged[key] = settings[key]
-        for key in ("CONSENT_REGISTRY", "CONSENT_KEY_FILE"):
+        for key in ENVIRONMENT_OVERRIDES:
             if os.environ.get(key):
                 merged[key] = os.environ[key]
         if merged["CONSENT_MODE"] not in ("recognise", "detect-only"):
@@ -115,6 +127,8 @@ class GateSettings:
             margin = float(merged["CONSENT_MARGIN"])
             min_face = int(merged["CONSENT_MIN_FACE_PX"])
             workers = int(merged["CONSENT_WORKERS"])
+            keep_days = float(merged["CONSENT_CACHE_KEEP_DAYS"])
+            max_mb = int(merged["CONSENT_CACHE_MAX_MB"])
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"a CONSENT_* number setting is not a number ({exc})") from None
         if not 0 < tolerance <= MAX_TOLERANCE:
@@ -128,10 +142,19 @@ class GateSettings:
             raise SettingsError(f"CONSENT_MARGIN must be 0 or more, not {margin}")
         if min_face < 1 or workers < 0:
             raise SettingsError("CONSENT_MIN_FACE_PX must be positive and CONSENT_WORKERS >= 0")
+        if keep_days < 0 or max_mb < 0:
+            raise SettingsError(
+                "CONSENT_CACHE_KEEP_DAYS and CONSENT_CACHE_MAX_MB must be 0 or more"
+            )
         values = {f.name: merged["CONSENT_" + f.name.upper()] for f in fields(cls)}
         values.update(tolerance=tolerance, margin=margin, min_face_px=min_face, workers=workers)
+        values.update(cache_keep_days=keep_days, cache_max_mb=max_mb)
+        root = Path(str(merged["CONSENT_ROOT"] or os.curdir)).expanduser()
         for name in ("registry", "key_file", "cache_dir", "report_path", "manifest_path"):
-            values[name] = Path(str(values[name])).expanduser()
+            key = "CONSENT_" + name.upper()
+            # A path from the environment is taken as typed in the shell, from where it runs.
+            base = Path.cwd() if key in ENVIRONMENT_OVERRIDES and os.environ.get(key) else root
+            values[name] = base / Path(str(values[name])).expanduser()
         values["strict"] = bool(values["strict"])
         values["enabled"] = bool(values["enabled"])
         values["blur"] = bool(values["blur"])
@@ -179,6 +202,13 @@ def read_settings_file(path: Path) -> dict[str, object]:
     if added:
         sys.path.insert(0, folder)
     previous = os.getcwd()
+    # A module of the same name as a settings file beside this one (pelicanconf) loaded
+    # earlier, from another folder, would be taken instead of this folder's: set aside.
+    set_aside = {
+        sibling.stem: sys.modules.pop(sibling.stem)
+        for sibling in Path(folder).glob("*.py")
+        if sibling.stem in sys.modules
+    }
     before = set(sys.modules)
     try:
         os.chdir(folder)  # publishconf.py appends os.curdir to find pelicanconf
@@ -201,6 +231,7 @@ def read_settings_file(path: Path) -> dict[str, object]:
             origin = getattr(sys.modules[name], "__file__", None) or ""
             if origin and Path(origin).resolve().parent == Path(folder):
                 del sys.modules[name]
+        sys.modules.update(set_aside)
     return {name: getattr(module, name) for name in dir(module) if name.isupper()}
 
 

@@ -21,9 +21,12 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, ImageSequence
+
+if TYPE_CHECKING:  # numpy is loaded where pixels are handled: a warm rebuild needs none
+    import numpy as np
 
 # Larger images are refused before their pixels are decoded.
 MAX_PIXELS = 60_000_000
@@ -86,6 +89,8 @@ def _as_display(frame: Image.Image, icc: bytes | None, gamma: float | None) -> I
     has_alpha = frame.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         frame.mode in ("P", "L", "RGB", "1", "I", "I;16") and "transparency" in frame.info
     )
+    import numpy as np
+
     if frame.mode in ("I;16", "I;16B", "I;16L", "I") and not has_alpha:
         array = np.asarray(frame, dtype=np.float64)
         top = array.max() or 1.0
@@ -155,6 +160,8 @@ def decode_display(data: bytes) -> DisplayImage:
 
 def detection_views(frame: Image.Image) -> list[np.ndarray]:
     """The RGB pictures a face could be seen in, for one displayed frame."""
+    import numpy as np
+
     if frame.mode != "RGBA":
         return [np.ascontiguousarray(np.asarray(frame.convert("RGB")))]
     rgba = np.asarray(frame)

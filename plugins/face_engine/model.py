@@ -1,6 +1,7 @@
 """Data types shared by the consent registry, the face engine, the gate and publishing.
 
-Nothing here imports Pelican, so every part can be tested alone.
+Nothing here imports Pelican, so every part can be tested alone, nor numpy (only for type
+hints): a rebuild that reuses its verdicts (``consent_gate.memo``) never loads numpy.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 PUBLISH = "publish"
 WITHHOLD = "withhold"
@@ -136,6 +139,20 @@ class FaceResult:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> FaceResult:
+        return cls(
+            box=FaceBox(**{side: int(data["box"][side]) for side in _SIDES}),
+            person_id=data["person_id"],
+            distance=data["distance"],
+            margin=data["margin"],
+            ok=bool(data["ok"]),
+            reason=str(data["reason"]),
+        )
+
+
+_SIDES = ("top", "right", "bottom", "left")
+
 
 @dataclass
 class Verdict:
@@ -164,6 +181,22 @@ class Verdict:
             "approved_by": self.approved_by,
             "blurred": [list(box.as_css()) for box in self.blurred],
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Verdict:
+        """The verdict `to_json` wrote (a verdict remembered from an earlier build)."""
+        verdict = str(data["verdict"])
+        if verdict not in (PUBLISH, WITHHOLD):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        return cls(
+            path=str(data["path"]),
+            sha256=str(data["sha256"]),
+            verdict=verdict,
+            reasons=[str(reason) for reason in data["reasons"]],
+            faces=[FaceResult.from_json(face) for face in data["faces"]],
+            approved_by=data["approved_by"],
+            blurred=[FaceBox(*(int(v) for v in box)) for box in data["blurred"]],
+        )
 
 
 def sha256_bytes(data: bytes) -> str:

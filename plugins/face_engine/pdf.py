@@ -10,9 +10,12 @@ Rendering uses PDFium (pypdfium2), the engine of Chrome's PDF viewer.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .imaging import MAX_PIXELS, detection_views
+
+if TYPE_CHECKING:  # numpy is loaded only where a PDF is read (``is_pdf`` is used by sniffing)
+    import numpy as np
 
 # Faces in a page rendered at 150 dpi are as large as in the printed newsletter at arm's
 # length; a letter page is then 1275x1650 pixels.

@@ -193,6 +193,7 @@ def build_site(
     extra: dict | None = None,
     env: dict | None = None,
     check: bool = True,
+    cwd: Path = ROOT,
 ) -> Build:
     output = work / f"out-{name}"
     report_path = work / f"report-{name}.json"
@@ -221,7 +222,7 @@ def build_site(
     cmd += ["-s", str(ROOT / "pelicanconf.py"), "-e"]
     cmd += [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
     proc = subprocess.run(
-        cmd, cwd=ROOT, env={**os.environ, **environment}, capture_output=True, text=True
+        cmd, cwd=cwd, env={**os.environ, **environment}, capture_output=True, text=True
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"pelican failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -151,7 +151,8 @@ def test_student_name_tokens_skip_staff_and_short_parts():
                       False, False, ()),
     ]  # fmt: skip
     tokens = student_name_tokens(records)
-    assert tokens == {"anne", "smithers"}
+    assert len(tokens.hashes) == 2  # "anne", "smithers"; "jo" is too short, staff left out
+    assert not any(name in repr(tokens) for name in ("anne", "smithers"))
     assert names_in("smithers_2026-field-day", tokens) == ["smithers"]
     assert names_in("Anne at the fair", tokens) == ["anne"]
     assert names_in("Annex building", tokens) == []

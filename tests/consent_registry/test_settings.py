@@ -4,6 +4,7 @@ are refused with a message saying what to change."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from consent_registry.settings import (
@@ -77,3 +78,34 @@ def test_a_date_time_preview_moves_the_consent_date_only_later(monkeypatch):
     monkeypatch.setenv("SITE_DATE", "2001-01-01")
     assert gate_today("America/New_York") >= date.today().replace(year=date.today().year - 1)
     assert gate_today("America/New_York") != date(2001, 1, 1)
+
+
+def test_relative_paths_are_taken_from_consent_root_wherever_it_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONSENT_REGISTRY", raising=False)
+    monkeypatch.delenv("CONSENT_KEY_FILE", raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pelicanconf.py").write_text(
+        "from pathlib import Path\n"
+        'PLUGINS = ["consent_gate"]\n'
+        "CONSENT_ROOT = str(Path(__file__).resolve().parent)\n"
+    )
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        settings = load_settings(project / "pelicanconf.py")
+        assert settings.cache_dir == project / ".cache" / "consent"
+        assert settings.registry == project / "consent" / "registry.sqlite3"
+        assert settings.manifest_path == project / "reports" / "publish-manifest.json"
+    # The environment's paths are taken as typed, from where the command runs.
+    monkeypatch.setenv("CONSENT_REGISTRY", "office.sqlite3")
+    assert load_settings(project / "pelicanconf.py").registry == tmp_path / "b" / "office.sqlite3"
+    # Without CONSENT_ROOT: the current folder, as before.
+    assert GateSettings.from_mapping({}).cache_dir == Path(".cache/consent")
+
+
+def test_cache_upkeep_settings_are_checked():
+    settings = GateSettings.from_mapping({"CONSENT_CACHE_KEEP_DAYS": 7, "CONSENT_CACHE_MAX_MB": 64})
+    assert (settings.cache_keep_days, settings.cache_max_mb) == (7, 64)
+    with pytest.raises(SettingsError, match="CONSENT_CACHE_KEEP_DAYS"):
+        GateSettings.from_mapping({"CONSENT_CACHE_MAX_MB": -1})

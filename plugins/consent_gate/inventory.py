@@ -1,0 +1,192 @@
+"""The gate's inventory of a built site: every file, its kind from its bytes (``sniff``)
+and its SHA-256, each file read once.
+
+A built photo is published as the cached re-encoding of the bytes it was decided as
+(``raster.ReencodeCache``), never as the file's own bytes. So a photo whose size and
+modification time (to the nanosecond: Pelican's copies keep both) are those of the last
+build is taken, unread, to be the bytes it was then (``BuiltPhotos``). Were it changed
+with its time set back, the pixels checked last time are published, never the new bytes;
+and whenever there is no cached re-encoding, the re-encoder reads the file and refuses it
+unless it still hashes as recorded. Measured on 1,000 photos of 440 KB: reading and
+hashing them took 0.35 s of a 2 s rebuild.
+
+Nothing here imports Pelican.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from face_engine.model import sha256_bytes
+
+from .output_scan import relative
+from .sniff import Kind, content_type, sniff
+
+logger = logging.getLogger(__name__)
+
+# Text larger than this is not read whole; it is withheld (no page of a school site is).
+MAX_TEXT_BYTES = 32 * 1024 * 1024
+INDEX_FORMAT = 1
+
+
+@dataclass
+class OutputFile:
+    rel: str
+    path: Path
+    kind: Kind
+    detail: str
+    sha256: str  # of the bytes now in the output
+    source_sha256: str = ""  # of the bytes as built, before re-encoding (face cache key)
+    content_type: str = ""
+    persons: tuple[str, ...] = ()
+    text: bytes | None = None  # the bytes of a text file, kept so it is read once
+    unread: bool = False  # a photo taken as the bytes of the last build (``BuiltPhotos``)
+
+
+def walk_files(output: Path) -> list[Path]:
+    """Every file under output, hidden ones included, in a stable order."""
+    found = []
+    # os.walk reads each folder once; rglob with is_file() costs a stat per file.
+    for folder, _dirs, names in os.walk(output):
+        found += [Path(folder, name) for name in names]
+    return sorted(path for path in found if path.is_file() or path.is_symlink())
+
+
+def remove_unverified(output: Path, passed: set[Path]) -> int:
+    """Delete every file under output that is not in `passed`; return how many."""
+    removed = 0
+    if not output.is_dir():
+        return 0
+    for path in walk_files(output):
+        if path not in passed:
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class BuiltPhotos:
+    """Each built photo's hash by (output path, size, modification time), from the last
+    build; see the module docstring for why this is safe."""
+
+    def __init__(self, site_cache: Path | None):
+        """`site_cache`: the site's own cache folder (``cache_upkeep.site_folder``), or None
+        to read every photo."""
+        self.path = Path(site_cache) / "built-photos.json" if site_cache else None
+        self.entries: dict[str, list] = {}
+        self.changed = False
+        if self.path is None:
+            return
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("format") == INDEX_FORMAT:
+                self.entries = dict(data["photos"])
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            logger.debug("ignoring the built-photo index %s (%s)", self.path, exc)
+
+    def lookup(self, rel: str, stat: os.stat_result) -> tuple[str, str] | None:
+        """(sha256, sniffed detail) when the photo at `rel` is unchanged since recorded."""
+        entry = self.entries.get(rel) if self.path else None
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            return entry[2], entry[3]
+        return None
+
+    def record(self, rel: str, stat: os.stat_result, sha256: str, detail: str) -> None:
+        entry = [stat.st_size, stat.st_mtime_ns, sha256, detail]
+        if self.entries.get(rel) != entry:
+            self.entries[rel] = entry
+            self.changed = True
+
+    def reread(self, file: OutputFile) -> None:
+        """Read a photo taken unread after all (``inventory``), updating it in place."""
+        stat = file.path.stat()
+        fresh = read_file(file.path, file.rel, stat.st_size)
+        file.__dict__.update(fresh.__dict__)
+        if file.kind == Kind.RASTER:
+            self.record(file.rel, stat, file.sha256, file.detail)
+        else:
+            self.forget(file.rel)
+
+    def forget(self, rel: str) -> None:
+        if self.entries.pop(rel, None) is not None:
+            self.changed = True
+
+    def save(self) -> None:
+        """Write atomically; an index that cannot be written only costs time next build."""
+        if not self.changed or self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-built-")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({"format": INDEX_FORMAT, "photos": self.entries}, handle)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            logger.debug("could not write the built-photo index %s: %s", self.path, exc)
+        self.changed = False
+
+
+def inventory(output: Path, built: BuiltPhotos) -> list[OutputFile]:
+    """Every file under `output`, classified by its bytes; photos unchanged since the last
+    build (``BuiltPhotos``) unread."""
+    files = []
+    for path in walk_files(output):
+        rel = relative(path, output)
+        if path.is_symlink():
+            # A link can point anywhere on the build machine: never followed, never published.
+            files.append(OutputFile(rel, path, Kind.UNKNOWN, "a symbolic link", "", ""))
+            continue
+        stat = path.stat()
+        known = built.lookup(rel, stat)
+        if known is not None:
+            sha256, detail = known
+            files.append(OutputFile(rel, path, Kind.RASTER, detail, sha256, sha256, unread=True))
+            continue
+        files.append(read_file(path, rel, stat.st_size))
+        if files[-1].kind == Kind.RASTER:
+            built.record(rel, stat, files[-1].sha256, files[-1].detail)
+        else:
+            built.forget(rel)
+    return files
+
+
+def read_file(path: Path, rel: str, size: int) -> OutputFile:
+    """One file read (text whole and kept), sniffed and hashed."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_TEXT_BYTES if size > MAX_TEXT_BYTES else -1)
+    found = sniff(data, rel)
+    digest = sha256_bytes(data) if size <= MAX_TEXT_BYTES else _sha256_file(path)
+    if size > MAX_TEXT_BYTES and found.is_text:
+        found = type(found)(Kind.UNKNOWN, f"text larger than {MAX_TEXT_BYTES >> 20} MB")
+    return OutputFile(
+        rel,
+        path,
+        found.kind,
+        found.detail,
+        digest,
+        digest,
+        content_type(found, rel, data),
+        text=data if found.is_text else None,
+    )
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

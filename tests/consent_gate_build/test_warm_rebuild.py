@@ -1,0 +1,268 @@
+"""What a warm rebuild skips, and why that never publishes unchecked bytes: the built-photo
+index (consent_gate.inventory), re-encoded copies linked into place (consent_gate.raster),
+remembered verdicts (consent_gate.memo) and the cache's upkeep (consent_gate.cache_upkeep).
+Unit tests, no face models."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from consent_gate import cache_upkeep
+from consent_gate.inventory import BuiltPhotos, inventory
+from consent_gate.memo import VerdictMemo, memo_key
+from consent_gate.output_scan import names_in, student_name_tokens
+from consent_gate.raster import ReencodeCache, reencode
+from consent_gate.sniff import Kind
+from consent_registry.settings import GateSettings
+from face_engine.model import (
+    PUBLISH,
+    WITHHOLD,
+    ConsentRecord,
+    FaceBox,
+    FaceResult,
+    Verdict,
+    sha256_bytes,
+)
+from PIL import ExifTags, Image
+
+
+def _jpeg(seed: int, gps: bool = False, size: tuple[int, int] = (64, 48)) -> bytes:
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    params = {}
+    if gps:
+        exif = image.getexif()
+        exif.get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] = "N"
+        params["exif"] = exif
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, **params)
+    return buffer.getvalue()
+
+
+def _same_size_other_picture(data: bytes, seed: int) -> bytes:
+    """Other pixels in exactly as many bytes (a JPEG comment pads it)."""
+    other = _jpeg(seed, size=(32, 24))
+    assert len(other) < len(data)
+    pad = len(data) - len(other) - 4
+    return other[:2] + b"\xff\xfe" + (pad + 2).to_bytes(2, "big") + b"x" * pad + other[2:]
+
+
+def test_a_photo_changed_with_its_time_set_back_publishes_the_pixels_checked(tmp_path):
+    output, cache = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
+    photo = output / "images" / "a.jpg"
+    photo.parent.mkdir(parents=True)
+    original = _jpeg(1, gps=True)
+    photo.write_bytes(original)
+    stat = os.stat(photo)  # as built: Pelican's copies keep the content file's time
+    built = BuiltPhotos(cache)
+    [first] = inventory(output, built)
+    assert (first.kind, first.sha256, first.unread) == (Kind.RASTER, sha256_bytes(original), False)
+    built.save()
+    copies = ReencodeCache(cache / "published")
+    placed = copies.place(photo, first.sha256, first.rel)
+    copies.save()
+    assert photo.read_bytes() == reencode(original)
+    assert placed.sha256 == sha256_bytes(photo.read_bytes())
+    assert placed.content_type == "image/jpeg"
+
+    # The next build's copy of the same photo: taken unread.
+    photo.unlink()
+    photo.write_bytes(original)
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    [again] = inventory(output, BuiltPhotos(cache))
+    assert again.unread and again.sha256 == first.sha256
+
+    # A hostile edit: other pixels, same size, the time set back. The index takes it for
+    # the old bytes, and what is placed is the old bytes' checked copy, never the new ones.
+    forged = _same_size_other_picture(original, seed=2)
+    assert len(forged) == len(original)
+    photo.write_bytes(forged)
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    [taken] = inventory(output, BuiltPhotos(cache))
+    assert taken.unread and taken.sha256 == first.sha256
+    ReencodeCache(cache / "published").place(photo, taken.sha256, taken.rel)
+    assert photo.read_bytes() == reencode(original)
+    assert sha256_bytes(photo.read_bytes()) != sha256_bytes(reencode(forged))
+
+    # With no checked copy cached, the re-encoder reads the file and refuses it.
+    photo.write_bytes(forged)
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    empty = ReencodeCache(tmp_path / "other-cache")
+    with pytest.raises(Exception, match="changed while the gate was checking it"):
+        empty.place(photo, taken.sha256, taken.rel)
+
+
+def test_a_changed_photo_is_read_again(tmp_path):
+    output, cache = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
+    photo = output / "a.jpg"
+    output.mkdir()
+    photo.write_bytes(_jpeg(1))
+    built = BuiltPhotos(cache)
+    inventory(output, built)
+    built.save()
+    photo.write_bytes(_jpeg(3))  # a new modification time
+    [found] = inventory(output, BuiltPhotos(cache))
+    assert not found.unread and found.sha256 == sha256_bytes(_jpeg(3))
+    # Without a site folder (the gate not told which site it builds) every photo is read.
+    os.utime(photo, ns=(os.stat(photo).st_atime_ns, os.stat(photo).st_mtime_ns))
+    assert not inventory(output, BuiltPhotos(None))[0].unread
+
+
+def test_cached_copies_are_linked_read_only_and_redone_when_changed_in_place(tmp_path):
+    original = _jpeg(4, gps=True)
+    source = sha256_bytes(original)
+    copies = ReencodeCache(tmp_path / "published")
+    outputs = []
+    for name in ("one", "two"):
+        photo = tmp_path / name / "a.jpg"
+        photo.parent.mkdir()
+        photo.write_bytes(original)
+        copies.place(photo, source, "a.jpg")
+        outputs.append(photo)
+    copies.save()
+    cached = copies.directory / source[:2] / source
+    assert os.stat(outputs[0]).st_ino == os.stat(outputs[1]).st_ino == os.stat(cached).st_ino
+    assert not os.stat(cached).st_mode & 0o222  # read-only
+
+    # Changed in place through a link in an output folder (as root, or after a chmod):
+    # the record no longer matches, so the next build re-encodes instead of trusting it.
+    os.chmod(outputs[0], 0o644)
+    with open(outputs[0], "r+b") as handle:
+        handle.write(b"\xff\xd8\xff\xfeBAD")
+    later = time.time() + 5
+    os.utime(cached, (later, later))
+    fresh = tmp_path / "three" / "a.jpg"
+    fresh.parent.mkdir()
+    fresh.write_bytes(original)
+    placed = ReencodeCache(tmp_path / "published").place(fresh, source, "a.jpg")
+    assert fresh.read_bytes() == reencode(original)
+    assert placed.sha256 == sha256_bytes(reencode(original))
+
+
+def _settings(tmp_path: Path, **changes) -> GateSettings:
+    registry, key = tmp_path / "registry.sqlite3", tmp_path / "consent.key"
+    if not registry.exists():
+        registry.write_bytes(b"rows")
+        key.write_bytes(b"k" * 32)
+    base = GateSettings.from_mapping(
+        {"CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key)}
+    )
+    return replace(base, registry=registry, key_file=key, cache_dir=tmp_path / "cache", **changes)
+
+
+def test_the_memo_key_changes_with_everything_a_verdict_depends_on(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONSENT_REGISTRY", raising=False)
+    monkeypatch.delenv("CONSENT_KEY_FILE", raising=False)
+    settings = _settings(tmp_path)
+    today = date(2026, 11, 27)
+    key = memo_key(settings, today, "model-1")
+    assert memo_key(settings, today, "model-1") == key
+    changed = {
+        "another day": memo_key(settings, date(2026, 11, 28), "model-1"),
+        "another model": memo_key(settings, today, "model-2"),
+        "another tolerance": memo_key(replace(settings, tolerance=0.5), today, "model-1"),
+        "another scope": memo_key(replace(settings, scope="print"), today, "model-1"),
+        "blur": memo_key(replace(settings, blur=True), today, "model-1"),
+        "detect-only": memo_key(replace(settings, mode="detect-only"), today, "model-1"),
+    }
+    assert key not in changed.values(), changed
+    settings.registry.write_bytes(b"rows, one revoked")  # any write to the registry
+    assert memo_key(settings, today, "model-1") != key
+    wal = settings.registry.with_name(settings.registry.name + "-wal")
+    before = memo_key(settings, today, "model-1")
+    wal.write_bytes(b"a write not yet checkpointed")
+    assert memo_key(settings, today, "model-1") != before
+    settings.key_file.write_bytes(b"j" * 32)
+    assert memo_key(settings, today, "model-1") not in (key, before)
+
+
+def test_the_memo_gives_back_verdicts_under_its_key_only_and_holds_no_name(tmp_path):
+    records = [
+        ConsentRecord("S1", "Avery Quintero", "student", frozenset({"website"}), None,
+                      False, False, ()),
+    ]  # fmt: skip
+    verdict = Verdict(
+        "images/a.jpg",
+        "ab" * 32,
+        WITHHOLD,
+        ["1 unknown face"],
+        [FaceResult(FaceBox(1, 20, 30, 2), None, 0.71, None, False, "unknown face")],
+        blurred=[FaceBox(3, 9, 9, 3)],
+    )
+    memo = VerdictMemo("key-1", "fingerprint", True, student_name_tokens(records))
+    memo.remember(verdict, ("S1",))
+    verdict.verdict = PUBLISH  # later changes to the object are not remembered
+    memo.save(tmp_path)
+    text = (tmp_path / "verdict-memo.json").read_text()
+    assert "Avery" not in text and "quintero" not in text.lower()
+
+    loaded = VerdictMemo.load(tmp_path, "key-1")
+    assert loaded.complete and loaded.fingerprint == "fingerprint"
+    got = loaded.get("ab" * 32, "images/a.jpg")
+    assert got.verdict.verdict == WITHHOLD and got.persons == ("S1",)
+    assert got.verdict.to_json() == {**verdict.to_json(), "verdict": WITHHOLD}
+    assert loaded.get("ab" * 32, "images/b.jpg") is None  # same bytes, another path
+    assert names_in("Field day with Quintero family", loaded.names) == ["quintero"]
+    assert not VerdictMemo.load(tmp_path, "key-2").complete  # another registry state
+
+    (tmp_path / "verdict-memo.json").write_text('{"key": "key-1", "names": 3}')
+    assert not VerdictMemo.load(tmp_path, "key-1").complete
+
+
+def _entry(folder: Path, sha: str, age_days: float, now: float, size: int = 100) -> Path:
+    path = folder / sha[:2] / sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    return path
+
+
+def test_pruning_keeps_what_any_recent_site_uses(tmp_path):
+    cache, now = tmp_path / "cache", time.time()
+    faces, copies = cache / ("f" * 16), cache / "published" / ("v" + "a" * 12)
+    old_faces = cache / ("0" * 16)  # an earlier face-engine version
+    used, other_site, unused, fresh = "a" * 64, "b" * 64, "c" * 64, "d" * 64
+    kept = [_entry(faces, used, 40, now), _entry(copies, used, 40, now)]
+    kept += [_entry(faces, other_site, 40, now), _entry(faces, fresh, 0.1, now)]
+    gone = [_entry(faces, unused, 40, now), _entry(copies, unused, 40, now)]
+    gone += [_entry(old_faces, used, 40, now)]
+    cache_upkeep.record_use(cache, tmp_path / "site-a", {used})
+    cache_upkeep.record_use(cache, tmp_path / "site-b", {other_site})
+    stale = cache_upkeep.record_use(cache, tmp_path / "site-c", {unused})
+    os.utime(stale, (now - 31 * 86400, now - 31 * 86400))  # a site not built for a month
+    assert stale.parent == cache_upkeep.site_folder(cache, tmp_path / "site-c")
+
+    pruned = cache_upkeep.prune(cache, {faces, copies}, keep_days=30, max_bytes=1 << 30, now=now)
+    assert all(path.exists() for path in kept)
+    assert not any(path.exists() for path in gone)
+    assert pruned.files == len(gone) and pruned.bytes_freed == 100 * len(gone)
+    assert not stale.parent.exists()  # the site's folder went with it
+
+    # Over the cap, the oldest site's photos go first; the newest site's stay.
+    site_b = cache_upkeep.site_folder(cache, tmp_path / "site-b") / cache_upkeep.LEDGER
+    os.utime(site_b, (now - 86400, now - 86400))
+    cache_upkeep.prune(cache, {faces, copies}, keep_days=30, max_bytes=500, now=now)
+    assert (faces / used[:2] / used).exists()
+    assert not (faces / other_site[:2] / other_site).exists()
+
+
+def test_pruning_runs_once_a_day(tmp_path):
+    cache, now = tmp_path / "cache", time.time()
+    cache.mkdir()
+    calls = []
+
+    def current(folder: Path) -> set[Path]:
+        calls.append(folder)
+        return set()
+
+    assert cache_upkeep.prune_if_due(cache, current, 30, 1 << 30, now=now) is not None
+    assert cache_upkeep.prune_if_due(cache, current, 30, 1 << 30, now=now + 60) is None
+    assert cache_upkeep.prune_if_due(cache, current, 30, 1 << 30, now=now + 2 * 86400)
+    assert len(calls) == 2
