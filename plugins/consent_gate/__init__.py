@@ -36,12 +36,25 @@ MISSING_HTML = (
 
 _template_env = {}
 _write_failures = staging.WriteFailures()
+# Output path -> the content file Pelican copied it from (its static files), this build.
+_static_sources: dict[str, Path] = {}
 
 
 def remember_template_env(generator) -> None:
     env = getattr(generator, "env", None)
     if env is not None:
         _template_env["env"] = env
+
+
+def remember_static_sources(generators) -> None:
+    """Which content file each copied file came from: a rebuild reads a photo again only
+    when its content file changed (``inventory.BuiltPhotos``)."""
+    _static_sources.clear()
+    for generator in generators:
+        for static in getattr(generator, "staticfiles", ()):
+            save_as, source = getattr(static, "save_as", ""), getattr(static, "source_path", "")
+            if save_as and source:
+                _static_sources[Path(save_as).as_posix()] = Path(source)
 
 
 def placeholder_html(template: str = PLACEHOLDER_TEMPLATE, fallback: str = PLACEHOLDER_HTML) -> str:
@@ -124,6 +137,7 @@ def check_output(pelican) -> None:
             missing_placeholder=placeholder_html(MISSING_TEMPLATE, MISSING_HTML),
             today=gate_today(pelican.settings.get("TIMEZONE")),
             site=final,
+            static_sources=_static_sources,
         )
         remove_manifest(settings.manifest_path)
         staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))
@@ -151,4 +165,5 @@ def register():
     signals.initialized.connect(prepare)
     signals.get_generators.connect(stage)
     signals.generator_init.connect(remember_template_env)
+    signals.all_generators_finalized.connect(remember_static_sources)
     signals.finalized.connect(check_output)

@@ -32,7 +32,7 @@ import functools
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -136,17 +136,20 @@ def run_gate(
     progress: bool = True,
     missing_placeholder: str | None = None,
     site: Path | None = None,
+    static_sources: Mapping[str, Path] | None = None,
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
     stands in for pictures that are not in the site at all (default: `placeholder`).
     `site`: the folder the checked output will replace, whose cache (its built photos and
-    remembered verdicts) a rebuild reuses; without it every file is read and decided."""
+    remembered verdicts) a rebuild reuses; without it every file is read and decided.
+    `static_sources`: output path -> the content file Pelican copied it from."""
     passed: set[Path] = set()
     placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
         site_cache = site_folder(settings.cache_dir, site) if site else None
-        return _run(output, settings, siteurl, placeholders, today, progress, passed, site_cache)
+        built = BuiltPhotos(site_cache, static_sources)
+        return _run(output, settings, siteurl, placeholders, today, progress, passed, built)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -171,10 +174,9 @@ def _run(
     today: date,
     progress: bool,
     passed: set[Path],
-    site_cache: Path | None,
+    built: BuiltPhotos,
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
-    built = BuiltPhotos(site_cache)
     files = inventory(output, built)
     by_rel = {f.rel: f for f in files}
 
@@ -190,7 +192,7 @@ def _run(
                 else Verdict(f.rel, f.sha256, PUBLISH, [f"{f.detail}: nothing to withhold"], [])
             )
 
-    memo = _decide_pictures(files, built, settings, today, progress, verdicts, site_cache)
+    memo = _decide_pictures(files, built, settings, today, progress, verdicts)
     if not memo.has_registry:
         logger.warning(
             "no consent registry at %s: every photo with a face is withheld; see consent/README.md",
@@ -320,7 +322,6 @@ def _decide_pictures(
     today: date,
     progress: bool,
     verdicts: dict[str, Verdict],
-    site_cache: Path | None,
 ) -> VerdictMemo:
     """Verdicts for every file that can show a face, into `verdicts`; the memo returned
     says what the build needs of the registry (fingerprint, student names).
@@ -330,7 +331,7 @@ def _decide_pictures(
     from face_engine.faces import MODEL_VERSION
 
     key = memo_key(settings, today, MODEL_VERSION)
-    memo = VerdictMemo.load(site_cache, key)
+    memo = VerdictMemo.load(built.site_cache, key)
     pictures = [f for f in files if f.kind in FACE_KINDS]
     todo = []
     for f in pictures:
@@ -384,7 +385,7 @@ def _decide_pictures(
     # office's workspace writing): else the memo could hold verdicts of an older state
     # under the newer state's key.
     if memo_key(settings, today, MODEL_VERSION) == key:
-        fresh.save(site_cache)
+        fresh.save(built.site_cache)
     return fresh
 
 

@@ -2,13 +2,14 @@
 and its SHA-256, each file read once.
 
 A built photo is published as the cached re-encoding of the bytes it was decided as
-(``raster.ReencodeCache``), never as the file's own bytes. So a photo whose size and
-modification time (to the nanosecond: Pelican's copies keep both) are those of the last
-build is taken, unread, to be the bytes it was then (``BuiltPhotos``). Were it changed
-with its time set back, the pixels checked last time are published, never the new bytes;
-and whenever there is no cached re-encoding, the re-encoder reads the file and refuses it
-unless it still hashes as recorded. Measured on 1,000 photos of 440 KB: reading and
-hashing them took 0.35 s of a 2 s rebuild.
+(``raster.ReencodeCache``), never as the file's own bytes. So a photo Pelican copied from a
+content file whose path, size and modification time (to the nanosecond) are those of the
+last build, and whose copy has that size, is taken, unread, to be the bytes it was then
+(``BuiltPhotos``), as make and rsync judge a file unchanged. Were it changed with its time
+set back, the pixels checked last time are published, never the new bytes; and whenever
+there is no cached re-encoding, the re-encoder reads the file and refuses it unless it
+still hashes as recorded. Measured on 1,000 photos of 440 KB: reading and hashing them
+took 0.35 s of a 2 s rebuild.
 
 Nothing here imports Pelican.
 """
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Text larger than this is not read whole; it is withheld (no page of a school site is).
 MAX_TEXT_BYTES = 32 * 1024 * 1024
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 @dataclass
@@ -74,13 +76,15 @@ def remove_unverified(output: Path, passed: set[Path]) -> int:
 
 
 class BuiltPhotos:
-    """Each built photo's hash by (output path, size, modification time), from the last
-    build; see the module docstring for why this is safe."""
+    """Each built photo's hash by its output path and the content file it was copied from
+    (path, size, modification time), from the last build; see the module docstring."""
 
-    def __init__(self, site_cache: Path | None):
+    def __init__(self, site_cache: Path | None, sources: Mapping[str, Path] | None = None):
         """`site_cache`: the site's own cache folder (``cache_upkeep.site_folder``), or None
-        to read every photo."""
-        self.path = Path(site_cache) / "built-photos.json" if site_cache else None
+        to read every photo; `sources`: output path -> the content file Pelican copied."""
+        self.site_cache = Path(site_cache) if site_cache else None
+        self.sources = {rel: Path(source) for rel, source in (sources or {}).items()}
+        self.path = self.site_cache / "built-photos.json" if self.site_cache else None
         self.entries: dict[str, list] = {}
         self.changed = False
         if self.path is None:
@@ -94,26 +98,44 @@ class BuiltPhotos:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.debug("ignoring the built-photo index %s (%s)", self.path, exc)
 
-    def lookup(self, rel: str, stat: os.stat_result) -> tuple[str, str] | None:
-        """(sha256, sniffed detail) when the photo at `rel` is unchanged since recorded."""
-        entry = self.entries.get(rel) if self.path else None
-        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
-            return entry[2], entry[3]
-        return None
+    def lookup(self, rel: str, size: int) -> tuple[str, str] | None:
+        """(sha256, sniffed detail) when the photo at `rel`, of `size` bytes, was copied
+        from a content file as it was when recorded."""
+        source = self.sources.get(rel)
+        entry = self.entries.get(rel) if self.path and source else None
+        if not entry or entry[0] != size or entry[1] != str(source):
+            return None
+        try:
+            stat = source.stat()
+        except OSError:
+            return None
+        if [stat.st_size, stat.st_mtime_ns] != entry[2:4]:
+            return None
+        return entry[4], entry[5]
 
-    def record(self, rel: str, stat: os.stat_result, sha256: str, detail: str) -> None:
-        entry = [stat.st_size, stat.st_mtime_ns, sha256, detail]
+    def record(self, rel: str, size: int, sha256: str, detail: str) -> None:
+        """Remember a photo read in full, when it was copied from a content file of the
+        same size (else it is read at every build)."""
+        source = self.sources.get(rel)
+        try:
+            stat = source.stat() if source else None
+        except OSError:
+            stat = None
+        if stat is None or stat.st_size != size:
+            self.forget(rel)
+            return
+        entry = [size, str(source), stat.st_size, stat.st_mtime_ns, sha256, detail]
         if self.entries.get(rel) != entry:
             self.entries[rel] = entry
             self.changed = True
 
     def reread(self, file: OutputFile) -> None:
         """Read a photo taken unread after all (``inventory``), updating it in place."""
-        stat = file.path.stat()
-        fresh = read_file(file.path, file.rel, stat.st_size)
+        size = file.path.stat().st_size
+        fresh = read_file(file.path, file.rel, size)
         file.__dict__.update(fresh.__dict__)
         if file.kind == Kind.RASTER:
-            self.record(file.rel, stat, file.sha256, file.detail)
+            self.record(file.rel, size, file.sha256, file.detail)
         else:
             self.forget(file.rel)
 
@@ -141,8 +163,8 @@ class BuiltPhotos:
 
 
 def inventory(output: Path, built: BuiltPhotos) -> list[OutputFile]:
-    """Every file under `output`, classified by its bytes; photos unchanged since the last
-    build (``BuiltPhotos``) unread."""
+    """Every file under `output`, classified by its bytes; photos copied from a content
+    file unchanged since the last build (``BuiltPhotos``) unread."""
     files = []
     for path in walk_files(output):
         rel = relative(path, output)
@@ -150,15 +172,15 @@ def inventory(output: Path, built: BuiltPhotos) -> list[OutputFile]:
             # A link can point anywhere on the build machine: never followed, never published.
             files.append(OutputFile(rel, path, Kind.UNKNOWN, "a symbolic link", "", ""))
             continue
-        stat = path.stat()
-        known = built.lookup(rel, stat)
+        size = path.stat().st_size
+        known = built.lookup(rel, size)
         if known is not None:
             sha256, detail = known
             files.append(OutputFile(rel, path, Kind.RASTER, detail, sha256, sha256, unread=True))
             continue
-        files.append(read_file(path, rel, stat.st_size))
+        files.append(read_file(path, rel, size))
         if files[-1].kind == Kind.RASTER:
-            built.record(rel, stat, files[-1].sha256, files[-1].detail)
+            built.record(rel, size, files[-1].sha256, files[-1].detail)
         else:
             built.forget(rel)
     return files

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import time
 from dataclasses import replace
 from datetime import date
@@ -18,7 +19,7 @@ from consent_gate import cache_upkeep
 from consent_gate.inventory import BuiltPhotos, inventory
 from consent_gate.memo import VerdictMemo, memo_key
 from consent_gate.output_scan import names_in, student_name_tokens
-from consent_gate.raster import ReencodeCache, reencode
+from consent_gate.raster import RasterError, ReencodeCache, reencode
 from consent_gate.sniff import Kind
 from consent_registry.settings import GateSettings
 from face_engine.model import (
@@ -54,65 +55,85 @@ def _same_size_other_picture(data: bytes, seed: int) -> bytes:
     return other[:2] + b"\xff\xfe" + (pad + 2).to_bytes(2, "big") + b"x" * pad + other[2:]
 
 
+def _build(content_file: Path, output: Path, rel: str = "images/a.jpg") -> Path:
+    """What Pelican does with a static file: a fresh copy (a new modification time)."""
+    target = output / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    shutil.copyfile(content_file, target)
+    return target
+
+
 def test_a_photo_changed_with_its_time_set_back_publishes_the_pixels_checked(tmp_path):
-    output, cache = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
-    photo = output / "images" / "a.jpg"
-    photo.parent.mkdir(parents=True)
+    output, site = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
+    content = tmp_path / "content" / "images" / "a.jpg"
+    content.parent.mkdir(parents=True)
     original = _jpeg(1, gps=True)
-    photo.write_bytes(original)
-    stat = os.stat(photo)  # as built: Pelican's copies keep the content file's time
-    built = BuiltPhotos(cache)
+    content.write_bytes(original)
+    stat = os.stat(content)
+    sources = {"images/a.jpg": content}
+    photo = _build(content, output)
+    built = BuiltPhotos(site, sources)
     [first] = inventory(output, built)
     assert (first.kind, first.sha256, first.unread) == (Kind.RASTER, sha256_bytes(original), False)
     built.save()
-    copies = ReencodeCache(cache / "published")
+    copies = ReencodeCache(tmp_path / "cache" / "published")
     placed = copies.place(photo, first.sha256, first.rel)
     copies.save()
     assert photo.read_bytes() == reencode(original)
     assert placed.sha256 == sha256_bytes(photo.read_bytes())
     assert placed.content_type == "image/jpeg"
 
-    # The next build's copy of the same photo: taken unread.
-    photo.unlink()
-    photo.write_bytes(original)
-    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    [again] = inventory(output, BuiltPhotos(cache))
+    # The next build copies the same content file again: taken unread.
+    _build(content, output)
+    [again] = inventory(output, BuiltPhotos(site, sources))
     assert again.unread and again.sha256 == first.sha256
 
-    # A hostile edit: other pixels, same size, the time set back. The index takes it for
-    # the old bytes, and what is placed is the old bytes' checked copy, never the new ones.
+    # A hostile edit of the content file: other pixels, same size, its time set back. The
+    # index takes it for the old bytes, and what is placed is the old bytes' checked copy,
+    # never the new ones.
     forged = _same_size_other_picture(original, seed=2)
     assert len(forged) == len(original)
-    photo.write_bytes(forged)
-    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    [taken] = inventory(output, BuiltPhotos(cache))
+    content.write_bytes(forged)
+    os.utime(content, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    photo = _build(content, output)
+    [taken] = inventory(output, BuiltPhotos(site, sources))
     assert taken.unread and taken.sha256 == first.sha256
-    ReencodeCache(cache / "published").place(photo, taken.sha256, taken.rel)
+    ReencodeCache(tmp_path / "cache" / "published").place(photo, taken.sha256, taken.rel)
     assert photo.read_bytes() == reencode(original)
-    assert sha256_bytes(photo.read_bytes()) != sha256_bytes(reencode(forged))
 
     # With no checked copy cached, the re-encoder reads the file and refuses it.
-    photo.write_bytes(forged)
-    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    empty = ReencodeCache(tmp_path / "other-cache")
-    with pytest.raises(Exception, match="changed while the gate was checking it"):
-        empty.place(photo, taken.sha256, taken.rel)
+    photo = _build(content, output)
+    with pytest.raises(RasterError, match="changed while the gate was checking it"):
+        ReencodeCache(tmp_path / "other-cache").place(photo, taken.sha256, taken.rel)
 
 
 def test_a_changed_photo_is_read_again(tmp_path):
-    output, cache = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
-    photo = output / "a.jpg"
-    output.mkdir()
-    photo.write_bytes(_jpeg(1))
-    built = BuiltPhotos(cache)
+    output, site = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
+    content = tmp_path / "content.jpg"
+    content.write_bytes(_jpeg(1))
+    sources = {"images/a.jpg": content}
+    _build(content, output)
+    built = BuiltPhotos(site, sources)
     inventory(output, built)
     built.save()
-    photo.write_bytes(_jpeg(3))  # a new modification time
-    [found] = inventory(output, BuiltPhotos(cache))
+    assert inventory(output, BuiltPhotos(site, sources))[0].unread
+
+    content.write_bytes(_jpeg(3))  # edited: a new modification time
+    _build(content, output)
+    [found] = inventory(output, BuiltPhotos(site, sources))
     assert not found.unread and found.sha256 == sha256_bytes(_jpeg(3))
-    # Without a site folder (the gate not told which site it builds) every photo is read.
-    os.utime(photo, ns=(os.stat(photo).st_atime_ns, os.stat(photo).st_mtime_ns))
-    assert not inventory(output, BuiltPhotos(None))[0].unread
+    built = BuiltPhotos(site, sources)
+    inventory(output, built)
+    built.save()
+    # Written over by something else after the copy (another size): read again.
+    (output / "images" / "a.jpg").write_bytes(_jpeg(3) + b"more")
+    assert not inventory(output, BuiltPhotos(site, sources))[0].unread
+    _build(content, output)
+    assert inventory(output, BuiltPhotos(site, sources))[0].unread
+    # Not copied from a content file (another plugin wrote it), or no site folder: read.
+    assert not inventory(output, BuiltPhotos(site, {}))[0].unread
+    assert not inventory(output, BuiltPhotos(None, sources))[0].unread
 
 
 def test_cached_copies_are_linked_read_only_and_redone_when_changed_in_place(tmp_path):
