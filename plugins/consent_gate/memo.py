@@ -6,8 +6,9 @@ registry's exact stored state (``consent_registry.snapshot.registry_state``: any
 revoke, an approval, a purge, a forged row, gives another state), the date the gate
 decides for, the matching settings and the face engine's version. The memo's key is a hash
 of all of these but the photo, so any change starts a new memo; photos are then looked up
-by (hash, path). Only verdicts drawn from cached face work are remembered (a photo that
-could not be read is looked at again next time).
+by (hash, path); the code that decides is part of the key too, so an upgrade decides
+afresh. Only verdicts drawn from cached face work are remembered (a photo that could not
+be read is looked at again next time).
 
 Why: opening the registry means importing numpy and the crypto library, decrypting every
 template and checking every row's seal, about 0.3-0.4 s, a third of a 200-photo rebuild
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import consent_registry
+import face_engine
 from consent_registry.settings import GateSettings
 from consent_registry.snapshot import registry_state
 from face_engine.model import Verdict
@@ -43,6 +46,7 @@ def memo_key(settings: GateSettings, today: date, model_version: str) -> str:
     """Everything but the photo that a verdict depends on, as one digest."""
     parts = [
         f"format={FORMAT}",
+        f"code={_deciding_code()}",
         f"registry={registry_state(settings.registry, settings.key_file)}",
         f"today={today.isoformat()}",
         f"mode={settings.mode}",
@@ -54,6 +58,23 @@ def memo_key(settings: GateSettings, today: date, model_version: str) -> str:
         f"model={model_version}",
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _deciding_code() -> str:
+    """A digest of the source of the modules a verdict comes from (read, not imported:
+    importing the decision rules loads numpy)."""
+    engine, registry = Path(face_engine.__file__).parent, Path(consent_registry.__file__).parent
+    digest = hashlib.sha256()
+    for source in (
+        engine / "decision.py",  # the rules
+        engine / "model.py",  # consent records and verdicts
+        registry / "registry.py",  # the snapshot: which records and approvals count
+        registry / "snapshot.py",
+        Path(__file__).parent / "output_scan.py",  # students' name parts
+        Path(__file__),
+    ):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
