@@ -4,13 +4,16 @@ manifest lists exactly those files, and `publish` uploads nothing else.
 
 Steps, after every writer has finished:
 
-1. inventory: every file, its kind from its bytes and its SHA-256;
+1. inventory (``inventory``): every file, its kind from its bytes and its SHA-256 (a
+   photo copied from an unchanged content file is taken, unread, as last build's bytes);
 2. pictures: rasters and PDFs go through the face engine (``face_engine.decision``),
-   against the registry as of today; an SVG that draws a picture, a font with picture
+   against the registry as of today (or the verdicts of the last build, when nothing
+   they depend on changed: ``memo``); an SVG that draws a picture, a font with picture
    glyphs, video, audio, archives and unknown binary files are withheld; a derivative of a
    withheld photo (see ``output_scan``) goes with it;
 3. withheld files are deleted; every raster that passes is re-encoded from the exact pixels
-   the engine checked (``raster``), so nothing else in the file is published;
+   the engine checked (``raster``; cached, and linked into place), so nothing else in
+   the file is published;
 4. pages, feeds and style sheets: every use of a withheld, missing or (data:) unchecked
    picture is replaced by the placeholder; remote pictures are warned about, and replaced
    under CONSENT_STRICT; a text file still holding a picture (a data: URL or base64 image
