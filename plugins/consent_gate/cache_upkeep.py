@@ -72,7 +72,7 @@ def record_use(cache_dir: Path, output: Path, sources: set[str]) -> Path:
             return path
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    _write_json(path, {"output": str(output), "sources": sorted(sources)})
+    write_cache_json(path, {"output": str(output), "sources": sorted(sources)})
     return path
 
 
@@ -237,12 +237,19 @@ def _size(folder: Path) -> int:
     return total
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_cache_json(path: Path, data: object) -> bool:
+    """Write one of the gate's cache files whole (a temp file renamed over it, so readers
+    never see half); False when it could not be written, which only costs time later."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
+            json.dump(data, handle, separators=(",", ":"))
         os.replace(tmp, path)
+        return True
     except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         logger.debug("could not write %s: %s", path, exc)
+        return False

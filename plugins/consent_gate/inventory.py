@@ -20,13 +20,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from face_engine.model import sha256_bytes
 
+from .cache_upkeep import write_cache_json
 from .output_scan import relative
 from .sniff import Kind, content_type, sniff
 
@@ -147,18 +147,7 @@ class BuiltPhotos:
         """Write atomically; an index that cannot be written only costs time next build."""
         if not self.changed or self.path is None:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-built-")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({"format": INDEX_FORMAT, "photos": self.entries}, handle)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            logger.debug("could not write the built-photo index %s: %s", self.path, exc)
+        write_cache_json(self.path, {"format": INDEX_FORMAT, "photos": self.entries})
         self.changed = False
 
 

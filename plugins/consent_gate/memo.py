@@ -22,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,6 +32,7 @@ from consent_registry.settings import GateSettings
 from consent_registry.snapshot import registry_state
 from face_engine.model import Verdict
 
+from .cache_upkeep import write_cache_json
 from .output_scan import NameTokens
 
 logger = logging.getLogger(__name__)
@@ -156,15 +155,4 @@ class VerdictMemo:
             "names": {"salt": self.names.salt, "hashes": sorted(self.names.hashes)},
             "entries": self.entries,
         }
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-memo-")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, separators=(",", ":"))
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            logger.debug("could not write the verdict memo %s: %s", path, exc)
+        write_cache_json(path, data)

@@ -38,6 +38,7 @@ from face_engine.imaging import (
 from face_engine.model import sha256_bytes
 from PIL import Image
 
+from .cache_upkeep import write_cache_json
 from .sniff import content_type, sniff
 
 # Bump when the encoding changes: cached copies are keyed by it.
@@ -206,17 +207,8 @@ class ReencodeCache:
 
     def save(self) -> None:
         """Write the records of the cached copies (atomically)."""
-        if not self._changed:
-            return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-index-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self._index, handle, separators=(",", ":"))
-            os.replace(tmp, self._index_path)
-        except OSError:
-            return
-        self._changed = False
+        if self._changed and write_cache_json(self._index_path, self._index):
+            self._changed = False
 
 
 def replace_bytes(file: Path, data: bytes) -> None:
