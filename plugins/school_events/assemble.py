@@ -16,8 +16,7 @@ from .settings import EventsSettings
 from .sources import LoadResult
 from .view import Category, EventsView, build_view
 
-# (path, name, **values) -> links or None; the name is a message with %(value)s placeholders.
-Subscribe = Callable[..., Subscription | None]
+Subscribe = Callable[[str, str], Subscription | None]  # (path, name) -> links or None
 
 
 def _days(first: date, last: date) -> Iterator[date]:
@@ -68,9 +67,7 @@ def assemble(
             category.subscription = athletics_feed
         elif config.category_calendar_save_as:
             category.calendar_path = config.category_calendar_save_as.format(slug=slug)
-            category.subscription = subscribe(
-                category.calendar_path, "the %(category)s calendar", category=label
-            )
+            category.subscription = subscribe(category.calendar_path, f"the {label} calendar")
         categories.append(category)
 
     view = build_view(events, today, now, window, categories, result.sources)
