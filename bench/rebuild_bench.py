@@ -1,6 +1,7 @@
 """Rebuild cost of the consent gate on a 200-photo site.
 
-Builds the same generated site three ways, each into a fresh output folder:
+Builds the same generated site three ways, each into an emptied output folder (the warm
+rebuilds into the cold build's, as `make html` rebuilds output/):
 
 - gate off (CONSENT_ENABLED = False): the baseline;
 - cold, with the gate and an empty face cache: every photo goes through face detection;
@@ -20,30 +21,22 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from statistics import median
 
-from PIL import ExifTags, Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_FACES = ROOT.parent / "shared" / "faces"
+from bench.sites import ROOT, SHARED_FACES, Gate, build, camera_exif, seed_registry, write_articles
+
 TARGET_RATIO = 1.2
 # Builds of a second or so vary by a few tenths on a shared machine: each figure is the best
 # of this many.
 REPEATS = 5
 PHOTOS_PER_ARTICLE = 4
 SIZE = (640, 480)
-# People with consent in the bench registry: reference photo -> (id, name).
-CONSENTED = {
-    "people/obama/obama2.jpg": ("S1001", "Bench Student One"),
-    "people/biden/biden2.jpg": ("S1002", "Bench Student Two"),
-    "people/kit_harington/kit1.jpg": ("S1003", "Bench Student Three"),
-}
 
 
 def _background(rng: random.Random) -> Image.Image:
@@ -66,16 +59,6 @@ def _background(rng: random.Random) -> Image.Image:
         else:
             draw.polygon([(x, y), (x + r, y + 2 * r), (x - r, y + 2 * r)], fill=colour)
     return image.filter(ImageFilter.GaussianBlur(1))
-
-
-def _camera_exif(rng: random.Random) -> Image.Exif:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "BenchCam"
-    exif[ExifTags.Base.Model] = f"Model {rng.randrange(10)}"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (41.0, float(rng.randrange(60)), 0.0)
-    return exif
 
 
 def synthesise_photos(folder: Path, count: int, seed: int = 7) -> list[Path]:
@@ -104,7 +87,7 @@ def synthesise_photos(folder: Path, count: int, seed: int = 7) -> list[Path]:
             y = rng.randrange(0, max(1, SIZE[1] - size[1]))
             image.paste(piece, (x, y))
         path = folder / f"event-{index:03d}.jpg"
-        extra = {"exif": _camera_exif(rng)} if index % 2 == 0 else {}
+        extra = {"exif": camera_exif(rng)} if index % 2 == 0 else {}
         image.save(path, "JPEG", quality=88, **extra)
         paths.append(path)
     return paths
@@ -112,60 +95,7 @@ def synthesise_photos(folder: Path, count: int, seed: int = 7) -> list[Path]:
 
 def write_site(content: Path, count: int) -> None:
     photos = synthesise_photos(content / "images" / "events", count)
-    articles = content / "articles"
-    articles.mkdir(parents=True, exist_ok=True)
-    for number, start in enumerate(range(0, len(photos), PHOTOS_PER_ARTICLE)):
-        body = "\n\n".join(
-            f"![Photo {i + 1} from the event]({{static}}/images/events/{photo.name})"
-            for i, photo in enumerate(photos[start : start + PHOTOS_PER_ARTICLE])
-        )
-        day = 1 + number % 28
-        month = 1 + (number // 28) % 12
-        (articles / f"event-{number:03d}.md").write_text(
-            f"Title: Event {number}\nDate: 2026-{month:02d}-{day:02d} 10:00\n"
-            f"Category: Events\nSlug: event-{number:03d}\nSummary: Photos from event {number}.\n\n"
-            f"Photos from the event.\n\n{body}\n",
-            encoding="utf-8",
-        )
-
-
-def seed_registry(registry: Path, key_file: Path) -> None:
-    sys.path.insert(0, str(ROOT / "plugins"))
-    from consent_registry.registry import Registry
-    from face_engine.faces import reference_templates
-
-    with Registry.open(registry, key_file) as reg:
-        for rel, (person_id, name) in CONSENTED.items():
-            templates = reference_templates((SHARED_FACES / rel).read_bytes(), source=rel)
-            reg.add(person_id, name, templates, role="student", actor="bench")
-
-
-def build(
-    work: Path, name: str, gate: bool, env: dict
-) -> tuple[float, subprocess.CompletedProcess]:
-    output = work / f"out-{name}"
-    if output.exists():
-        shutil.rmtree(output)
-    overrides = {
-        "PLUGINS": ["consent_gate"],
-        "CONSENT_ENABLED": gate,
-        "CONSENT_CACHE_DIR": str(work / "cache"),
-        "CONSENT_REPORT_PATH": str(work / f"report-{name}.json"),
-        "CONSENT_MANIFEST_PATH": str(work / f"manifest-{name}.json"),
-    }
-    cmd = [sys.executable, "-m", "pelican", str(work / "content"), "-o", str(output)]
-    cmd += ["-s", str(ROOT / "pelicanconf.py"), "-q", "-e"]
-    cmd += [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    # Byte-compiled modules are cached (in the temp folder) as in any installed site, so
-    # the builds do not spend their time compiling numpy's sources again and again.
-    full_env = {**os.environ, **env, "PYTHONPYCACHEPREFIX": str(work / "pycache")}
-    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"build {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return elapsed, proc
+    write_articles(content, photos, PHOTOS_PER_ARTICLE)
 
 
 def reencoding_cost(content: Path) -> None:
@@ -210,17 +140,17 @@ def main() -> int:
         env = {"CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key_file)}
         print(f"site: {count} photos, registry seeded in {time.perf_counter() - started:.1f} s")
 
-        cold, _ = build(work, "cold", True, env)
+        cold = build(work, "gate", Gate.ON, env).seconds
         print(f"cold build, gate:   {cold:6.2f} s  (face work on every photo)")
         # Gate-off and warm builds alternate, so a slow spell of the machine hits both.
         offs, warms = [], []
-        for i in range(REPEATS):
-            offs.append(build(work, f"off-{i}", False, env)[0])
-            warms.append(build(work, f"warm-{i}", True, env)[0])
+        for _ in range(REPEATS):
+            offs.append(build(work, "off", Gate.OFF, env).seconds)
+            warms.append(build(work, "gate", Gate.ON, env).seconds)
         off, warm = min(offs), min(warms)
         print(f"gate off:           {off:6.2f} s  (best of {REPEATS}; median {median(offs):.2f} s)")
         print(f"warm rebuild, gate: {warm:6.2f} s  (face cache hit; median {median(warms):.2f} s)")
-        report = json.loads((work / f"report-warm-{REPEATS - 1}.json").read_text(encoding="utf-8"))
+        report = json.loads((work / "report-gate.json").read_text(encoding="utf-8"))
         summary = report["summary"]
         print(
             f"gate verdicts: {summary['checked']} checked, {summary['published']} published, "
