@@ -43,6 +43,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -410,7 +411,21 @@ def _scales() -> list[int]:
     return scales
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    # Stopped by SIGTERM as by Ctrl-C, the bench still stops its build and removes its
+    # temp folder (Python's default for SIGTERM ends the process at once, leaving both).
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run() -> int:
     scales = _scales()
     ref = os.environ.get("BENCH_BASELINE", DEFAULT_BASELINE)
     baseline = None if ref.lower() == "none" else ref

@@ -10,10 +10,12 @@ for (os.wait4), and its memory: each process's peak and the peak of their sum.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -248,11 +250,20 @@ def build(
     full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=tree, env=full_env, stdout=out, stderr=err, text=True)
-        with TreeMemory(proc.pid) as memory:
-            # wait4 rather than Popen.wait: its usage covers the build and every worker it
-            # reaped, and its maxrss is the largest peak of any one of them.
-            _, status, usage = os.wait4(proc.pid, 0)
+        # In a session of its own, so that a stopped bench stops the build's workers too.
+        proc = subprocess.Popen(
+            cmd, cwd=tree, env=full_env, stdout=out, stderr=err, text=True, start_new_session=True
+        )
+        try:
+            with TreeMemory(proc.pid) as memory:
+                # wait4 rather than Popen.wait: its usage covers the build and every worker
+                # it reaped, and its maxrss is the largest peak of any one of them.
+                _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
