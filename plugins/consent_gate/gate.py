@@ -331,7 +331,7 @@ def _decide_pictures(
 
     Verdicts come from the memo of the last build when nothing they depend on changed
     (``memo``); only the rest open the registry and go through the face engine."""
-    from face_engine.faces import MODEL_VERSION
+    from face_engine.config import MODEL_VERSION
 
     key = memo_key(settings, today, MODEL_VERSION)
     memo = VerdictMemo.load(built.site_cache, key)
@@ -356,7 +356,8 @@ def _decide_pictures(
         from face_engine.cache import FaceCache
         from face_engine.decision import check_files
 
-        cache = FaceCache(settings.cache_dir)
+        cache = FaceCache.for_settings(settings)
+        cache.fetch_shared([f.sha256 for f in todo if f.kind in FACE_KINDS])
         for f in todo:
             if f.unread and not cache.path_for(f.sha256).exists():
                 # No face work is cached for the bytes this photo was taken to be: read it.
@@ -384,6 +385,13 @@ def _decide_pictures(
             f.persons = _persons(verdict, snapshot)
             if cache.path_for(f.sha256).exists():  # decided from cached face work
                 fresh.remember(verdict, f.persons)
+        if cache.shared_hits or cache.shared_writes:
+            logger.info(
+                "Consent gate: %d photo(s) came from the district's shared face cache; %d "
+                "scanned here were added to it.",
+                cache.shared_hits,
+                cache.shared_writes,
+            )
     # Remembered only if the registry did not change while it was read (a purge, or the
     # office's workspace writing): else the memo could hold verdicts of an older state
     # under the newer state's key.

@@ -762,6 +762,24 @@ def cmd_purge_expired(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_shared_cache_key(args: argparse.Namespace) -> int:
+    from face_engine.shared_cache import SharedCacheError, new_key
+
+    path = Path(args.path).expanduser() if args.path else _settings(args).shared_cache_key_file
+    try:
+        new_key(path)
+    except SharedCacheError as exc:
+        raise CliError(str(exc)) from None
+    _out(
+        f"Wrote a new key for the district's shared face cache to {path} (readable by you "
+        "only). Copy this file to CONSENT_SHARED_CACHE_KEY_FILE on every machine that builds "
+        "the district's sites (over a secure channel), and keep a copy with the backup of the "
+        "registry's key: without it the shared cache cannot be read, and photos are scanned "
+        "again."
+    )
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -940,6 +958,20 @@ def build_parser() -> argparse.ArgumentParser:
         "purge-expired", parents=both, help="delete the templates of expired consent"
     )
     p.set_defaults(func=cmd_purge_expired)
+
+    p = sub.add_parser(
+        "shared-cache-key",
+        parents=[where],
+        help="make the key of a district's shared face cache (CONSENT_SHARED_CACHE)",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="where to write it (default: CONSENT_SHARED_CACHE_KEY_FILE, else "
+        f"{DEFAULTS['CONSENT_SHARED_CACHE_KEY_FILE']})",
+    )
+    p.set_defaults(func=cmd_shared_cache_key)
 
     # serve, user add/list, backup, restore, takedowns-ran: the office's workspace and the file.
     from consent_office.commands import add_commands

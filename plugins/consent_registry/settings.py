@@ -48,6 +48,14 @@ DEFAULTS: dict[str, object] = {
     # days used is forgotten, and past this size the oldest sites' photos go first.
     "CONSENT_CACHE_KEEP_DAYS": 30,
     "CONSENT_CACHE_MAX_MB": 4096,
+    # A district's shared face cache (face_engine/shared_cache.py): an s3://bucket/prefix
+    # location, private and never the site's bucket, where the machines of a district share
+    # their face results, sealed with the key in CONSENT_SHARED_CACHE_KEY_FILE (the same file
+    # on every machine; `consent shared-cache-key` makes the first). Empty: off.
+    "CONSENT_SHARED_CACHE": "",
+    "CONSENT_SHARED_CACHE_KEY_FILE": "~/.config/school-site/shared-cache.key",
+    # The S3 endpoint of the shared cache when it is not AWS (e.g. http://127.0.0.1:8333).
+    "CONSENT_SHARED_CACHE_ENDPOINT": None,
     # The build's JSON report: outside output/, never published.
     "CONSENT_REPORT_PATH": "reports/consent-report.json",
     # The list of files the gate passed, which `publish` uploads from: outside output/.
@@ -100,6 +108,9 @@ class GateSettings:
     blur: bool = False
     cache_keep_days: float = 30.0
     cache_max_mb: int = 4096
+    shared_cache: str = ""
+    shared_cache_key_file: Path = Path()
+    shared_cache_endpoint: str | None = None
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object] | None = None) -> GateSettings:
@@ -146,11 +157,23 @@ class GateSettings:
             raise SettingsError(
                 "CONSENT_CACHE_KEEP_DAYS and CONSENT_CACHE_MAX_MB must be 0 or more"
             )
+        shared = str(merged["CONSENT_SHARED_CACHE"] or "").strip()
+        if shared:
+            _check_shared_cache(shared, settings.get("S3_BUCKET"))
+        merged["CONSENT_SHARED_CACHE"] = shared
+        merged["CONSENT_SHARED_CACHE_ENDPOINT"] = merged["CONSENT_SHARED_CACHE_ENDPOINT"] or None
         values = {f.name: merged["CONSENT_" + f.name.upper()] for f in fields(cls)}
         values.update(tolerance=tolerance, margin=margin, min_face_px=min_face, workers=workers)
         values.update(cache_keep_days=keep_days, cache_max_mb=max_mb)
         root = Path(str(merged["CONSENT_ROOT"] or os.curdir)).expanduser()
-        for name in ("registry", "key_file", "cache_dir", "report_path", "manifest_path"):
+        for name in (
+            "registry",
+            "key_file",
+            "cache_dir",
+            "report_path",
+            "manifest_path",
+            "shared_cache_key_file",
+        ):
             key = "CONSENT_" + name.upper()
             # A path from the environment is taken as typed in the shell, from where it runs.
             base = Path.cwd() if key in ENVIRONMENT_OVERRIDES and os.environ.get(key) else root
@@ -174,6 +197,23 @@ class GateSettings:
                     "published with the site (it holds face data or names withheld photos): "
                     f"set it to a path outside the output, e.g. {DEFAULTS[label]}"
                 )
+
+
+def _check_shared_cache(location: str, site_bucket: object) -> None:
+    """The shared face cache must be an S3 location outside the bucket the site is
+    published to (publish would delete it, or a website could serve it)."""
+    from face_engine.shared_cache import SharedCacheError, parse_location
+
+    try:
+        bucket, _prefix = parse_location(location)
+    except SharedCacheError as exc:
+        raise SettingsError(str(exc)) from None
+    if site_bucket and bucket == str(site_bucket):
+        raise SettingsError(
+            f"CONSENT_SHARED_CACHE ({location}) is in the bucket the site is published to "
+            f"(S3_BUCKET = {site_bucket}): face data must never be where the website is "
+            "served from. Use a private bucket of its own, e.g. s3://district-face-cache/"
+        )
 
 
 def check_plugins(plugins: object) -> None:

@@ -400,7 +400,7 @@ def check_files(
     if len(names) != len(paths):
         raise ValueError("display_names must name every path")
     if cache is None:
-        cache = FaceCache(settings.cache_dir)
+        cache = FaceCache.for_settings(settings)
     encode = settings.mode == "recognise"
     verdicts: list[Verdict | None] = [None] * len(paths)
     hashes_out: list[str] = [""] * len(paths)
@@ -433,6 +433,14 @@ def check_files(
             continue
         known[sha256] = cached
         bar.update()
+    if todo and cache.fetch_shared(list(todo)):
+        # Another machine of the district scanned some of them.
+        for sha256 in [s for s in todo if cache.path_for(s).exists()]:
+            cached = cache.get(sha256, need_encodings=encode)
+            if cached is not None:
+                known[sha256] = cached
+                del todo[sha256]
+                bar.update()
 
     def finished(sha256: str, result: tuple[str, list[DetectedFace] | str]) -> None:
         read_sha256, found = result

@@ -31,7 +31,7 @@ STRANGER = "people/lin_manuel_miranda/lin1.png"  # no record anywhere
 STRANGER_SIDE = 56  # pasted face width: 37 % of the consented faces
 STRANGER_AT = (590, 150)  # between the two, in the background
 # Every detector pass the project has, the optional ones too (rotated copies, HOG upsampled).
-EVERY_DETECTOR = replace(engine.DEFAULT_CONFIG, rotations=(-45, 45), hog_upsample=1)
+EVERY_DETECTOR = replace(engine.DEFAULT_CONFIG, rotations=(-45, 45), hog=True, hog_upsample=1)
 
 
 def _composite() -> tuple[bytes, tuple[float, float, float, float]]:

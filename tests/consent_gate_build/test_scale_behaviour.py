@@ -106,3 +106,58 @@ def test_the_cache_is_found_from_any_working_directory(tmp_path, encodings):
         )
     assert entries[0]  # the photo (and the theme's pictures) examined once
     assert entries[1] == entries[0]  # the second build did no face work: it found the cache
+
+
+def test_two_machines_of_a_district_scan_each_photo_once(tmp_path, encodings, monkeypatch):
+    """Two sites built on different machines (their own caches) share a store on the real
+    S3 server: the second build takes every photo's faces from it, and decides and
+    publishes exactly as the first."""
+    import uuid
+
+    from face_engine.shared_cache import new_key
+    from s3_publish.local_s3 import LocalS3
+
+    registry = seed_registry(tmp_path / "registry", encodings, people=("kit", "obama", "rose"))
+    content = tmp_path / "content"
+    _site(content)
+    key_file = new_key(tmp_path / "district.key")
+    with LocalS3(tmp_path / "s3") as server:
+        bucket = f"district-{uuid.uuid4().hex[:8]}"
+        server.create_bucket(bucket)
+        shared = {
+            "CONSENT_SHARED_CACHE": f"s3://{bucket}/faces",
+            "CONSENT_SHARED_CACHE_KEY_FILE": str(key_file),
+            "CONSENT_SHARED_CACHE_ENDPOINT": server.endpoint_url,
+        }
+        client = server.client()
+
+        def stored() -> dict[str, bytes]:
+            listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+            return {
+                o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                for o in listed
+            }
+
+        builds = []
+        after = []
+        for machine in ("north", "south"):
+            builds.append(
+                build_site(
+                    content,
+                    tmp_path,
+                    machine,
+                    registry,
+                    tmp_path / machine / "cache",
+                    extra=shared,
+                    env=server.env(),
+                )
+            )
+            after.append(stored())
+    north, south = builds
+    # A sealed entry for each of the 8 photos the first machine scanned.
+    assert len(after[0]) >= 8
+    # The second machine scanned nothing: it added no entry and rewrote none.
+    assert after[1] == after[0]
+    assert "shared face cache" not in north.log and "scanned on this machine" not in south.log
+    assert _verdicts(south) == _verdicts(north)
+    assert _published(south) == _published(north)

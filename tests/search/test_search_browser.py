@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.search.search_helpers import search_plugins
-from tests.site.helpers import build, serve
+from tests.site.helpers import build, log_text, serve
 from tests.site.test_accessibility import browser  # noqa: F401 - the shared fixture
 
 pytestmark = pytest.mark.browser
@@ -22,8 +22,8 @@ SCHOOL_DAY = "2026-11-30T07:30"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("search-browser") / "output"
-    build(out, site_date=SCHOOL_DAY, PLUGINS=search_plugins(), CONSENT_ENABLED=False)
-    assert (out / "pagefind" / "pagefind.js").is_file()
+    done = build(out, site_date=SCHOOL_DAY, PLUGINS=search_plugins(), CONSENT_ENABLED=False)
+    assert (out / "pagefind" / "pagefind.js").is_file(), log_text(done)[-3000:]
     return out
 
 

@@ -154,6 +154,6 @@ def test_the_index_is_published_exactly_when_the_gate_passes_all_of_it(gated_bui
         assert log.count("Site search is off for this build") == 1, log[-3000:]
         assert "pagefind/" in log and "Consent gate withheld pagefind" not in log
     else:
-        assert (out / "pagefind" / "pagefind.js").is_file()
+        assert (out / "pagefind" / "pagefind.js").is_file(), log[-3000:]
         assert "Site search is off" not in log
     assert (out / "search" / "index.html").is_file()
