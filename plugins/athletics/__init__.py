@@ -64,7 +64,9 @@ def _load(settings: dict):
         team.url = config.team_url.format(slug=team.slug)
         if config.team_calendar_save_as:
             team.calendar_url = config.team_calendar_save_as.format(slug=team.slug)
-            team.subscription = subscription(settings, team.calendar_url, f"{team.name} games")
+            team.subscription = subscription(
+                settings, team.calendar_url, "%(team)s games", team=team.name
+            )
     view = AthleticsView(
         today,
         now,
@@ -160,32 +162,33 @@ def expand_shortcodes(instance) -> None:
 class AthleticsGenerator(Generator):
     """Writes the team pages, the home/away lists and the subscription calendars."""
 
+    def generate_context(self) -> None:
+        from school_feeds.pages import PluginPage, declare
+
+        view = self.context.get("athletics")
+        config = AthleticsSettings.from_mapping(self.settings)
+        teams = view.teams if view is not None else []
+        sites = view.site_urls if view is not None else {}
+        self.pages = declare(
+            self,
+            [
+                PluginPage(config.team_save_as.format(slug=t.slug), "athletics_team", {"team": t})
+                for t in teams
+            ]
+            + [
+                PluginPage(config.site_save_as.format(which=w), "athletics_list", {"which": w})
+                for w in sites
+            ],
+        )
+
     def generate_output(self, writer) -> None:
+        from school_feeds.pages import write
+
         view = self.context.get("athletics")
         if view is None:
             return
         config = AthleticsSettings.from_mapping(self.settings)
-        relative = self.settings.get("RELATIVE_URLS", False)
-        team_template = self.get_template("athletics_team")
-        for team in view.teams:
-            writer.write_file(
-                config.team_save_as.format(slug=team.slug),
-                team_template,
-                self.context,
-                relative_urls=relative,
-                url=team.url,
-                team=team,
-            )
-        list_template = self.get_template("athletics_list")
-        for which, url in view.site_urls.items():
-            writer.write_file(
-                config.site_save_as.format(which=which),
-                list_template,
-                self.context,
-                relative_urls=relative,
-                url=url,
-                which=which,
-            )
+        write(self, writer, self.pages)
         written = self._write_calendars(view, config)
         self._remove_stale(view, config, written)
 

@@ -124,25 +124,29 @@ class LunchCalendarGenerator(Generator):
     """Writes the month pages (lunch/2026-11/) and the subscription calendar
     (calendars/lunch.ics)."""
 
-    def generate_output(self, writer) -> None:
-        self._write_months(writer)
-        self._write_calendar()
+    def generate_context(self) -> None:
+        from school_feeds.pages import PluginPage, declare
 
-    def _write_months(self, writer) -> None:
         view = self.context.get("lunch")
-        config = LunchSettings.from_mapping(self.settings)
-        if view is None or not config.month_save_as:
-            return
-        template = self.get_template("lunch_month")
-        for month in view.months:
-            writer.write_file(
-                config.month_save_as.format(year=month.first.year, month=month.first.month),
-                template,
-                self.context,
-                relative_urls=self.settings.get("RELATIVE_URLS", False),
-                url=month.url,
-                month=month,
-            )
+        save_as = LunchSettings.from_mapping(self.settings).month_save_as
+        months = view.months if view is not None and save_as else []
+        self.pages = declare(
+            self,
+            (
+                PluginPage(
+                    save_as.format(year=m.first.year, month=m.first.month),
+                    "lunch_month",
+                    {"month": m},
+                )
+                for m in months
+            ),
+        )
+
+    def generate_output(self, writer) -> None:
+        from school_feeds.pages import write
+
+        write(self, writer, self.pages)
+        self._write_calendar()
 
     def _write_calendar(self) -> None:
         from school_feeds.ics_out import write_calendar

@@ -37,6 +37,7 @@ class EventsGenerator(Generator):
     """Builds the `events` view, then writes the month and category pages and calendars."""
 
     def generate_context(self) -> None:
+        from school_feeds.pages import PluginPage, declare
         from school_feeds.paths import cache_dir, data_dir, uid_domain
         from school_feeds.site_date import SiteDateError, site_now
         from school_feeds.stop import stop_build
@@ -68,12 +69,29 @@ class EventsGenerator(Generator):
             now,
             result,
             domain,
-            lambda path, name: subscription(self.settings, path, name),
+            lambda path, name, **values: subscription(self.settings, path, name, **values),
             athletics=self.context.get("athletics"),
             lunch=self.context.get("lunch"),
         )
         self.context["events"] = view
         self._result, self._derived = result, derived
+        self.pages = declare(
+            self,
+            [
+                PluginPage(
+                    config.month_save_as.format(year=m.first.year, month=m.first.month),
+                    "events_month",
+                    {"month": m},
+                )
+                for m in view.months
+            ]
+            + [
+                PluginPage(
+                    config.category_save_as.format(slug=c.slug), "events_category", {"category": c}
+                )
+                for c in view.categories
+            ],
+        )
         logger.info(
             "school_events: %d event(s) from %d source(s) and %d from athletics and menus, "
             "today is %s",
@@ -84,32 +102,12 @@ class EventsGenerator(Generator):
         )
 
     def generate_output(self, writer) -> None:
-        view = self.context.get("events")
-        if view is None:
+        from school_feeds.pages import write
+
+        if self.context.get("events") is None:
             return
-        config = _config(self.settings)
-        relative = self.settings.get("RELATIVE_URLS", False)
-        month_template = self.get_template("events_month")
-        for month in view.months:
-            writer.write_file(
-                config.month_save_as.format(year=month.first.year, month=month.first.month),
-                month_template,
-                self.context,
-                relative_urls=relative,
-                url=month.url,
-                month=month,
-            )
-        category_template = self.get_template("events_category")
-        for category in view.categories:
-            writer.write_file(
-                config.category_save_as.format(slug=category.slug),
-                category_template,
-                self.context,
-                relative_urls=relative,
-                url=category.url,
-                category=category,
-            )
-        self._write_calendars(config)
+        write(self, writer, self.pages)
+        self._write_calendars(_config(self.settings))
 
     def _write_calendars(self, config: EventsSettings) -> None:
         from school_feeds.ics_out import write_calendar

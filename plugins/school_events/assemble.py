@@ -16,7 +16,8 @@ from .settings import EventsSettings
 from .sources import LoadResult
 from .view import Category, EventsView, build_view
 
-Subscribe = Callable[[str, str], Subscription | None]  # (path, name) -> links or None
+# (path, name, **values) -> links or None; the name is a message with %(value)s placeholders.
+Subscribe = Callable[..., Subscription | None]
 
 
 def _days(first: date, last: date) -> Iterator[date]:
@@ -67,7 +68,9 @@ def assemble(
             category.subscription = athletics_feed
         elif config.category_calendar_save_as:
             category.calendar_path = config.category_calendar_save_as.format(slug=slug)
-            category.subscription = subscribe(category.calendar_path, f"the {label} calendar")
+            category.subscription = subscribe(
+                category.calendar_path, "the %(category)s calendar", category=label
+            )
         categories.append(category)
 
     view = build_view(events, today, now, window, categories, result.sources)

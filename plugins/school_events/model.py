@@ -74,20 +74,28 @@ class Event:
         return short_date_label(self.first_day)
 
     @property
+    def end_time(self) -> datetime | None:
+        """The time the event ends, when it has one after its start."""
+        timed = isinstance(self.start, datetime) and isinstance(self.end, datetime)
+        return self.end if timed and self.end > self.start else None
+
+    @property
     def when(self) -> str:
         """ "7:00 p.m. – 8:30 p.m.", "All day", "Through Friday, November 27", or
-        "7:00 p.m. until Saturday, January 30 at 9:30 p.m."."""
+        "7:00 p.m. until Saturday, January 30 at 9:30 p.m." (other languages:
+        themes/school/templates/partials/events_dates.html)."""
+        end = self.end_time
         if self.multi_day:
             new_year = self.last_day.year != self.first_day.year
             last = date_label(self.last_day, with_year=new_year)
             if self.all_day:
                 return f"Through {last}"
-            end = f" at {time_label(self.end)}" if isinstance(self.end, datetime) else ""
-            return f"{time_label(self.start)} until {last}{end}"
+            at = f" at {time_label(end)}" if end else ""
+            return f"{time_label(self.start)} until {last}{at}"
         if self.all_day:
             return "All day"
-        if isinstance(self.end, datetime) and self.end > self.start:
-            return f"{time_label(self.start)} – {time_label(self.end)}"
+        if end:
+            return f"{time_label(self.start)} – {time_label(end)}"
         return time_label(self.start)
 
     @property

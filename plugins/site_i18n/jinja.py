@@ -8,7 +8,8 @@ being rendered from the template context, so one Jinja environment renders every
   real translations of this page (for ``hreflang``), ``lang_link(link)``: a navigation link
   in the page's language when that page exists in it;
 - filters ``localdate`` (Babel's ``format_date`` for other languages; the English text as
-  it was for English) and ``in_lang`` (an article's translation in the page's language).
+  it was for English), ``in_lang`` (an article's translation in the page's language) and
+  ``untranslated`` (text from the data, marked with its language on other languages' pages).
 
 They are set in pelicanconf.py through ``JINJA_GLOBALS``/``JINJA_FILTERS`` (so the theme
 renders with or without the plugin); the plugin's generator fills ``I18N_OUTPUTS``, the
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from . import catalog
 
@@ -214,6 +216,18 @@ def in_lang(context, item, lang: str = ""):
     return _version(context, item, lang or current_lang(context)) or item
 
 
+@pass_context
+def untranslated(context, text):
+    """Text from the data (an event's title, a dish, a role), written in the default
+    language: on a page in another language, in a span that says so, so that screen readers
+    read it in its own language (WCAG 3.1.2, language of parts); elsewhere as it is."""
+    lang = _default(context)
+    if not text or current_lang(context) == lang:
+        return text
+    # An f-string of escaped parts: Markup.format takes 3x as long (3,400 calls a build).
+    return Markup(f'<span lang="{escape(lang)}">{escape(text)}</span>')
+
+
 JINJA_GLOBALS = {
     "_": gettext,
     "gettext": gettext,
@@ -224,4 +238,4 @@ JINJA_GLOBALS = {
     "language_switch": language_switch,
     "lang_link": lang_link,
 }
-JINJA_FILTERS = {"localdate": localdate, "in_lang": in_lang}
+JINJA_FILTERS = {"localdate": localdate, "in_lang": in_lang, "untranslated": untranslated}

@@ -133,6 +133,9 @@ class PageText:
     title: str
     body: str  # sanitised HTML of <main>
     noindex: bool = False
+    # Whether <main> has any words left: a page whose content is all data-pagefind-ignore
+    # (a filter view repeating other pages) still leaves its empty wrappers in `body`.
+    has_words: bool = True
 
     def document(self) -> str:
         return (
@@ -151,6 +154,7 @@ class _MainText(HTMLParser):
         self.title_parts: list[str] = []
         self.out: list[str] = []
         self.noindex = False
+        self.has_words = False
         self._in_title = False
         self._in_main = 0  # depth of open elements inside <main>
         self._dropping = 0  # depth inside a dropped element
@@ -208,6 +212,7 @@ class _MainText(HTMLParser):
             self.title_parts.append(data)
         elif self._in_main and not self._dropping:
             self.out.append(html.escape(data, quote=False))
+            self.has_words = self.has_words or not data.isspace()
 
 
 def page_text(path: str, source: str, default_lang: str) -> PageText:
@@ -223,6 +228,7 @@ def page_text(path: str, source: str, default_lang: str) -> PageText:
         title=title,
         body="".join(parser.out),
         noindex=parser.noindex,
+        has_words=parser.has_words,
     )
 
 
@@ -260,7 +266,7 @@ def site_pages(folder: Path, settings: SearchSettings, default_lang: str) -> lis
                 )
                 continue
             text = page_text(rel, source, default_lang)
-            if not text.noindex and text.body.strip():
+            if not text.noindex and text.has_words:
                 pages.append(text)
     return sorted(pages, key=lambda page: page.path)
 

@@ -29,6 +29,8 @@ class StaffGenerator(Generator):
     """Reads the directory into the context, then writes department pages and photos."""
 
     def generate_context(self) -> None:
+        from school_feeds.pages import PluginPage, declare
+
         from .directory import load_directory
 
         config = StaffSettings.from_mapping(self.settings)
@@ -42,6 +44,17 @@ class StaffGenerator(Generator):
                 _with_photo_url(member, folder, config) for member in department.members
             ]
         self.context["staff"] = directory
+        self.pages = declare(
+            self,
+            (
+                PluginPage(
+                    config.department_save_as.format(slug=d.slug),
+                    "staff_department",
+                    {"department": d},
+                )
+                for d in directory.departments
+            ),
+        )
         logger.info(
             "staff_directory: %d people in %d departments from %d file(s)",
             directory.count,
@@ -50,20 +63,12 @@ class StaffGenerator(Generator):
         )
 
     def generate_output(self, writer) -> None:
+        from school_feeds.pages import write
+
         directory = self.context.get("staff")
         if directory is None:
             return
-        config = StaffSettings.from_mapping(self.settings)
-        template = self.get_template("staff_department")
-        for department in directory.departments:
-            writer.write_file(
-                config.department_save_as.format(slug=department.slug),
-                template,
-                self.context,
-                relative_urls=self.settings.get("RELATIVE_URLS", False),
-                url=department.url,
-                department=department,
-            )
+        write(self, writer, self.pages)
         output = Path(self.output_path)
         for department in directory.departments:
             for member in department.members:

@@ -224,9 +224,9 @@ def test_assemble_merges_games_and_closings_and_reuses_the_athletics_subscriptio
     config = EventsSettings.from_mapping({"TIMEZONE": TZ})
     links = []
 
-    def subscribe(path, name):
+    def subscribe(path, name, **values):
         links.append(path)
-        return Subscription(name, f"https://x/{path}", f"webcal://x/{path}")
+        return Subscription(name % values, f"https://x/{path}", f"webcal://x/{path}")
 
     view, derived = assemble(
         config,

@@ -1,6 +1,7 @@
 """The new pages in the real Debian chromium: switching to Spanish and back keeps the page,
-and the search page, the Spanish pages and the untranslated-page notes pass axe-core's
-WCAG 2.1 A/AA rules at 375 and 1280 px without sideways scrolling.
+and the search page, the Spanish pages (the plugins' months, categories, teams and
+departments too) and the untranslated-page notes pass axe-core's WCAG 2.1 A/AA rules at 375
+and 1280 px without sideways scrolling.
 
 SITE_SCREENSHOTS=<folder> saves a full-page screenshot of each page at each width."""
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.i18n.conftest import SCHOOL_DAY
 from tests.search.search_helpers import search_plugins
 from tests.site.helpers import build, serve
 from tests.site.test_accessibility import AXE, AXE_RUN, WCAG_TAGS, browser, describe  # noqa: F401
@@ -18,7 +20,6 @@ from tests.site.test_phone_layout import LAYOUT_FACTS
 
 pytestmark = pytest.mark.browser
 
-SCHOOL_DAY = "2026-11-30T07:30"
 PAGES = {
     "search with results": "search/?q=garden",
     "Spanish search with results": "es/search/?q=calabaza",
@@ -26,7 +27,15 @@ PAGES = {
     "Spanish article": "es/news/2026/harvest-supper-2026/",
     "Spanish page": "es/about/",
     "Spanish lunch": "es/lunch/",
+    "Spanish lunch month": "es/lunch/2026-12/",
     "Spanish athletics": "es/athletics/",
+    "Spanish team": "es/athletics/varsity-football/",
+    "Spanish home games": "es/athletics/home-games/",
+    "Spanish calendar": "es/calendar/",
+    "Spanish month grid": "es/calendar/2026-11/",
+    "Spanish calendar category": "es/calendar/pta/",
+    "Spanish staff directory": "es/staff-directory/",
+    "Spanish department": "es/staff-directory/student-support/",
     "untranslated note": "es/contact/",
     "English page with the switcher": "about/",
     "page without a Spanish version": "news/tags/",
@@ -63,6 +72,9 @@ def open_page(browser, base_url, width):  # noqa: F811
         ("about/", "es/about/"),
         ("news/2026/how-we-decide-snow-days/", "es/news/2026/how-we-decide-snow-days/"),
         ("lunch/", "es/lunch/"),
+        ("calendar/2026-11/", "es/calendar/2026-11/"),
+        ("athletics/varsity-football/", "es/athletics/varsity-football/"),
+        ("staff-directory/student-support/", "es/staff-directory/student-support/"),
         ("contact/", "es/contact/"),  # no translation: the Spanish note page
         ("", "es/"),
     ],

@@ -108,6 +108,26 @@ def test_sitemap_lists_every_article_and_page(production_site):
     assert all(loc.startswith(PRODUCTION_URL + "/") for loc in locs)
 
 
+def test_every_sitemap_entry_is_a_page_and_every_plugin_page_is_listed(production_site):
+    tree = ET.parse(production_site / "sitemap.xml")
+    locs = [loc.text for loc in tree.iter(f"{SITEMAP_NS}loc")]
+    assert len(locs) == len(set(locs)), "a page is listed twice"
+    for loc in locs:
+        path = loc.removeprefix(PRODUCTION_URL + "/")
+        page = production_site / (path + "index.html" if not path or path.endswith("/") else path)
+        assert page.is_file(), f"{loc} is in the sitemap but not in the site"
+        assert parse(page).meta("robots") != "noindex", f"{loc} asks not to be indexed"
+    # The months, categories, teams, departments and menus the plugins write, in every
+    # language the site has.
+    for family in ("calendar", "athletics", "staff-directory", "lunch"):
+        pages = sorted((production_site / family).glob("*/index.html"))
+        assert pages, family
+        for page in pages:
+            url = url_of(production_site, page)
+            assert url in locs, url
+            assert url.replace(PRODUCTION_URL, f"{PRODUCTION_URL}/es", 1) in locs, url
+
+
 def test_robots_txt_points_at_the_sitemap(production_site):
     robots = (production_site / "robots.txt").read_text()
     assert "User-agent: *" in robots
