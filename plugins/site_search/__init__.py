@@ -46,7 +46,14 @@ def index_site(pelican) -> None:
     folder = Path(pelican.output_path)
     started = time.perf_counter()
     try:
-        result = build_index(folder, settings, pelican.settings.get("DEFAULT_LANG", "en"))
+        try:
+            result = build_index(folder, settings, pelican.settings.get("DEFAULT_LANG", "en"))
+        except Exception as exc:  # noqa: BLE001 - Pagefind's service talks over a pipe
+            # Once, on a clean clone under load, an index came out missing and the same build
+            # run again had it: a second try costs a second, a build without search more.
+            logger.warning("Pagefind could not index %s (%s: %s); trying once more.",
+                           folder, exc.__class__.__name__, exc)  # fmt: skip
+            result = build_index(folder, settings, pelican.settings.get("DEFAULT_LANG", "en"))
     except Exception as exc:  # noqa: BLE001 - search is not worth failing the build for
         shutil.rmtree(folder / settings.bundle_dir, ignore_errors=True)
         logger.warning(

@@ -157,3 +157,41 @@ def test_the_index_is_published_exactly_when_the_gate_passes_all_of_it(gated_bui
         assert (out / "pagefind" / "pagefind.js").is_file(), log[-3000:]
         assert "Site search is off" not in log
     assert (out / "search" / "index.html").is_file()
+
+
+def test_a_pagefind_failure_is_tried_once_more_before_search_is_turned_off(
+    tmp_path, monkeypatch, caplog
+):
+    import logging
+    from types import SimpleNamespace
+
+    import site_search
+    from site_search import indexer
+
+    site = tmp_path / "site"
+    (site / "fair").mkdir(parents=True)
+    (site / "fair" / "index.html").write_text(PAGE, encoding="utf-8")
+    pelican = SimpleNamespace(output_path=str(site), settings={"PLUGINS": ["site_search"]})
+    real = indexer.build_index
+    calls = []
+
+    def flaky(*args, fail=1):
+        calls.append(args)
+        if len(calls) <= fail:
+            raise OSError("pipe closed")
+        return real(*args)
+
+    monkeypatch.setattr(indexer, "build_index", flaky)
+    with caplog.at_level(logging.WARNING):
+        site_search.index_site(pelican)
+    assert len(calls) == 2 and (site / "pagefind" / "pagefind.js").is_file()
+    assert "trying once more" in caplog.text and "Site search is off" not in caplog.text
+
+    # Failing twice: no half-written bundle, and the build says search is off.
+    calls.clear()
+    caplog.clear()
+    monkeypatch.setattr(indexer, "build_index", lambda *a: flaky(*a, fail=2))
+    with caplog.at_level(logging.WARNING):
+        site_search.index_site(pelican)
+    assert len(calls) == 2 and not (site / "pagefind").exists()
+    assert "Site search is off for this build" in caplog.text
