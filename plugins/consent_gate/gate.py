@@ -59,7 +59,7 @@ from .output_scan import (
     names_in,
     student_name_tokens,
 )
-from .pages import ImageUse, is_blocked, rewrite_document, scan_document, target_of
+from .pages import ImageUse, code_key, is_blocked, resolve_uses, rewrite_document
 from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import Placed, RasterError, ReencodeCache, replace_bytes
 from .report import check_report_path, write_report
@@ -485,23 +485,20 @@ class _PageWork:
         kind = str(f.kind)
         is_feed = f.kind == Kind.XML
         text = f.text.decode("utf-8", errors="surrogateescape")
+        # Feed entries hold URLs relative to the site, not to the feed file.
+        base = "index.html" if is_feed else f.rel
         try:
-            uses = scan_document(text, kind, self.cache_dir)
+            pairs = resolve_uses(text, kind, base, self.resolver, self.cache_dir)
         except ValueError as exc:
             self.unreadable[f.rel] = (
                 f"it cannot be read ({exc}), so the pictures it names cannot be withheld "
                 "from it: fix the file or the setting that writes it"
             )
             return
-        # Feed entries hold URLs relative to the site, not to the feed file.
-        base = "index.html" if is_feed else f.rel
         missing: set[str] = set()
         # (kind, url) of each blocked use, and whether it is blocked only for being missing.
         blocked: dict[tuple[str, str], bool] = {}
-        # Only a <base href> changes how the page's URLs resolve: pass it alone, not every use.
-        base_uses = [use for use in uses if use.kind == "base"][:1]
-        for use in uses:
-            target = target_of(self.resolver, use, base, base_uses)
+        for use, target in pairs:
             if target.kind == "local":
                 if target.path in self.present or target.path in self.withheld:
                     (self.fed_by if is_feed else self.used_by)[target.path].add(f.rel)
@@ -618,7 +615,7 @@ def _rewrite_cached(
     """Rewrite a document, or reuse the rewrite of the same document with the same blocked
     uses from an earlier build (a rebuild then parses no document again)."""
     key_source = "\0".join([REWRITE_VERSION, kind, placeholder, "\n".join(blocked_keys), text])
-    key = sha256_bytes(key_source.encode("utf-8", "surrogateescape"))
+    key = sha256_bytes(code_key() + key_source.encode("utf-8", "surrogateescape"))
     cached = cache_dir / "rewrites" / key[:2] / key
     try:
         count, _, new_text = cached.read_bytes().decode("utf-8", "surrogateescape").partition("\n")

@@ -37,6 +37,14 @@ sitemaps and other XML: entry HTML and feed picture elements) and "svg" (drawing
 ``target_of(resolver, use, page, uses)`` resolves a use's URL for the page it is on,
 following the page's ``<base href>`` if it has one.
 
+``resolve_uses(text, kind, page, resolver, cache_dir) -> [(ImageUse, Target)]``
+    ``scan_document`` and ``target_of`` for every use at once, cached together by the text,
+    the page's path and the site's address: a warm rebuild of 1,000 photos in 460 pages
+    spent a third of the gate's time resolving 17,000 URLs again.
+
+Every cache key holds the source of the modules a scan or a target comes from, so an
+upgrade that changes how a route is read never reuses an older reading.
+
 ``is_blocked(use, target, withheld=..., missing=..., strict=...)`` is the rule: a local
 file that is withheld is blocked wherever it is used; a local picture that is missing
 from the output is blocked where it is displayed; a data: URL that shows a picture
@@ -54,6 +62,7 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -96,33 +105,81 @@ def _parse(text: str, kind: str) -> list[ImageUse]:
     raise ValueError(f"unknown document kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
-def _cache_file(text: str, kind: str, cache_dir: Path) -> Path:
-    digest = hashlib.sha256()
-    digest.update(f"{PARSER_VERSION}\0{kind}\0".encode())
+@functools.cache
+def code_key() -> bytes:
+    """The source of every module a scan or a target depends on."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256(PARSER_VERSION.encode())
+    for name in ("pages.py", "html_rewrite.py", "css.py", "feeds.py", "output_scan.py", "sniff.py"):
+        digest.update((here / name).read_bytes())
+    return digest.digest()
+
+
+def _cache_file(
+    text: str, kind: str, cache_dir: Path, folder: str = "scan", extra: str = ""
+) -> Path:
+    digest = hashlib.sha256(code_key())
+    digest.update(f"{kind}\0{extra}\0".encode("utf-8", "surrogateescape"))
     digest.update(text.encode("utf-8", "surrogateescape"))
     key = digest.hexdigest()
-    return cache_dir / "scan" / key[:2] / f"{key}.json"
+    return cache_dir / folder / key[:2] / f"{key}.json"
+
+
+def _read_rows(path: Path | None) -> list | None:
+    if path is None:
+        return None
+    try:
+        rows = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return rows if isinstance(rows, list) else None
+
+
+def _write_rows(path: Path | None, rows: list) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        logger.debug("could not cache the scan of a document: %s", exc)
 
 
 def scan_document(text: str, kind: str, cache_dir: Path | None = None) -> list[ImageUse]:
     """Every picture use in a document; see the module docstring."""
     cached = _cache_file(text, kind, cache_dir) if cache_dir is not None else None
-    if cached is not None:
+    rows = _read_rows(cached)
+    if rows is not None:
         try:
-            rows = json.loads(cached.read_bytes())
             return [ImageUse(*row) for row in rows]
-        except (OSError, ValueError, TypeError):
+        except TypeError:
             pass
     uses = _parse(text, kind)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps([astuple(use) for use in uses]), encoding="utf-8")
-            tmp.replace(cached)
-        except OSError as exc:
-            logger.debug("could not cache the scan of a document: %s", exc)
+    _write_rows(cached, [astuple(use) for use in uses])
     return uses
+
+
+def resolve_uses(
+    text: str, kind: str, page: str, resolver: UrlResolver, cache_dir: Path | None = None
+) -> list[tuple[ImageUse, Target]]:
+    """Every picture use in a document with its target from `page`; see the module
+    docstring. Raises ValueError as ``scan_document`` does."""
+    site = f"{page}\0{resolver.site_host}\0{resolver.site_prefix}"
+    cached = _cache_file(text, kind, cache_dir, "targets", site) if cache_dir is not None else None
+    rows = _read_rows(cached)
+    if rows is not None:
+        try:
+            return [(ImageUse(*use), Target(*target)) for use, target in rows]
+        except (TypeError, ValueError):
+            pass
+    uses = scan_document(text, kind, cache_dir)
+    # Only a <base href> changes how the page's URLs resolve: pass it alone, not every use.
+    base_uses = [use for use in uses if use.kind == "base"][:1]
+    pairs = [(use, target_of(resolver, use, page, base_uses)) for use in uses]
+    _write_rows(cached, [[astuple(use), [t.kind, t.path]] for use, t in pairs])
+    return pairs
 
 
 def rewrite_document(
@@ -196,8 +253,10 @@ __all__ = [
     "ImageUse",
     "KINDS",
     "PARSER_VERSION",
+    "code_key",
     "document_base",
     "is_blocked",
+    "resolve_uses",
     "rewrite_document",
     "scan_document",
     "target_of",

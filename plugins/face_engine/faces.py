@@ -351,6 +351,9 @@ class Candidate:
     score: float
     detector: str
     view: int  # index into the list of views (0 = original image)
+    # Found along a side a tile shares with its neighbour (_Pass.at_inner_edge): possibly
+    # part of a face another tile or pass saw whole.
+    cut: bool = False
 
 
 def find_candidates(
@@ -366,16 +369,15 @@ def find_candidates(
     if config.centerface:
         for p in _centerface_passes(rgb, config):
             for box, score in _centerface(p.image, config.centerface_threshold):
+                cut = p.at_inner_edge(box, config.centerface_edge_margin)
                 doubtful = (
-                    score < config.centerface_sure
-                    or box[2] - box[0] < p.confirm_below
-                    or p.at_inner_edge(box, config.centerface_edge_margin)
+                    score < config.centerface_sure or box[2] - box[0] < p.confirm_below or cut
                 )
                 box = box / p.scale + np.array([p.x0, p.y0, p.x0, p.y0])
                 if doubtful and _recheck(rgb, box) < config.centerface_recheck:
                     continue
                 d = centerface_to_dlib(box, conversion)
-                candidates.append(Candidate(d, d, score, p.detector, 0))
+                candidates.append(Candidate(d, d, score, p.detector, 0, cut))
         for degrees in config.rotations:
             full_rotated, full_matrix = _rotate(rgb, degrees)
             # One pass on the whole rotated copy, scaled down to the pixel bound.
@@ -506,18 +508,35 @@ def _tiles(
     return [(x, y, tw, th) for y in starts(height, th, ny) for x in starts(width, tw, nx)]
 
 
-def merge_candidates(candidates: list[Candidate], iou: float) -> list[Candidate]:
-    """One box per face: prefer upright-view detections (better encodings), then by score."""
+def merge_candidates(
+    candidates: list[Candidate], iou: float, cut_share: float = DEFAULT_CONFIG.cut_share
+) -> list[Candidate]:
+    """One box per face: prefer whole detections to those along a tile's cut, upright-view
+    detections (better encodings), then by score. A box along a cut that lies at least
+    `cut_share` inside a whole face's box is that face, seen in part (see
+    ``DetectorConfig.cut_share``)."""
     rank = sorted(
         range(len(candidates)),
-        key=lambda i: (candidates[i].view != 0, -candidates[i].score),
+        key=lambda i: (candidates[i].cut, candidates[i].view != 0, -candidates[i].score),
     )
     merged: list[Candidate] = []
     for i in rank:
         c = candidates[i]
+        if c.cut and any(
+            not m.cut and _share_inside(c.original, m.original) >= cut_share for m in merged
+        ):
+            continue
         if all(_overlap(c.original, m.original) < iou for m in merged):
             merged.append(c)
     return merged
+
+
+def _share_inside(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of box a's area inside box b."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area > 0 else 0.0
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -619,7 +638,7 @@ def detect_faces(
     faces: list[DetectedFace] = []
     for rgb in load_frames(image_bytes, source):
         candidates, views = find_candidates(rgb, config)
-        chosen = merge_candidates(candidates, config.nms_iou)
+        chosen = merge_candidates(candidates, config.nms_iou, config.cut_share)
         encodings = _encode(views, chosen, config.encode_min_px) if encode else [None] * len(chosen)
         for c, encoding in zip(chosen, encodings, strict=True):
             faces.append(

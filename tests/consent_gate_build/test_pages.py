@@ -14,6 +14,7 @@ from consent_gate.html_rewrite import PageDoc, srcset_urls
 from consent_gate.output_scan import UrlResolver, svg_embedded_images
 from consent_gate.pages import (
     is_blocked,
+    resolve_uses,
     rewrite_document,
     scan_document,
     target_of,
@@ -455,6 +456,35 @@ def test_srcset_is_split_as_the_standard_splits_it():
     assert srcset_urls(" a.jpg 1x,b.jpg 2x , c.jpg") == ["a.jpg", "b.jpg", "c.jpg"]
     assert srcset_urls("a.jpg 100w (x,y), b.jpg") == ["a.jpg", "b.jpg"]
     assert srcset_urls("a.jpg,, b.jpg,") == ["a.jpg", "b.jpg"]
+
+
+def test_cached_targets_are_those_of_the_page_and_site_they_were_resolved_for(tmp_path):
+    page = (
+        '<base href="/news/"><img src="photos/a.jpg"><img src="../b.jpg">'
+        '<img src="https://www.example.org/c.jpg"><img src="https://other.example/d.jpg">'
+    )
+    plain = page.replace('<base href="/news/">', "")
+    other_site = UrlResolver("https://school.example")
+
+    def expected(text, where, resolver):
+        uses = scan_document(text, "html")
+        bases = [u for u in uses if u.kind == "base"][:1]
+        return [(u, target_of(resolver, u, where, bases)) for u in uses]
+
+    cases = [
+        (page, "news/a/index.html", RESOLVER),
+        (plain, "news/a/index.html", RESOLVER),
+        (plain, "about/index.html", RESOLVER),  # same text, another folder
+        (plain, "about/index.html", other_site),  # same page, another site address
+    ]
+    for _ in range(2):  # resolved and written, then read from the cache
+        for text, where, resolver in cases:
+            assert resolve_uses(text, "html", where, resolver, tmp_path) == expected(
+                text, where, resolver
+            ), (where, resolver.site_host)
+    assert len(list((tmp_path / "targets").rglob("*.json"))) == len(cases)
+    found = [t.path for _, t in resolve_uses(plain, "html", "about/index.html", RESOLVER, tmp_path)]
+    assert found == ["about/photos/a.jpg", "b.jpg", "c.jpg", None]
 
 
 def test_the_gate_cache_folder_is_under_pages(tmp_path: Path):
