@@ -159,7 +159,10 @@ def _run(args, address: tuple[str, int] | None) -> int:
         print(f"\nServing the published site at {proxy.url}  (Ctrl-C stops the demo)", flush=True)
         try:
             while True:
-                time.sleep(3600)
+                # Short naps: Python acts on a signal only when this thread runs, and Ctrl-C
+                # may reach another thread (ONNX Runtime's, from seeding the demo registry)
+                # instead of interrupting a long sleep.
+                time.sleep(0.5)
         finally:
             print("\nStopping the demo and its local S3 server...", flush=True)
             proxy.shutdown()
