@@ -18,16 +18,23 @@ from face_engine.cache import FaceCache
 from face_engine.decision import check_files
 from face_engine.model import PUBLISH, WITHHOLD
 from face_engine.shared_cache import SharedCacheError, new_key, open_store, parse_location
-
-from tests.publish.conftest import local_s3  # noqa: F401 - the real S3 server
+from s3_publish.local_s3 import LocalS3
 
 from .conftest import record, snapshot
 
 PHOTO = "people/obama/obama2.jpg"
 
 
+@pytest.fixture(scope="module")
+def local_s3(tmp_path_factory):
+    """A real SeaweedFS server on 127.0.0.1 for this module only: stopped after it, so the
+    rest of the session does not run beside one more server."""
+    with LocalS3(tmp_path_factory.mktemp("shared-cache-s3")) as server:
+        yield server
+
+
 @pytest.fixture
-def district(tmp_path, local_s3, monkeypatch):  # noqa: F811
+def district(tmp_path, local_s3, monkeypatch):
     """Settings of two machines sharing one store, and the store's bucket."""
     for name, value in local_s3.env().items():
         monkeypatch.setenv(name, value)
