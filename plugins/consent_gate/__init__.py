@@ -38,6 +38,10 @@ _template_env = {}
 _write_failures = staging.WriteFailures()
 # Output path -> the content file Pelican copied it from (its static files), this build.
 _static_sources: dict[str, Path] = {}
+# The output paths of photos Pelican is told not to copy (``skip_unchanged_photos``).
+_uncopied: set[str] = set()
+# The output folder of the build under way (it is built in a staging folder).
+_build: dict[str, Path] = {}
 
 
 def remember_template_env(generator) -> None:
@@ -55,6 +59,39 @@ def remember_static_sources(generators) -> None:
             save_as, source = getattr(static, "save_as", ""), getattr(static, "source_path", "")
             if save_as and source:
                 _static_sources[Path(save_as).as_posix()] = Path(source)
+    skip_unchanged_photos(generators)
+
+
+def skip_unchanged_photos(generators) -> None:
+    """Tell Pelican not to copy the photos whose content file is as the last build
+    recorded: the gate publishes their cached re-encodings, and copies one itself only
+    when it needs its bytes (``inventory``)."""
+    _uncopied.clear()
+    static = [g for g in generators if hasattr(g, "staticfiles")]
+    if not static or not _build.get("final"):
+        return
+    try:
+        settings = GateSettings.from_mapping(static[0].settings)
+    except Exception:  # noqa: BLE001 - check_output refuses the settings, saying why
+        return
+    if not settings.enabled:
+        return
+    from .inventory import BuiltPhotos
+
+    built = BuiltPhotos(
+        cache_upkeep.site_folder(settings.cache_dir, _build["final"]), _static_sources
+    )
+    unchanged = built.unchanged_photos()
+    for generator in static:
+        required = getattr(generator, "_file_update_required", None)
+        if required is None:  # another Pelican: it copies every file, as it always did
+            continue
+
+        def copy_unless_unchanged(staticfile, required=required) -> bool:
+            return Path(staticfile.save_as).as_posix() not in unchanged and required(staticfile)
+
+        generator._file_update_required = copy_unless_unchanged
+    _uncopied.update(unchanged)
 
 
 def placeholder_html(template: str = PLACEHOLDER_TEMPLATE, fallback: str = PLACEHOLDER_HTML) -> str:
@@ -99,6 +136,7 @@ def stage(pelican) -> None:
     """At the start of every run: the site is written into a staging folder."""
     final = _published_output(pelican)
     pelican._published_output = final
+    _build["final"] = final
     pelican.output_path = str(staging.start(final))
     _write_failures.failures.clear()
 
@@ -138,6 +176,7 @@ def check_output(pelican) -> None:
             today=gate_today(pelican.settings.get("TIMEZONE")),
             site=final,
             static_sources=_static_sources,
+            uncopied=_uncopied,
         )
         remove_manifest(settings.manifest_path)
         staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))

@@ -35,7 +35,7 @@ import functools
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -140,18 +140,20 @@ def run_gate(
     missing_placeholder: str | None = None,
     site: Path | None = None,
     static_sources: Mapping[str, Path] | None = None,
+    uncopied: Collection[str] = (),
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
     stands in for pictures that are not in the site at all (default: `placeholder`).
     `site`: the folder the checked output will replace, whose cache (its built photos and
     remembered verdicts) a rebuild reuses; without it every file is read and decided.
-    `static_sources`: output path -> the content file Pelican copied it from."""
+    `static_sources`: output path -> the content file Pelican copied it from; `uncopied`:
+    those of its output paths Pelican was told not to copy (``BuiltPhotos.uncopied``)."""
     passed: set[Path] = set()
     placeholders = (placeholder, missing_placeholder or placeholder)
     try:
         settings.check_outside(output)
         site_cache = site_folder(settings.cache_dir, site) if site else None
-        built = BuiltPhotos(site_cache, static_sources)
+        built = BuiltPhotos(site_cache, static_sources, uncopied)
         return _run(output, settings, siteurl, placeholders, today, progress, passed, built)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
@@ -215,6 +217,7 @@ def _run(
         verdicts,
         withheld,
         progress,
+        built,
     )
     for rel in withheld:
         by_rel[rel].path.unlink(missing_ok=True)
@@ -413,8 +416,11 @@ def _reencode_passed(
     verdicts: dict[str, Verdict],
     withheld: set[str],
     progress: bool,
+    built: BuiltPhotos,
 ) -> int:
-    """Replace each passed raster by its re-encoded pixels; a failure withholds it."""
+    """Replace each passed raster by its re-encoded pixels; a failure withholds it. A
+    photo that was not copied (``BuiltPhotos.uncopied``) is copied first when its bytes
+    are needed (no cached re-encoding, or faces to blur)."""
     cache_ = ReencodeCache(settings.cache_dir / "published")
     changed = 0
     bar = rasters
@@ -424,6 +430,8 @@ def _reencode_passed(
         bar = tqdm(rasters, desc="Consent gate: re-encoding checked photos", unit="image")
     for f in bar:
         try:
+            if verdicts[f.rel].blurred or not cache_.has(f.source_sha256):
+                built.copy_in(f)
             blurred = _blur_hook(f, verdicts[f.rel])
             if blurred is not None:
                 replace_bytes(f.path, blurred)

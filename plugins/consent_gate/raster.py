@@ -162,6 +162,7 @@ class ReencodeCache:
                 replace_bytes(file, clean)
                 return Placed(sha256_bytes(clean), content_type(sniff(clean[:4096]), source))
         digest, _size, _mtime, type_ = self._index[source_sha256]
+        file.parent.mkdir(parents=True, exist_ok=True)  # a photo not copied: maybe no folder
         tmp = file.with_name(file.name + ".tmp-gate")
         tmp.unlink(missing_ok=True)
         try:

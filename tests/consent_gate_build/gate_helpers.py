@@ -194,7 +194,10 @@ def build_site(
     env: dict | None = None,
     check: bool = True,
     cwd: Path = ROOT,
+    debug: bool = False,
 ) -> Build:
+    """Build `content` into work/out-<name> (emptied first, as a bench's rebuild; the gate
+    keeps what a rebuild reuses per output folder). `debug`: Pelican's -D log."""
     output = work / f"out-{name}"
     report_path = work / f"report-{name}.json"
     if output.exists():
@@ -219,7 +222,7 @@ def build_site(
     }
     # One -e with every pair: Pelican keeps only the last of several -e options.
     cmd = [sys.executable, "-m", "pelican", str(content), "-o", str(output)]
-    cmd += ["-s", str(ROOT / "pelicanconf.py"), "-e"]
+    cmd += ["-s", str(ROOT / "pelicanconf.py"), *(["-D"] if debug else []), "-e"]
     cmd += [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
     proc = subprocess.run(
         cmd, cwd=cwd, env={**os.environ, **environment}, capture_output=True, text=True

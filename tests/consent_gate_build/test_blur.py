@@ -156,6 +156,18 @@ def test_the_build_publishes_the_blurred_photo_and_publish_agrees(scene, encodin
     assert published != data
     found = engine.detect_faces(published, config=EVERY_DETECTOR)
     assert not [f for f in found if _inside(f.box, stranger_box)], found
+    # A rebuild does not copy the unchanged photo, yet blurs the same pixels from it.
+    rebuild = build_site(
+        content,
+        tmp_path,
+        "blur",
+        registry,
+        tmp_path / "cache",
+        extra={"CONSENT_BLUR": True},
+        debug=True,
+    )
+    assert "images/assembly.jpg is up to date, not copying" in rebuild.log
+    assert (rebuild.output / "images" / "assembly.jpg").read_bytes() == published
 
     # The publish-time re-check (same function, same cached faces) keeps it up.
     settings = replace(

@@ -328,6 +328,49 @@ def test_two_builds_publish_identical_image_bytes(main_site):
         assert (first.output / rel).read_bytes() == (second.output / rel).read_bytes(), rel
 
 
+def test_a_rebuild_copies_no_unchanged_photo_and_publishes_the_same_bytes(tmp_path, encodings):
+    registry = seed_registry(tmp_path / "registry", encodings, people=("kit",))
+    content, cache = tmp_path / "content", tmp_path / "cache"
+    copy_face(content, "people/kit_harington/kit2.jpg", "images/club/kit.jpg")
+    copy_face(content, "people/alex_lacamoire/alex2.jpg", "images/club/alex.jpg")
+    meadow = no_face_image(content / "images/club/meadow.jpg", seed=3)
+    write_article(
+        content,
+        "club",
+        "\n\n".join(
+            f"![Club photo]({{static}}/images/club/{n}.jpg)" for n in ("kit", "alex", "meadow")
+        ),
+    )
+    photos = ("images/club/kit.jpg", "images/club/meadow.jpg")
+
+    def build() -> tuple:
+        done = build_site(content, tmp_path, "site", registry, cache, debug=True)
+        published = {rel: (done.output / rel).read_bytes() for rel in photos}
+        assert not (done.output / "images/club/alex.jpg").exists()
+        return done, published
+
+    def not_copied(done, name: str) -> bool:
+        return f"images/club/{name}.jpg is up to date, not copying" in done.log
+
+    first, published = build()
+    assert not any(not_copied(first, n) for n in ("kit", "alex", "meadow"))
+    # Unchanged content files: Pelican copies none of them; the same bytes are published.
+    again, republished = build()
+    assert all(not_copied(again, n) for n in ("kit", "alex", "meadow"))
+    assert republished == published
+    assert again.report["summary"] == first.report["summary"]
+    # No re-encoded copy cached: the photo is copied after all, re-encoded, the same bytes.
+    shutil.rmtree(cache / "published")
+    redone, republished = build()
+    assert republished == published and redone.report["summary"] == first.report["summary"]
+    # A photo edited since: copied and checked again; the others still not copied.
+    no_face_image(meadow, seed=4)
+    edited, republished = build()
+    assert not not_copied(edited, "meadow") and not_copied(edited, "kit")
+    assert republished["images/club/meadow.jpg"] != published["images/club/meadow.jpg"]
+    assert republished["images/club/kit.jpg"] == published["images/club/kit.jpg"]
+
+
 def test_without_a_registry_faces_are_withheld_and_strict_replaces_remote_images(
     tmp_path, face_cache
 ):

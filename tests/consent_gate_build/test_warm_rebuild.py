@@ -136,6 +136,59 @@ def test_a_changed_photo_is_read_again(tmp_path):
     assert not inventory(output, BuiltPhotos(None, sources))[0].unread
 
 
+def test_a_photo_not_copied_is_taken_from_the_index_and_copied_only_when_needed(tmp_path):
+    output, site = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
+    content = tmp_path / "content.jpg"
+    content.write_bytes(_jpeg(1))
+    sources = {"images/a.jpg": content}
+    _build(content, output)
+    built = BuiltPhotos(site, sources)
+    inventory(output, built)
+    built.save()
+    shutil.rmtree(output)
+    output.mkdir()
+    assert BuiltPhotos(site, sources).unchanged_photos() == {"images/a.jpg"}
+
+    # Not copied: listed unread from the index, as a file to come.
+    built = BuiltPhotos(site, sources, uncopied={"images/a.jpg"})
+    [photo] = inventory(output, built)
+    assert (photo.rel, photo.kind, photo.unread, photo.on_disk) == (
+        "images/a.jpg",
+        Kind.RASTER,
+        True,
+        False,
+    )
+    assert photo.sha256 == sha256_bytes(_jpeg(1)) and not photo.path.exists()
+    # Its bytes needed (no cached re-encoding, a blur): copied, and checked against the hash.
+    built.copy_in(photo)
+    assert photo.on_disk and photo.path.read_bytes() == _jpeg(1)
+
+    # Changed after Pelican was told to skip it, with its time set back: the copy made when
+    # the bytes are needed no longer hashes as decided, and is refused and removed.
+    photo = inventory(tmp_path / "empty", BuiltPhotos(site, sources, {"images/a.jpg"}))[0]
+    stat = os.stat(content)
+    content.write_bytes(_same_size_other_picture(_jpeg(1), 9))
+    os.utime(content, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(OSError, match="changed during the build: rebuild"):
+        built.copy_in(photo)
+    assert not photo.path.exists()
+
+    # Changed visibly (a new time) before the inventory: copied and read like any file.
+    content.write_bytes(_jpeg(3))
+    built = BuiltPhotos(site, sources, uncopied={"images/a.jpg"})
+    assert built.unchanged_photos() == set()
+    [photo] = inventory(tmp_path / "fresh", built)
+    assert (photo.unread, photo.on_disk, photo.sha256) == (False, True, sha256_bytes(_jpeg(3)))
+    # A file another writer put at that path is read, whatever the index says.
+    other = tmp_path / "other" / "images" / "a.jpg"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(_jpeg(5))
+    [photo] = inventory(tmp_path / "other", BuiltPhotos(site, sources, {"images/a.jpg"}))
+    assert (photo.on_disk, photo.sha256) == (True, sha256_bytes(_jpeg(5)))
+    # Only paths with a content file can be left uncopied.
+    assert BuiltPhotos(site, {}, uncopied={"images/a.jpg"}).uncopied == frozenset()
+
+
 def test_cached_copies_are_linked_read_only_and_redone_when_changed_in_place(tmp_path):
     original = _jpeg(4, gps=True)
     source = sha256_bytes(original)
