@@ -34,6 +34,12 @@ Settings (environment):
 - BENCH_BASELINE: the git ref of the baseline code (default 74514f4, the code before the
   scale work), or "none" to build with the current code only. It is extracted with
   `git archive` into the temp folder and removed at the end.
+- BENCH_DISTINCT: at most this many distinct photos; the others repeat them (hard links to
+  the photos of the BENCH_DISTINCT-photo site, each at its own path in its own article).
+  Face work is done once per distinct photo, so the warm rebuild of a large site is
+  measured without its hours of cold scanning: `BENCH_SCALE=10000 BENCH_DISTINCT=1000
+  BENCH_BASELINE=none uv run --frozen python -m bench scale` takes about 15 minutes (its
+  cold CPU-seconds per photo are then per distinct photo).
 """
 
 from __future__ import annotations
@@ -180,9 +186,13 @@ def _photo(index: int) -> tuple[bytes, str]:
     return buffer.getvalue(), kind
 
 
-def generated_site(count: int) -> tuple[Path, dict]:
-    """The content folder of the `count`-photo site, made once and kept in CACHE."""
-    folder = CACHE / f"scale-{GENERATION}-{count}"
+def generated_site(count: int, distinct: int | None = None) -> tuple[Path, dict]:
+    """The content folder of the `count`-photo site, made once and kept in CACHE; with
+    `distinct`, its photos repeat those of the `distinct`-photo site (BENCH_DISTINCT)."""
+    repeats = distinct is not None and distinct < count
+    folder = CACHE / (
+        f"scale-{GENERATION}-{count}-of-{distinct}" if repeats else f"scale-{GENERATION}-{count}"
+    )
     done = folder / "site.json"
     if done.exists():
         return folder / "content", json.loads(done.read_text(encoding="utf-8"))
@@ -193,6 +203,20 @@ def generated_site(count: int) -> tuple[Path, dict]:
     shutil.rmtree(partial, ignore_errors=True)
     images = partial / "content" / "images" / "events"
     images.mkdir(parents=True)
+    if repeats:
+        originals, stats = generated_site(distinct)
+        paths = []
+        for index in range(count):
+            path = images / f"photo-{index:05d}.jpg"
+            os.link(originals / "images" / "events" / f"photo-{index % distinct:05d}.jpg", path)
+            paths.append(path)
+        write_articles(partial / "content", paths, PER_ARTICLE)
+        stats = {**stats, "photos": count, "distinct": distinct}
+        stats["seconds"] = time.perf_counter() - started
+        (partial / "site.json").write_text(json.dumps(stats), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        return folder / "content", stats
     sources = load_sources(SHARED_FACES)
     paths, sizes, kinds = [], [], {"portrait": 0, "group": 0, "none": 0}
     try:
@@ -278,10 +302,12 @@ class Row:
     total_rss: int
     cache_bytes: int
     verdicts: dict
+    distinct: int  # distinct photos among `photos` (BENCH_DISTINCT): the ones scanned
 
     @property
     def cpu_per_photo(self) -> float:
-        return self.cold.cpu_seconds / self.photos
+        """Cold CPU-seconds per distinct photo (each is scanned once)."""
+        return self.cold.cpu_seconds / self.distinct
 
     @property
     def worker_peak(self) -> int:
@@ -293,7 +319,9 @@ def _disk_bytes(folder: Path) -> int:
     return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
 
-def measure(code: str, tree: Path, content: Path, count: int, work: Path, env: dict) -> Row:
+def measure(
+    code: str, tree: Path, content: Path, count: int, work: Path, env: dict, distinct: int
+) -> Row:
     work.mkdir(parents=True)
 
     def run(gate: Gate) -> Run:
@@ -320,6 +348,7 @@ def measure(code: str, tree: Path, content: Path, count: int, work: Path, env: d
     gate_runs = [cold, *warm_runs]
     return Row(
         photos=count,
+        distinct=distinct,
         code=code,
         cold=cold,
         warm=min(times[Gate.ON]),
@@ -353,7 +382,7 @@ def print_table(rows: list[Row]) -> None:
     print("|" + "---|" * len(header))
     for r in rows:
         cells = [
-            f"{r.photos}",
+            f"{r.photos}" + (f" ({r.distinct} distinct)" if r.distinct < r.photos else ""),
             r.code,
             f"{r.cold.seconds:.0f}",
             f"{r.cpu_per_photo:.2f}",
@@ -411,6 +440,17 @@ def _scales() -> list[int]:
     return scales
 
 
+def _distinct() -> int | None:
+    text = os.environ.get("BENCH_DISTINCT", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < PER_ARTICLE:
+        raise SystemExit(
+            f"BENCH_DISTINCT={text!r} is not a photo count: use for example BENCH_DISTINCT=1000"
+        )
+    return int(text)
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -458,17 +498,21 @@ def _run() -> int:
             envs[code] = {"CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key_file)}
         rows = []
         for count in scales:
-            content, stats = generated_site(count)
+            content, stats = generated_site(count, _distinct())
             kinds = stats["kinds"]
+            repeated = (
+                f" repeating {stats['distinct']} distinct ones" if "distinct" in stats else ""
+            )
             print(
-                f"\n{count} photos ({content.parent}, made in {stats['seconds']:.0f} s): mean "
-                f"{stats['mean_kb']:.0f} KB, {kinds['group']} groups, {kinds['none']} without a "
-                f"face, {stats['gps']} with GPS",
+                f"\n{count} photos{repeated} ({content.parent}, made in {stats['seconds']:.0f} "
+                f"s): mean {stats['mean_kb']:.0f} KB, {kinds['group']} groups, {kinds['none']} "
+                f"without a face, {stats['gps']} with GPS (of the distinct photos)",
                 flush=True,
             )
             for number, (code, tree) in enumerate(trees.items()):
                 folder = work / f"code-{number}" / f"site-{count}"
-                row = measure(code, tree, content, count, folder, envs[code])
+                distinct = stats.get("distinct", count)
+                row = measure(code, tree, content, count, folder, envs[code], distinct)
                 shutil.rmtree(folder)
                 keys = ("checked", "published", "withheld")
                 summary = ", ".join(f"{row.verdicts.get(k, '?')} {k}" for k in keys)
