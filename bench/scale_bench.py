@@ -500,13 +500,14 @@ def _run() -> int:
         for count in scales:
             content, stats = generated_site(count, _distinct())
             kinds = stats["kinds"]
-            repeated = (
-                f" repeating {stats['distinct']} distinct ones" if "distinct" in stats else ""
-            )
+            repeated, of = "", ""
+            if "distinct" in stats:
+                repeated = f" repeating {stats['distinct']} distinct ones"
+                of = " (of the distinct photos)"
             print(
                 f"\n{count} photos{repeated} ({content.parent}, made in {stats['seconds']:.0f} "
                 f"s): mean {stats['mean_kb']:.0f} KB, {kinds['group']} groups, {kinds['none']} "
-                f"without a face, {stats['gps']} with GPS (of the distinct photos)",
+                f"without a face, {stats['gps']} with GPS{of}",
                 flush=True,
             )
             for number, (code, tree) in enumerate(trees.items()):
