@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.no_serve:
         host, port = check_serve_address(args.serve)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: Python leaves it ignored when the demo was started with it ignored (from
+    # a script's background job, as a test suite run with `&` is), and Ctrl-C must stop it.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop_on_terminate)
     try:
         return _run(args, None if args.no_serve else (host, port))
@@ -158,10 +160,7 @@ def _run(args, address: tuple[str, int] | None) -> int:
         proxy.serve_in_thread()
         print(f"\nServing the published site at {proxy.url}  (Ctrl-C stops the demo)", flush=True)
         try:
-            while True:
-                # Short naps: Python acts on a signal only when this thread runs, and Ctrl-C
-                # may reach another thread (ONNX Runtime's, from seeding the demo registry)
-                # instead of interrupting a long sleep.
+            while True:  # until Ctrl-C, SIGTERM or SIGHUP raises KeyboardInterrupt here
                 time.sleep(0.5)
         finally:
             print("\nStopping the demo and its local S3 server...", flush=True)
@@ -170,10 +169,4 @@ def _run(args, address: tuple[str, int] | None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    # The demo is over and its S3 server stopped. Skip the interpreter's teardown: after
-    # Ctrl-C it hung there in the clean-clone test suite (native threads of the face
-    # engine's ONNX Runtime, loaded to seed the demo registry), keeping the terminal.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    sys.exit(main())

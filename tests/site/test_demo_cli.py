@@ -81,6 +81,9 @@ def test_stopping_the_demo_stops_the_s3_server_it_started(tmp_path, stop):
         "--serve", f"127.0.0.1:{port}", "--output", str(tmp_path / "output"),
         "--s3-data", str(s3_data),
         start_new_session=True,  # its own process group, like a terminal's foreground job
+        # Started with SIGINT ignored, as from a script's background job (`make test &`):
+        # Python then leaves Ctrl-C ignored unless the demo handles it itself.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     lines = []
     try:
