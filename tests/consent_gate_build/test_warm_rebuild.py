@@ -108,7 +108,9 @@ def test_a_photo_changed_with_its_time_set_back_publishes_the_pixels_checked(tmp
         ReencodeCache(tmp_path / "other-cache").place(photo, taken.sha256, taken.rel)
 
 
-def test_a_changed_photo_is_read_again(tmp_path):
+def _built_once(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, Path]]:
+    """A photo built once and recorded in its site's index: (output, site cache, content
+    file, sources)."""
     output, site = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
     content = tmp_path / "content.jpg"
     content.write_bytes(_jpeg(1))
@@ -117,6 +119,11 @@ def test_a_changed_photo_is_read_again(tmp_path):
     built = BuiltPhotos(site, sources)
     inventory(output, built)
     built.save()
+    return output, site, content, sources
+
+
+def test_a_changed_photo_is_read_again(tmp_path):
+    output, site, content, sources = _built_once(tmp_path)
     assert inventory(output, BuiltPhotos(site, sources))[0].unread
 
     content.write_bytes(_jpeg(3))  # edited: a new modification time
@@ -137,14 +144,7 @@ def test_a_changed_photo_is_read_again(tmp_path):
 
 
 def test_a_photo_not_copied_is_taken_from_the_index_and_copied_only_when_needed(tmp_path):
-    output, site = tmp_path / "output", tmp_path / "cache" / "sites" / "one"
-    content = tmp_path / "content.jpg"
-    content.write_bytes(_jpeg(1))
-    sources = {"images/a.jpg": content}
-    _build(content, output)
-    built = BuiltPhotos(site, sources)
-    inventory(output, built)
-    built.save()
+    output, site, content, sources = _built_once(tmp_path)
     shutil.rmtree(output)
     output.mkdir()
     assert BuiltPhotos(site, sources).unchanged_photos() == {"images/a.jpg"}
