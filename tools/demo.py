@@ -160,7 +160,10 @@ def _run(args, address: tuple[str, int] | None) -> int:
         proxy.serve_in_thread()
         print(f"\nServing the published site at {proxy.url}  (Ctrl-C stops the demo)", flush=True)
         try:
-            while True:  # until Ctrl-C, SIGTERM or SIGHUP raises KeyboardInterrupt here
+            while True:
+                # Short naps: a signal sent to the process may be taken by another thread
+                # (ONNX Runtime's, loaded to seed the demo registry), and Python acts on it
+                # only when this thread next runs, not in the middle of a long sleep.
                 time.sleep(0.5)
         finally:
             print("\nStopping the demo and its local S3 server...", flush=True)
