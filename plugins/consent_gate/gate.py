@@ -50,7 +50,7 @@ from .inventory import (
     inventory,
     remove_unverified,
 )
-from .manifest import ManifestEntry, write_manifest
+from .manifest import BuildSettings, ManifestEntry, write_manifest
 from .memo import VerdictMemo, memo_key
 from .output_scan import (
     NameTokens,
@@ -64,6 +64,7 @@ from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import Placed, RasterError, ReencodeCache, replace_bytes
 from .report import check_report_path, write_report
 from .sniff import TEXT_KINDS, TEXT_RULES_VERSION, Kind, Sniffed, content_type, sniff
+from .staging import is_disk_failure
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +96,21 @@ class GateOutcome:
     missing: list[str] = field(default_factory=list)  # shown by a page, but not built
     sources: set[str] = field(default_factory=set)  # every picture's hash as built
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    built_with: BuildSettings | None = None  # the settings the gate ran with
 
-    def write_manifest(self, path: Path, output: Path) -> None:
-        """The publish manifest of these files, for the folder they are published from."""
-        write_manifest(
+    def write_manifest(self, path: Path, output: Path, staged: bool = False) -> Path | None:
+        """The publish manifest of these files, for the folder they are published from;
+        `staged`: only its temp file, returned (``manifest.write_manifest``)."""
+        if self.built_with is None:
+            raise GateError("the gate's outcome does not say which settings built it")
+        return write_manifest(
             path,
             output=output,
             registry_fingerprint=self.registry_fingerprint,
             entries=self.entries,
+            built_with=self.built_with,
             missing=self.missing,
+            staged=staged,
         )
 
     def summary_line(self, report_label: str) -> str:
@@ -318,6 +325,7 @@ def _run(
         missing=sorted(pages.missing_anywhere),
         verdicts=verdicts,
         sources={f.source_sha256 for f in files if f.kind in FACE_KINDS and f.source_sha256},
+        built_with=BuildSettings.of(settings),
     )
 
 
@@ -439,6 +447,8 @@ def _reencode_passed(
             else:
                 placed = cache_.place(f.path, f.source_sha256, f.rel)
         except (RasterError, OSError) as exc:
+            if is_disk_failure(exc):  # a full or failing disk fails the build, never withholds
+                raise
             _withhold(verdicts[f.rel], f"it could not be re-encoded: {exc}")
             withheld.add(f.rel)
             continue
@@ -607,8 +617,10 @@ def _withhold_text_with_pictures(
         try:
             mark.parent.mkdir(parents=True, exist_ok=True)
             mark.touch()
-        except OSError:
-            pass  # only costs the check again next time
+        except OSError as exc:
+            if is_disk_failure(exc):
+                raise
+            # otherwise only costs the check again next time
     return found
 
 
@@ -631,12 +643,15 @@ def _rewrite_cached(
     except (OSError, ValueError):
         pass
     new_text, count = rewrite_document(text, kind, blocked, placeholder)
+    tmp = cached.with_name(f"{key}.{os.getpid()}.tmp")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{key}.{os.getpid()}.tmp")
         tmp.write_bytes(f"{count}\n{new_text}".encode("utf-8", "surrogateescape"))
         tmp.replace(cached)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_failure(exc):
+            raise
         logger.debug("could not cache the rewrite of a document: %s", exc)
     return new_text, count
 

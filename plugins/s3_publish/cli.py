@@ -75,6 +75,17 @@ def run_build(settings_file: Path, output: Path | None) -> None:
         )
 
 
+def check_built_with(gate: GateSettings, output: Path) -> None:
+    """Refuse an output whose manifest was built with weaker consent settings than these
+    (a `make html` preview published with publishconf.py): nothing is changed."""
+    from consent_gate.manifest import BuildSettings, ManifestError, read_manifest
+
+    try:
+        read_manifest(gate.manifest_path, output, wanted=BuildSettings.of(gate))
+    except ManifestError as exc:
+        raise PublishError(f"{exc}. Nothing was changed.") from exc
+
+
 def apply_options(settings: PublishSettings, args: argparse.Namespace) -> PublishSettings:
     """Command-line options win over the environment and the settings file."""
     changes = {}
@@ -101,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         check_plugins(pelican_settings.get("PLUGINS"))
         output = args.output or Path(pelican_settings["OUTPUT_PATH"])
         gate.check_outside(output)
+        check_built_with(gate, output)
         result = publish(
             output,
             settings,

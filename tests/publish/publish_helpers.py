@@ -86,9 +86,10 @@ def gate_manifest(output: Path, missing: tuple[str, ...] = ()) -> Path:
     writes it at the end of a build (kinds and Content-Types from the bytes)."""
     import hashlib
 
-    from consent_gate.manifest import ManifestEntry, write_manifest
+    from consent_gate.manifest import BuildSettings, ManifestEntry, write_manifest
     from consent_gate.policy import FACE_KINDS
     from consent_gate.sniff import content_type, sniff
+    from consent_registry.settings import GateSettings
 
     entries = []
     for path in sorted(p for p in output.rglob("*") if p.is_file()):
@@ -107,7 +108,12 @@ def gate_manifest(output: Path, missing: tuple[str, ...] = ()) -> Path:
         )
     manifest = output.parent / f"{output.name}.manifest.json"
     write_manifest(
-        manifest, output=output, registry_fingerprint="test", entries=entries, missing=missing
+        manifest,
+        output=output,
+        registry_fingerprint="test",
+        entries=entries,
+        built_with=BuildSettings.of(GateSettings.from_mapping({"CONSENT_STRICT": True})),
+        missing=missing,
     )
     return manifest
 

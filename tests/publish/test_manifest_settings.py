@@ -1,0 +1,148 @@
+"""The manifest records the settings that built it, and `publish` refuses a build made with
+weaker settings than its own: a development build (`make html`, no CONSENT_STRICT) with a
+hot-linked picture is never uploaded by `publish` with the production settings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from consent_gate.manifest import BuildSettings, ManifestError, read_manifest
+from consent_registry.registry import Registry
+from consent_registry.settings import GateSettings
+from s3_publish.cli import main
+
+from tests.conftest import ROOT, manifest_path
+from tests.consent_gate_build.gate_helpers import build_site, write_article
+
+pytestmark = pytest.mark.s3
+
+REMOTE = "https://photos.example.net/field-day/crowd.jpg"
+
+
+@pytest.fixture
+def registry_env(tmp_path, monkeypatch):
+    env = {
+        "CONSENT_REGISTRY": str(tmp_path / "consent" / "registry.sqlite3"),
+        "CONSENT_KEY_FILE": str(tmp_path / "consent" / "consent.key"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    gate = GateSettings.from_mapping({})
+    Registry.open(gate.registry, gate.key_file).close()
+    return env
+
+
+class _Registry:  # what build_site takes: the environment naming the registry
+    def __init__(self, env):
+        self.env = env
+
+
+def _publish_conf(tmp_path, local_s3, bucket, output, cache, settings="publishconf.py"):
+    conf = tmp_path / f"publish-{bucket}.py"
+    conf.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom {settings[:-3]} import *\n"
+        'PLUGINS = ["consent_gate"]\n'
+        f"S3_BUCKET = {bucket!r}\nS3_ENDPOINT_URL = {local_s3.endpoint_url!r}\n"
+        f"OUTPUT_PATH = {str(output)!r}\n"
+        f"CONSENT_MANIFEST_PATH = {str(manifest_path(output))!r}\n"
+        f"CONSENT_CACHE_DIR = {str(cache)!r}\n"
+        "CONSENT_WORKERS = 1\n"
+    )
+    return conf
+
+
+def _keys(local_s3, bucket) -> set[str]:
+    listed = local_s3.client().list_objects_v2(Bucket=bucket)
+    return {item["Key"] for item in listed.get("Contents", [])}
+
+
+def test_a_development_build_is_refused_by_publish(
+    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys
+):
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    content = tmp_path / "content"
+    write_article(content, "field-day", f"The crowd at field day.\n\n![Crowd]({REMOTE})")
+    cache = tmp_path / "cache"
+    # `make html`: pelicanconf.py, no CONSENT_STRICT, so the hot-linked picture stays.
+    build = build_site(content, tmp_path, "dev", _Registry(registry_env), cache)
+    assert REMOTE in build.page("field-day")
+    recorded = json.loads(manifest_path(build.output).read_text())["built_with"]
+    assert recorded["strict"] is False and recorded["mode"] == "recognise"
+
+    conf = _publish_conf(tmp_path, local_s3, s3_bucket, build.output, cache)
+    assert main(["--settings", str(conf), "--quiet"]) == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert "weaker consent settings" in message and "CONSENT_STRICT was off" in message
+    assert "make publish" in message and "Nothing was changed" in message
+    assert _keys(local_s3, s3_bucket) == set()
+
+    # Built with the settings it is published with, the same content goes up, without
+    # the hot-linked picture.
+    build = build_site(
+        content, tmp_path, "prod", _Registry(registry_env), cache, extra={"CONSENT_STRICT": True}
+    )
+    assert REMOTE not in build.page("field-day")
+    conf = _publish_conf(tmp_path, local_s3, s3_bucket, build.output, cache)
+    assert main(["--settings", str(conf), "--quiet"]) == 0, capsys.readouterr().err
+    assert "news/2026/field-day/index.html" in _keys(local_s3, s3_bucket)
+
+
+def _settings(**changes) -> BuildSettings:
+    base = BuildSettings.of(GateSettings.from_mapping({"CONSENT_STRICT": True}))
+    return BuildSettings(**{**base.__dict__, **changes})
+
+
+@pytest.mark.parametrize(
+    ("built", "said"),
+    [
+        ({"strict": False}, "CONSENT_STRICT was off"),
+        ({"blur": True}, "CONSENT_BLUR was on"),
+        ({"tolerance": 0.6}, "CONSENT_TOLERANCE was 0.6"),
+        ({"margin": 0.0}, "CONSENT_MARGIN was 0.0"),
+        ({"min_face_px": 10}, "CONSENT_MIN_FACE_PX was 10"),
+        ({"scope": "yearbook"}, "CONSENT_SCOPE was 'yearbook'"),
+    ],
+)
+def test_every_weaker_setting_is_refused(tmp_path, built, said):
+    from consent_gate.manifest import write_manifest
+
+    output = tmp_path / "output"
+    output.mkdir()
+    path = tmp_path / "manifest.json"
+    write_manifest(
+        path, output=output, registry_fingerprint="x", entries=[], built_with=_settings(**built)
+    )
+    with pytest.raises(ManifestError, match="weaker consent settings") as caught:
+        read_manifest(path, output, wanted=_settings())
+    assert said in str(caught.value)
+    # The same or stronger settings pass.
+    assert read_manifest(path, output, wanted=_settings(**built)).built_with == _settings(**built)
+
+
+def test_stricter_builds_and_render_check_compare_as_expected():
+    assert _settings(mode="detect-only", tolerance=0.5).weaker_than(_settings()) == []
+    assert _settings().weaker_than(_settings(mode="detect-only"))
+    assert _settings().weaker_than(_settings(render_check=True)) == [
+        "the rendered-page face check did not run"
+    ]
+
+
+def test_a_manifest_that_does_not_record_its_settings_is_refused(tmp_path):
+    output = tmp_path / "output"
+    output.mkdir()
+    path = tmp_path / "manifest.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "output": str(output.resolve()),
+                "generated_at": "2026-01-01T00:00:00+00:00",
+                "registry_fingerprint": "x",
+                "files": {},
+            }
+        )
+    )
+    with pytest.raises(ManifestError, match="another version"):
+        read_manifest(path, output)
