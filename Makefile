@@ -26,18 +26,41 @@ endif
 SERVER ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-deps lint bench s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
+# The consent registry of the builds: CONSENT_REGISTRY from the command line or the
+# environment; else the school's (consent/registry.sqlite3) once it exists; else, after
+# `make demo`, the demo's registry and key. Every build says which one it used.
+SCHOOL_REGISTRY = consent/registry.sqlite3
+DEMO_REGISTRY = consent/demo-registry.sqlite3
+REGISTRY_NOTE = registry: $(SCHOOL_REGISTRY), the default
+ifdef CONSENT_REGISTRY
+REGISTRY_NOTE = registry: $(CONSENT_REGISTRY) (CONSENT_REGISTRY)
+else ifeq ($(wildcard $(SCHOOL_REGISTRY)),)
+ifneq ($(wildcard $(DEMO_REGISTRY)),)
+BUILD_REGISTRY_ENV = CONSENT_REGISTRY=$(CURDIR)/$(DEMO_REGISTRY) CONSENT_KEY_FILE=$(CURDIR)/consent/demo.key
+REGISTRY_NOTE = registry: $(DEMO_REGISTRY), the demo registry, as $(SCHOOL_REGISTRY) does not exist yet (CONSENT_REGISTRY=path make ... for another)
+else
+REGISTRY_NOTE = registry: none yet ($(SCHOOL_REGISTRY) is missing, so every photo with a face is withheld; make demo makes the demo registry, docs/consent-office.md sets up the school registry)
+endif
+endif
+BUILD_ENV = $(if $(BUILD_REGISTRY_ENV),env $(BUILD_REGISTRY_ENV) ,)
+.PHONY: publish-local s3-status s3-stop
+
+.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-deps lint bench s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
 
 help:
 	@echo 'Usage:'
 	@echo '   make demo          build the sample site through the consent gate, publish it to a local S3 server, serve it'
 	@echo '   make test          set up everything and run the whole test suite'
+	@echo '   make test-fast     the quick tests: no site builds, browser or S3 server'
 	@echo '   make html          (re)generate the web site into output/'
 	@echo '   make clean         remove the generated files'
 	@echo '   make regenerate    regenerate files upon modification'
 	@echo '   make serve         serve output/ at http://$(SERVER):$(PORT)'
 	@echo '   make devserver     serve and regenerate together'
 	@echo '   make publish       generate using production settings (publishconf.py)'
+	@echo '   make publish-local build for and publish to the local S3 server (the running demo'"'"'s), print its address'
+	@echo '   make s3-status     the local S3 server of .s3data: address and credentials'
+	@echo '   make s3-stop       stop the local S3 server of .s3data'
 	@echo '   make s3_upload     build with publishconf.py and upload output/ to S3'
 	@echo '   make lint          ruff'
 	@echo '   make bench         run the benchmarks in bench/'
@@ -54,19 +77,23 @@ bootstrap: .venv/.synced
 	@touch $@
 
 html: bootstrap
-	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+	@echo "consent $(REGISTRY_NOTE)"
+	$(BUILD_ENV)$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
 
 clean:
 	[ ! -d "$(OUTPUTDIR)" ] || rm -rf "$(OUTPUTDIR)"
 
 regenerate: bootstrap
-	$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+	@echo "consent $(REGISTRY_NOTE)"
+	$(BUILD_ENV)$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
 
 serve: bootstrap
-	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
+	@echo "consent $(REGISTRY_NOTE)"
+	$(BUILD_ENV)$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
 
 devserver: bootstrap
-	$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
+	@echo "consent $(REGISTRY_NOTE)"
+	$(BUILD_ENV)$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
 
 publish: bootstrap
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) $(PELICANOPTS)
@@ -83,11 +110,28 @@ lint: bootstrap
 test: test-deps lint
 	$(RUN) pytest -q
 
+# The inner loop while working: no site builds, no browser, no S3 server (see the markers
+# in tests/conftest.py); `make test` runs everything.
+test-fast: bootstrap
+	$(RUN) pytest -q -m "not build and not browser and not s3"
+
 bench: bootstrap
 	$(RUN) python -m bench
 
 demo: bootstrap
 	$(RUN) python -m tools.demo --serve $(SERVER):$(PORT)
+
+# Build for the local S3 server's website (SITEURL = its address) and publish into its bucket:
+# the running `make demo`'s, else a background server is started (`make s3-stop` stops it).
+publish-local: bootstrap
+	@echo "consent $(REGISTRY_NOTE)"
+	$(BUILD_ENV)$(RUN) python -m tools.demo --publish-local --serve $(SERVER):$(PORT)
+
+s3-status: bootstrap
+	$(RUN) python -m s3_publish.local_s3 status --data-dir .s3data
+
+s3-stop: bootstrap
+	$(RUN) python -m s3_publish.local_s3 stop --data-dir .s3data
 
 s3_upload: bootstrap
 	$(RUN) publish --build
