@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from consent_registry.settings import GateSettings, check_plugins, gate_today
+from consent_registry.clock import consent_today
+from consent_registry.settings import GateSettings, check_plugins
 
 from . import cache_upkeep, staging
 from .manifest import remove_manifest
@@ -173,7 +174,7 @@ def check_output(pelican) -> None:
             siteurl=pelican.settings.get("SITEURL", ""),
             placeholder=placeholder_html(),
             missing_placeholder=placeholder_html(MISSING_TEMPLATE, MISSING_HTML),
-            today=gate_today(pelican.settings.get("TIMEZONE")),
+            today=consent_today(settings.timezone),
             site=final,
             static_sources=_static_sources,
             uncopied=_uncopied,

@@ -129,11 +129,12 @@ def approve_hint(sha256: str, shows: tuple[str, ...] = ()) -> str:
 
 
 def load_snapshot(settings: GateSettings, today: date) -> tuple[RegistrySnapshot, bool]:
-    """The registry as of today (expired templates purged first), and whether a registry
-    file was there; see ``consent_registry.snapshot``."""
+    """The registry as of today, and whether a registry file was there. The build never
+    changes the registry (expiry withholds; only `consent purge-expired` deletes), and a
+    clock the registry shows to be wrong stops it; see ``consent_registry.snapshot``."""
     from consent_registry.snapshot import open_snapshot
 
-    return open_snapshot(settings.registry, settings.key_file, today, purge_expired=True)
+    return open_snapshot(settings.registry, settings.key_file, today, timezone=settings.timezone)
 
 
 def run_gate(

@@ -142,6 +142,7 @@ def register(app: Flask, ws: Workspace) -> None:
                     return redirect(url_for("review"), 303)
                 approved = []
                 try:
+                    day = ws.decision_day(registry, "the approval")
                     with registry.transaction():
                         for sha256 in selected:
                             image = by_hash[sha256]
@@ -161,6 +162,7 @@ def register(app: Flask, ws: Workspace) -> None:
                                 shows=shows,
                                 label=image.name,
                                 scope=gate.scope,
+                                today=day,
                             )
                             approved.append(
                                 f"{image.name} (shows "

@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 
-from consent_registry.registry import Person, Registry
+from consent_registry.clock import ClockError, consent_today
+from consent_registry.registry import Person, Registry, RegistryError
+from consent_registry.snapshot import check_dated
 from flask import Response, g, render_template
 
 from . import photos as photo_lib
@@ -171,9 +173,21 @@ class Workspace:
         self.content = photo_lib.ContentIndex(settings.content_path)
         self._flashes: dict[str, list[str]] = {}
 
-    @staticmethod
-    def today() -> date:
-        return date.today()
+    def today(self) -> date:
+        """The day the workspace decides and shows consent for: the one consent day of the
+        build, `consent` and `publish` (``consent_registry.clock.consent_today``)."""
+        return consent_today(self.gate.timezone)
+
+    def decision_day(self, registry: Registry, what: str) -> date:
+        """Today for a decision on `registry`, refused (RegistryError, shown on the page,
+        nothing changed) when its audit log shows the clock to be wrong."""
+        today = self.today()
+        try:
+            check_dated(registry, today, timezone=self.gate.timezone, what=what)
+        except ClockError as exc:
+            raise RegistryError(str(exc)) from None
+        return today
+
 
     def open_registry(self, create: bool = False) -> Registry | None:
         """The registry, None when there is none yet (and not `create`); RegistryError

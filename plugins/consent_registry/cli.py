@@ -24,6 +24,7 @@ from face_engine.model import NOBODY, Approval, sha256_bytes
 
 from . import storage
 from .advice import approve_command
+from .clock import consent_today, school_day
 from .registry import (
     KNOWN_SCOPES,
     RESTORE,
@@ -126,6 +127,22 @@ def _no_registry(args: argparse.Namespace) -> str:
     )
 
 
+def _today(args: argparse.Namespace) -> date:
+    """The day the command decides for: ``clock.consent_today`` of the settings' TIMEZONE
+    (SITE_DATE, when later, counts as for the build)."""
+    return consent_today(_settings(args).timezone)
+
+
+def _check_clock(args: argparse.Namespace, registry: Registry, what: str) -> date:
+    """The day to decide for, refused (ClockError) when the registry's audit log shows the
+    clock to be wrong (``snapshot.check_dated``)."""
+    from .snapshot import check_dated
+
+    today = _today(args)
+    check_dated(registry, today, timezone=_settings(args).timezone, what=what)
+    return today
+
+
 def _actor(args: argparse.Namespace) -> str:
     return getattr(args, "by", None) or default_actor()
 
@@ -142,14 +159,14 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _parse_expires(text: str | None) -> date | None:
+def _parse_expires(text: str | None, today: date) -> date | None:
     if not text:
         return None
     try:
         expires = parse_date(text)
     except ValueError as exc:
         raise CliError(f"--expires: {exc}") from None
-    if expires < date.today():
+    if expires < today:
         raise CliError(
             f"--expires {expires.isoformat()} is in the past: give the date the consent ends"
         )
@@ -286,10 +303,18 @@ def _face_choices(args: argparse.Namespace, photos: list[Path]) -> list[int | st
     return list(faces_given)
 
 
+_NAME_NEEDED = (
+    'give {id}\'s full name with --name "FIRST LAST": a new record needs it (--replace '
+    "keeps the stored name when --name is left out). Nothing was saved."
+)
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     from face_engine import faces
 
-    expires = _parse_expires(args.expires)
+    if not args.replace and not (args.name or "").strip():
+        raise CliError(_NAME_NEEDED.format(id=args.id))
+    expires = _parse_expires(args.expires, _today(args))
     photos = [Path(p) for p in args.photo or ()]
     if not photos and not args.replace:
         raise CliError("give at least one reference photo with --photo FILE")
@@ -305,6 +330,9 @@ def cmd_add(args: argparse.Namespace) -> int:
                 "the record (and its photos), or choose another id. Nothing was saved."
             )
         # An update keeps what the command does not mention.
+        if existing is None and not (args.name or "").strip():
+            raise CliError(_NAME_NEEDED.format(id=args.id))
+        name = args.name if (args.name or "").strip() else existing.name
         role = args.role or (existing.role if existing else "student")
         scopes = tuple(args.scope or (existing.scopes if existing else ("website",)))
         if existing is not None and args.expires is None:
@@ -331,7 +359,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             )
         person = registry.add(
             args.id,
-            args.name,
+            name,
             encodings,
             role=role,
             scopes=scopes,
@@ -431,7 +459,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         problems = registry.integrity_problems()
     for problem in problems:
         _err(f"consent: warning: {problem}")
-    today = date.today()
+    today = _today(args)
     if args.json:
         _out(json.dumps([p.to_json(today) for p in people], indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -487,7 +515,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise CliError(
             f"there is no record for {args.id} in the registry (`consent list` shows them all)"
         )
-    today = date.today()
+    today = _today(args)
     _out(f"{person.person_id}: {person.name}")
     _out(f"  role:       {person.role}")
     _out(f"  grade:      {person.grade or '-'}")
@@ -553,6 +581,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             actor=_actor(args),
             dry_run=args.dry_run,
             tolerance=_settings(args).tolerance,
+            today=_today(args),
         )
     for line in summary.lines():
         _out(line)
@@ -589,7 +618,7 @@ def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) 
         from face_engine.decision import check_files
 
         settings = _settings(args)
-        snapshot = registry.snapshot(date.today())
+        snapshot = registry.snapshot(_today(args))
         (verdict,) = check_files([Path(args.image)], snapshot, settings, progress=False)
         found.update(f.person_id for f in verdict.faces if f.person_id)
     return found
@@ -599,6 +628,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     sha256, label = _image_hash(args)
     shows = _shows(args)
     with _open(args) as registry:
+        today = _check_clock(args, registry, "the approval")
         missing = sorted(_gate_recognises(args, sha256, registry) - set(shows))
         if missing:
             raise CliError(
@@ -613,6 +643,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
             shows=shows,
             label=label if args.image and not label.startswith("sha256 ") else "",
             scope=_settings(args).scope,
+            today=today,
         )
     _out(
         f"Approved {label} (sha256 {approval.sha256[:12]}…) by {approval.by}: "
@@ -652,7 +683,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     snapshot = None
     if registry is not None:
         with registry:
-            snapshot = registry.snapshot(date.today())
+            snapshot = registry.snapshot(_today(args))
     withheld = [i for i in images if i.get("verdict") == "withhold"]
     waiting = [i for i in withheld if not _approval_holds(i, snapshot, _settings(args))]
     approved_since = len(withheld) - len(waiting)
@@ -715,7 +746,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     paths = _expand_images(args.images)
-    snapshot, present = open_snapshot(settings.registry, settings.key_file, date.today())
+    snapshot, present = open_snapshot(
+        settings.registry, settings.key_file, _today(args), timezone=settings.timezone
+    )
     if not present:
         _err(_no_registry(args) + " Every face counts as unknown.")
     verdicts = check_files(
@@ -750,8 +783,36 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_purge_expired(args: argparse.Namespace) -> int:
+    """Delete the templates of consent that ended before the school's day by the clock,
+    or before --date. Never by SITE_DATE: a preview's future date must not delete anything
+    (``clock.consent_today`` moves only later for that reason, so it is not used here)."""
+    from .snapshot import check_dated
+
+    timezone = _settings(args).timezone
+    clock_day = school_day(timezone)
+    told = None
+    if args.date:
+        try:
+            told = parse_date(args.date)
+        except ValueError as exc:
+            raise CliError(f"--date: {exc}") from None
+        if told > clock_day:
+            raise CliError(
+                f"--date {told.isoformat()} is after today by this machine's clock "
+                f"({clock_day.isoformat()}): purging by a later date would delete consent "
+                "that has not ended. If the clock is wrong, set it right first."
+            )
+    today = told or clock_day
     with _open_existing(args) as registry:
-        purged = registry.purge_expired(date.today(), actor=_actor(args))
+        check_dated(
+            registry,
+            today,
+            timezone=timezone,
+            told=told,
+            what="consent purge-expired",
+            how_to_tell=f"`consent purge-expired --date {today.isoformat()}`",
+        )
+        purged = registry.purge_expired(today, actor=_actor(args))
     if purged:
         _out(
             f"Deleted the face templates of {_plural(len(purged), 'expired record')}: "
@@ -820,7 +881,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", parents=both, help="add a person with reference photos")
     p.add_argument("id", help="the student or staff id, e.g. S1024")
-    p.add_argument("--name", required=True, help='full name, e.g. "Jamie Rivera"')
+    p.add_argument(
+        "--name",
+        help='full name, e.g. "Jamie Rivera" (needed for a new record; with --replace, '
+        "the stored name stays when it is left out)",
+    )
     p.add_argument(
         "--photo",
         action="append",
@@ -957,6 +1022,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "purge-expired", parents=both, help="delete the templates of expired consent"
     )
+    p.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="today's date, when this machine's clock is not trusted (the command says "
+        "when): consent that ended before it is purged; never later than the clock's day",
+    )
     p.set_defaults(func=cmd_purge_expired)
 
     p = sub.add_parser(
@@ -982,6 +1053,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -995,7 +1067,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"consent: {exc}")
         return EXIT_ERROR
     except sqlite3.Error as exc:  # "the disk is full", "damaged: restore from backup", …
-        _err(f"consent: {storage.describe(exc)}")
+        settings = getattr(args, "_gate_settings", None)
+        _err(f"consent: {storage.describe(exc, getattr(settings, 'registry', None))}")
         return EXIT_ERROR
     except OSError as exc:
         _err(f"consent: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))

@@ -41,6 +41,7 @@ import numpy as np
 from face_engine.model import Approval, ConsentRecord, RegistrySnapshot
 
 from . import crypto, storage
+from .clock import consent_today
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class Person:
             return "expired"
         return "active"
 
-    def to_json(self, today: date | None = None) -> dict:
+    def to_json(self, today: date) -> dict:
         return {
             "id": self.person_id,
             "name": self.name,
@@ -182,7 +183,7 @@ class Person:
             "grade": self.grade,
             "scopes": list(self.scopes),
             "expires": self.expires.isoformat() if self.expires else None,
-            "status": self.state(today or date.today()),
+            "status": self.state(today),
             "never_publish": self.never_publish,
             "templates": self.templates,
             "lookalikes": list(self.lookalikes),
@@ -245,6 +246,11 @@ def default_actor() -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (times without a zone were written in UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def check_person_id(person_id: str) -> str:
@@ -522,8 +528,19 @@ class Registry:
 
     def _audit(self, actor: str | None, action: str, person_id: str | None, details: dict) -> None:
         """Append an audit entry whose MAC covers the previous entry's (the chain), and
-        record the new head (entry count and MAC, itself authenticated) in meta."""
+        record the new head (entry count and MAC, itself authenticated) in meta. An entry
+        dated before the newest one (a clock that is behind) is refused: the log's times are
+        what ``clock.check_clock`` trusts."""
         at, actor = _now(), actor or default_actor()
+        newest = self.newest_audit_at()
+        if newest is not None and _aware(datetime.fromisoformat(at)) < newest:
+            raise RegistryError(
+                f"this machine's clock reads {at[:16].replace('T', ' ')} UTC, earlier than the "
+                f"registry's newest audit entry ({newest:%Y-%m-%d %H:%M} UTC): the clock is "
+                "wrong, and a change dated before the last one would make the audit log "
+                "lie. Set the clock right (`timedatectl`, or the machine's time settings), "
+                "then make the change again. Nothing was saved."
+            )
         text = json.dumps(details)
         previous = self._db.execute(
             "SELECT hash FROM audit WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1"
@@ -840,7 +857,7 @@ class Registry:
             from .settings import DEFAULTS
 
             tolerance = float(DEFAULTS["CONSENT_TOLERANCE"])
-        today = date.today()
+        today = consent_today(None)  # matching a face does not depend on the day
         if records is None:
             records = self.snapshot(today).records
         people = {p.person_id: p for p in self.list_people()}
@@ -936,7 +953,7 @@ class Registry:
         if isinstance(shows, str):
             shows = (shows,)
         people = tuple(dict.fromkeys(check_person_id(i) for i in shows))
-        today = today or date.today()
+        today = today or consent_today(None)  # callers give the school's day
         at = datetime.now(UTC).replace(microsecond=0)
         with self.transaction():
             for person_id in people:
@@ -1091,6 +1108,16 @@ class Registry:
             ).fetchall()
             if not self._template_ok(row, seals)
         ]
+
+    def newest_audit_at(self) -> datetime | None:
+        """When the newest audit entry was written (aware, UTC); None for an empty log."""
+        row = self._db.execute("SELECT at FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        try:
+            return _aware(datetime.fromisoformat(str(row[0])))
+        except ValueError:
+            return None
 
     def audit_log(self, person_id: str | None = None) -> list[AuditEntry]:
         sql = "SELECT at, actor, action, person_id, details FROM audit"

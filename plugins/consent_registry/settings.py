@@ -14,9 +14,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 DEFAULTS: dict[str, object] = {
     # The folder the relative CONSENT_* paths below are taken from (pelicanconf.py sets its
@@ -111,6 +109,9 @@ class GateSettings:
     shared_cache: str = ""
     shared_cache_key_file: Path = Path()
     shared_cache_endpoint: str | None = None
+    # The school's time zone (Pelican's TIMEZONE; None: the machine's): the day consent
+    # decisions are made for is ``clock.consent_today(timezone)``.
+    timezone: str | None = None
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object] | None = None) -> GateSettings:
@@ -162,7 +163,10 @@ class GateSettings:
             _check_shared_cache(shared, settings.get("S3_BUCKET"))
         merged["CONSENT_SHARED_CACHE"] = shared
         merged["CONSENT_SHARED_CACHE_ENDPOINT"] = merged["CONSENT_SHARED_CACHE_ENDPOINT"] or None
-        values = {f.name: merged["CONSENT_" + f.name.upper()] for f in fields(cls)}
+        values = {
+            f.name: merged["CONSENT_" + f.name.upper()] for f in fields(cls) if f.name != "timezone"
+        }
+        values["timezone"] = _timezone(settings.get("TIMEZONE"))
         values.update(tolerance=tolerance, margin=margin, min_face_px=min_face, workers=workers)
         values.update(cache_keep_days=keep_days, cache_max_mb=max_mb)
         root = Path(str(merged["CONSENT_ROOT"] or os.curdir)).expanduser()
@@ -197,6 +201,20 @@ class GateSettings:
                     "published with the site (it holds face data or names withheld photos): "
                     f"set it to a path outside the output, e.g. {DEFAULTS[label]}"
                 )
+
+
+def _timezone(value: object) -> str | None:
+    """TIMEZONE as a zone name the clock can use (None when unset)."""
+    from .clock import ClockError, zone
+
+    name = str(value).strip() if value else ""
+    if not name:
+        return None
+    try:
+        zone(name)
+    except ClockError as exc:
+        raise SettingsError(str(exc)) from None
+    return name
 
 
 def _check_shared_cache(location: str, site_bucket: object) -> None:
@@ -280,18 +298,3 @@ def load_settings(path: Path) -> GateSettings:
     values = read_settings_file(path)
     check_plugins(values.get("PLUGINS"))
     return GateSettings.from_mapping(values)
-
-
-def gate_today(timezone: str | None) -> date:
-    """Today at the school; a later SITE_DATE (site previews) only ever expires more.
-
-    The preview date is read by the site's one rule (``school_feeds.site_date``), so a
-    date-time preview counts here too; a bad value stops the build there, with its
-    message, so here it only leaves the real date."""
-    from school_feeds.site_date import SiteDateError, site_today
-
-    today = datetime.now(ZoneInfo(timezone) if timezone else None).date()
-    try:
-        return max(today, site_today(timezone))
-    except SiteDateError:
-        return today

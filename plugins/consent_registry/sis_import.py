@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from face_engine.model import ConsentRecord
 
+from .clock import consent_today
 from .registry import KNOWN_SCOPES, RESTORE, Registry, RegistryError, check_person_id
 
 # Accepted column names, compared without case, spaces or punctuation.
@@ -427,7 +428,7 @@ def import_export(
     from tqdm import tqdm
 
     path = Path(path)
-    today = today or date.today()
+    today = today or consent_today(None)  # callers give the school's day
     rows = read_export(path, photos_dir, ignore_columns)
     plan(rows, registry, today, path)
 

@@ -1,5 +1,6 @@
 """The one way to read the registry for a decision: the build's gate, `consent check` and
-the publish-time re-check all call `open_snapshot`, so they read it the same way.
+the publish-time re-check all call `open_snapshot`, so they read it the same way, for the
+day ``clock.consent_today`` gives, and refuse a clock the registry shows to be wrong.
 
 Without a registry file the snapshot is empty (every face is unknown, every photo with a
 face is withheld); `publish` refuses that case itself, because an empty registry would
@@ -12,7 +13,7 @@ rebuild can tell that nothing a verdict depends on changed (``consent_gate.memo`
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from face_engine.model import RegistrySnapshot
@@ -21,12 +22,18 @@ NO_REGISTRY_FINGERPRINT = "no-registry"
 
 
 def open_snapshot(
-    registry: Path, key_file: Path, today: date, *, purge_expired: bool = False
+    registry: Path,
+    key_file: Path,
+    today: date,
+    *,
+    timezone: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[RegistrySnapshot, bool]:
     """(the registry as of `today`, whether a registry file was there).
 
-    `purge_expired` (the build does it) first deletes the templates of consent that
-    expired, by the real date, never by a preview date (SITE_DATE) in the future."""
+    `today` is ``clock.consent_today(timezone)``. A clock the registry shows to be wrong
+    (``check_dated``) raises ClockError before anything is decided. Reading never changes
+    the registry: expiry withholds, and only `consent purge-expired` deletes templates."""
     if not Path(registry).exists():
         empty = RegistrySnapshot(
             records=(), approvals={}, today=today, fingerprint=NO_REGISTRY_FINGERPRINT
@@ -35,9 +42,47 @@ def open_snapshot(
     from .registry import Registry
 
     with Registry.open(registry, key_file) as opened:
-        if purge_expired:
-            opened.purge_expired(min(today, date.today()), actor="site build")
+        check_dated(opened, today, timezone=timezone, now=now)
         return opened.snapshot(today), True
+
+
+def check_dated(
+    opened,
+    today: date,
+    *,
+    timezone: str | None,
+    told: date | None | bool = True,
+    now: datetime | None = None,
+    what: str = "the consent decision",
+    how_to_tell: str = "SITE_DATE=YYYY-MM-DD",
+) -> None:
+    """Refuse (``clock.ClockError``) to decide by `today` on the open registry `opened`
+    when its audit log shows the clock to be wrong (``clock.check_clock``). `told`: the
+    date the user gave; True (the default) reads SITE_DATE."""
+    from school_feeds.site_date import SiteDateError
+
+    from .clock import check_clock, told_day
+
+    if told is True:
+        try:
+            told = told_day(timezone)
+        except SiteDateError:
+            told = None
+    expiries = [
+        (p.person_id, p.expires)
+        for p in opened.list_people()
+        if p.expires is not None and p.templates and p.status != "revoked" and not p.never_publish
+    ]
+    check_clock(
+        opened.newest_audit_at(),
+        today,
+        timezone=timezone,
+        told=told or None,
+        expiries=expiries,
+        now=now,
+        what=what,
+        how_to_tell=how_to_tell,
+    )
 
 
 def registry_state(registry: Path, key_file: Path) -> str:

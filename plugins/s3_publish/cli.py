@@ -10,7 +10,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from consent_registry.settings import GateSettings, check_plugins, gate_today
+from consent_registry.clock import consent_today
+from consent_registry.settings import GateSettings, check_plugins
 from face_engine.decision import end_with_parent
 
 from .consent import registry_checker
@@ -116,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         result = publish(
             output,
             settings,
-            registry_checker(
-                gate, today=gate_today(pelican_settings.get("TIMEZONE")), progress=not args.quiet
-            ),
+            registry_checker(gate, today=consent_today(gate.timezone), progress=not args.quiet),
             gate.manifest_path,
             dry_run=args.dry_run,
             force=args.force,

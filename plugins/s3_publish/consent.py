@@ -70,10 +70,19 @@ def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:
             "nothing was published. Run publish from the project folder, or point "
             "CONSENT_REGISTRY at the registry."
         )
+    from consent_registry.clock import ClockError, consent_today
     from consent_registry.snapshot import open_snapshot as read_registry
 
+    timezone = getattr(gate_settings, "timezone", None)
     try:
-        return read_registry(registry_path, gate_settings.key_file, today or date.today())[0]
+        return read_registry(
+            registry_path,
+            gate_settings.key_file,
+            today or consent_today(timezone),
+            timezone=timezone,
+        )[0]
+    except ClockError as exc:
+        raise PublishError(f"{exc} Nothing was published.") from exc
     except Exception as exc:
         raise PublishError(
             f"cannot open the consent registry {registry_path} (key file "

@@ -7,11 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from consent_registry.clock import consent_today
 from consent_registry.settings import (
     GateSettings,
     SettingsError,
     check_plugins,
-    gate_today,
     load_settings,
 )
 
@@ -74,10 +74,10 @@ def test_a_settings_file_is_read_like_pelican_reads_it(tmp_path, monkeypatch):
 
 def test_a_date_time_preview_moves_the_consent_date_only_later(monkeypatch):
     monkeypatch.setenv("SITE_DATE", "2099-01-27T07:00")
-    assert gate_today("America/New_York") == date(2099, 1, 27)
+    assert consent_today("America/New_York") == date(2099, 1, 27)
     monkeypatch.setenv("SITE_DATE", "2001-01-01")
-    assert gate_today("America/New_York") >= date.today().replace(year=date.today().year - 1)
-    assert gate_today("America/New_York") != date(2001, 1, 1)
+    assert consent_today("America/New_York") >= date.today().replace(year=date.today().year - 1)
+    assert consent_today("America/New_York") != date(2001, 1, 1)
 
 
 def test_relative_paths_are_taken_from_consent_root_wherever_it_runs(tmp_path, monkeypatch):
