@@ -188,7 +188,6 @@ class Workspace:
             raise RegistryError(str(exc)) from None
         return today
 
-
     def open_registry(self, create: bool = False) -> Registry | None:
         """The registry, None when there is none yet (and not `create`); RegistryError
         (damaged, full disk, wrong key) is shown on the page by the error handler."""

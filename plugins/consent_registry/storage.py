@@ -15,11 +15,12 @@ that registry, copy and check, takes 30-180 ms (cold cache the slowest).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -55,9 +56,29 @@ def damaged_message(path: Path | None, detail: str = "") -> str:
 
 def full_message(path: Path | None) -> str:
     return (
-        f"the disk is full: {_registry(path)} cannot be written (nothing was "
+        f"{_registry(path)} cannot be written because the disk is full (nothing was "
         "saved). Free some space on that disk (old backups, reports, the .cache folder) and "
         "try again."
+    )
+
+
+def damaged_row_message(path: Path | None, detail: str = "") -> str:
+    more = f" ({detail})" if detail else ""
+    return (
+        f"a row of {_registry(path)} is {DAMAGED}: its bytes no longer read back as "
+        f"written{more}, so nothing can be decided from it and nothing was changed. Stop "
+        f"builds and publishing, and {restore_advice(path)}."
+    )
+
+
+def read_only_message(path: Path | None) -> str:
+    where = f" ({Path(path).parent})" if path else ""
+    return (
+        f"{_registry(path)} is read-only: it, or its folder{where}, cannot be written "
+        "(SQLite writes a journal beside the file even to read it), so nothing was done. "
+        "Give the user running this command write access to the file and its folder "
+        "(`ls -l` shows the owner; `chmod u+w`), or remount the disk read-write if it is "
+        "mounted read-only; never copy the registry elsewhere to work on it."
     )
 
 
@@ -69,6 +90,10 @@ def describe(exc: sqlite3.Error, path: Path | None = None) -> str:
         return full_message(path)
     if name in DAMAGED_CODES or "malformed" in text:
         return damaged_message(path, str(exc))
+    if "could not decode" in text:  # a row's text is no longer UTF-8: flipped bytes
+        return damaged_row_message(path, str(exc))
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text:
+        return read_only_message(path)
     if name == "SQLITE_NOTADB" or "not a database" in text:
         if path is None or _has_sqlite_header(path):
             return damaged_message(path, str(exc))
@@ -81,7 +106,11 @@ def describe(exc: sqlite3.Error, path: Path | None = None) -> str:
             f"{_registry(path)} is busy (a build or another change is writing to "
             "it): try again in a moment"
         )
-    return f"{_registry(path)} could not be used ({exc}): try again in a moment"
+    where = f" --registry {path}" if path else ""
+    return (
+        f"{_registry(path)} could not be used ({exc}); nothing was changed. Check it with "
+        f"`consent audit --verify{where}`: if it reports damage, {restore_advice(path)}."
+    )
 
 
 def _has_sqlite_header(path: Path) -> bool:
@@ -158,9 +187,15 @@ def backup(registry: Path, dest: Path) -> BackupResult:
             target.close()
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
-        raise StorageError(
-            f"the backup of {registry} to {dest} failed: {describe(exc, registry)}"
-        ) from None
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name in FULL_CODES or "disk is full" in str(exc).lower():
+            why = (
+                f"the disk of {dest.parent} is full (the registry is unchanged). Free some "
+                "space there (the oldest backups), or back up to another disk."
+            )
+        else:
+            why = describe(exc, registry)
+        raise StorageError(f"the backup of {registry} to {dest} failed: {why}") from None
     finally:
         source.close()
     if problems:
@@ -178,10 +213,47 @@ def _count(db: sqlite3.Connection, table: str) -> int:
         return 0
 
 
+# The copies a restore keeps of the registry it replaced (``*.before-restore-<time>``):
+# the newest RESTORE_KEEP always stay; older ones go once RESTORE_KEEP_DAYS old. They hold
+# student records and encrypted templates, so they are not kept for ever.
+RESTORE_KEEP = 3
+RESTORE_KEEP_DAYS = 30
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def prune_before_restore(registry: Path, now: datetime | None = None) -> list[Path]:
+    """Delete the ``*.before-restore-*`` copies of `registry` beyond the newest
+    RESTORE_KEEP that are more than RESTORE_KEEP_DAYS old (with their -wal/-shm files);
+    returns the copies deleted."""
+    registry = Path(registry)
+    now = now or datetime.now(UTC)
+    prefix = f"{registry.name}.before-restore-"
+    copies = []
+    for path in registry.parent.glob(f"{glob.escape(prefix)}*"):
+        stamp = path.name[len(prefix) :]
+        if stamp.endswith(("-wal", "-shm")):
+            continue
+        try:
+            when = datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not a copy a restore made: left alone
+        copies.append((when, path))
+    copies.sort(reverse=True)
+    deleted = []
+    for when, path in copies[RESTORE_KEEP:]:
+        if now - when <= timedelta(days=RESTORE_KEEP_DAYS):
+            continue
+        for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            extra.unlink(missing_ok=True)
+        deleted.append(path)
+    return deleted
+
+
 def restore(backup_file: Path, registry: Path) -> Path | None:
     """Put a backup in place of the registry: the backup is checked first, the registry
     (damaged or not) is kept beside it as ``*.before-restore-<time>``, whose path is
-    returned (None when there was no registry). Stop `consent serve` and builds first."""
+    returned (None when there was no registry); older such copies are pruned
+    (``prune_before_restore``). Stop `consent serve` and builds first."""
     backup_file, registry = Path(backup_file), Path(registry)
     if not backup_file.is_file():
         raise StorageError(f"the backup {backup_file} does not exist: check the path")
@@ -207,7 +279,7 @@ def restore(backup_file: Path, registry: Path) -> Path | None:
     shutil.copyfile(backup_file, partial)
     os.chmod(partial, 0o600)
     if registry.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime(_STAMP)
         kept = registry.with_name(f"{registry.name}.before-restore-{stamp}")
         os.replace(registry, kept)
     for suffix in ("-wal", "-shm"):  # the old journal goes with the old file, never replayed
@@ -218,4 +290,5 @@ def restore(backup_file: Path, registry: Path) -> Path | None:
             else:
                 journal.unlink()
     os.replace(partial, registry)
+    prune_before_restore(registry)
     return kept
