@@ -218,9 +218,9 @@ def _run(
         _withhold(verdicts[derivative], f"derived from the withheld image {original}")
         withheld.add(derivative)
 
-    # 3. Re-encode what passes; withhold the rest.
+    # 3. Re-encode what passes (a PDF: rewritten as checked, face_engine.pdf); withhold the rest.
     reencoded = _reencode_passed(
-        [by_rel[rel] for rel in raster_rels if rel not in withheld],
+        [f for f in files if f.kind in FACE_KINDS and f.rel not in withheld],
         settings,
         verdicts,
         withheld,

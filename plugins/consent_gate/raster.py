@@ -36,13 +36,15 @@ from face_engine.imaging import (
     decode_display,
 )
 from face_engine.model import sha256_bytes
+from face_engine.pdf import REWRITE_VERSION as PDF_REWRITE_VERSION
+from face_engine.pdf import PdfUnreadable, is_pdf, rewrite_pdf
 from PIL import Image
 
 from .cache_upkeep import write_cache_json
 from .sniff import content_type, sniff
 
 # Bump when the encoding changes: cached copies are keyed by it.
-REENCODE_VERSION = f"1/{DECODE_VERSION}"
+REENCODE_VERSION = f"1/{DECODE_VERSION}/{PDF_REWRITE_VERSION}"
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
 
@@ -86,8 +88,14 @@ def encode_display(display: DisplayImage) -> bytes:
 
 
 def reencode(data: bytes, source: str = "") -> bytes:
-    """The publishable bytes of an image; RasterError when it cannot be decoded."""
+    """The publishable bytes of an image; RasterError when it cannot be decoded. A PDF's
+    are its rewrite (``face_engine.pdf.rewrite_pdf``), the file the face engine checked."""
     where = source or "image"
+    if is_pdf(data):
+        try:
+            return rewrite_pdf(data)
+        except PdfUnreadable as exc:
+            raise RasterError(f"{where}: {exc}") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .imaging import DECODE_VERSION
+from .pdf import REWRITE_VERSION as PDF_VERSION
 
 # Fitted on the shared test photos (24 faces found by both detectors; run
 # `python -m bench.gate_bench --calibrate`): a CenterFace box (x1, y1, x2, y2) of width w
@@ -97,4 +98,4 @@ class DetectorConfig:
 
 DEFAULT_CONFIG = DetectorConfig()
 ENCODER = "dlib_resnet_v1/5pt/edge-replicate"
-MODEL_VERSION = f"faces-4:{DEFAULT_CONFIG.version()}:{ENCODER}:{DECODE_VERSION}"
+MODEL_VERSION = f"faces-4:{DEFAULT_CONFIG.version()}:{ENCODER}:{DECODE_VERSION}:{PDF_VERSION}"
