@@ -17,7 +17,7 @@ from consent_registry.clock import consent_today
 from consent_registry.settings import GateSettings, check_plugins
 
 from . import cache_upkeep, staging
-from .manifest import remove_manifest
+from .manifest import clear_stale_temps, remove_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +128,10 @@ def _published_output(pelican) -> Path:
 
 def prepare(pelican) -> None:
     """Before anything is written: refuse unsafe settings, and watch for the write
-    failures Pelican only warns about."""
+    failures Pelican only warns about; Ctrl-C and SIGTERM fail the build (exit 130 / 143)."""
     _settings(pelican)
     logging.getLogger("pelican").addHandler(_write_failures)
+    staging.watch_interrupts()
 
 
 def stage(pelican) -> None:
@@ -179,12 +180,25 @@ def check_output(pelican) -> None:
             static_sources=_static_sources,
             uncopied=_uncopied,
         )
-        remove_manifest(settings.manifest_path)
-        staging.promote(folder, final, tuple(pelican.settings.get("OUTPUT_RETENTION", ())))
-        outcome.write_manifest(settings.manifest_path, final)
+        # Everything that can fail on a full disk is written before the swap: the cache's
+        # ledger, then the new manifest (as a temp file, renamed into place after it).
+        clear_stale_temps(settings.manifest_path.parent)
         cache_upkeep.after_build(settings.cache_dir, final, outcome.sources, settings)
+        new_manifest = outcome.write_manifest(settings.manifest_path, final, staged=True)
+        try:
+            if staging.interrupted():
+                raise staging.BuildInterrupted(staging.interrupted())
+            staging.promote(
+                folder,
+                final,
+                tuple(pelican.settings.get("OUTPUT_RETENTION", ())),
+                manifest=(new_manifest, settings.manifest_path),
+            )
+        finally:
+            Path(new_manifest).unlink(missing_ok=True)
     except BaseException:
         staging.discard(folder)
+        staging.recover(final)
         raise
     finally:
         pelican.output_path = str(final)

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .staging import is_disk_failure
+
 logger = logging.getLogger(__name__)
 
 SITES = "sites"
@@ -77,14 +79,17 @@ def record_use(cache_dir: Path, output: Path, sources: set[str]) -> Path:
 
 
 def after_build(cache_dir: Path, output: Path, sources: set[str], settings) -> None:
-    """After a successful build: its ledger, then a prune when one is due. Never fails
-    the build (a cache that cannot be kept tidy only costs disk)."""
+    """After a successful build: its ledger, then a prune when one is due. Fails the build
+    only when the disk refuses the ledger (full, read-only, failing); a cache that cannot
+    be kept tidy otherwise only costs disk."""
     try:
         record_use(cache_dir, output, sources)
         pruned = prune_if_due(
             cache_dir, _current_versions, settings.cache_keep_days, settings.cache_max_mb << 20
         )
     except OSError as exc:
+        if is_disk_failure(exc):
+            raise
         logger.warning("could not prune the consent cache %s (%s)", cache_dir, exc)
         return
     if pruned and pruned.files:
@@ -239,7 +244,9 @@ def _size(folder: Path) -> int:
 
 def write_cache_json(path: Path, data: object) -> bool:
     """Write one of the gate's cache files whole (a temp file renamed over it, so readers
-    never see half); False when it could not be written, which only costs time later."""
+    never see half); False when it could not be written, which only costs time later.
+    A disk that refuses the write (full, read-only, failing: ``staging.is_disk_failure``)
+    raises instead: the build fails rather than go on writing a site to that disk."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,5 +258,7 @@ def write_cache_json(path: Path, data: object) -> bool:
     except OSError as exc:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
+        if is_disk_failure(exc):
+            raise OSError(exc.errno, f"could not write the cache file {path}: {exc}") from exc
         logger.debug("could not write %s: %s", path, exc)
         return False

@@ -164,8 +164,12 @@ class BuiltPhotos:
         """Copy a photo's content file to its output path (a new file renamed into place)."""
         file.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.path.with_name(file.path.name + ".tmp-gate")
-        shutil.copyfile(self.sources[file.rel], tmp)
-        os.replace(tmp, file.path)
+        try:
+            shutil.copyfile(self.sources[file.rel], tmp)
+            os.replace(tmp, file.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never a partial copy left behind
+            raise
         file.on_disk = True
 
     def reread(self, file: OutputFile) -> None:
@@ -186,7 +190,8 @@ class BuiltPhotos:
             self.changed = True
 
     def save(self) -> None:
-        """Write atomically; an index that cannot be written only costs time next build."""
+        """Write atomically; an index that cannot be written only costs time next build,
+        unless the disk refused it (full, read-only, failing): then the build fails."""
         if not self.changed or self.path is None:
             return
         write_cache_json(self.path, {"format": INDEX_FORMAT, "photos": self.entries})

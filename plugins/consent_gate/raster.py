@@ -42,6 +42,7 @@ from PIL import Image
 
 from .cache_upkeep import write_cache_json
 from .sniff import content_type, sniff
+from .staging import DISK_ERRNOS
 
 # Bump when the encoding changes: cached copies are keyed by it.
 REENCODE_VERSION = f"1/{DECODE_VERSION}/{PDF_REWRITE_VERSION}"
@@ -174,10 +175,16 @@ class ReencodeCache:
         tmp = file.with_name(file.name + ".tmp-gate")
         tmp.unlink(missing_ok=True)
         try:
-            os.link(self._path(source_sha256), tmp)
-        except OSError:  # another file system, or links not allowed there
-            shutil.copyfile(self._path(source_sha256), tmp)
-        os.replace(tmp, file)
+            try:
+                os.link(self._path(source_sha256), tmp)
+            except OSError as exc:  # another file system, or links not allowed there
+                if exc.errno in DISK_ERRNOS:
+                    raise
+                shutil.copyfile(self._path(source_sha256), tmp)
+            os.replace(tmp, file)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never a partial copy left behind
+            raise
         return Placed(digest, type_)
 
     def _recorded(self, source_sha256: str) -> list | None:
@@ -196,6 +203,7 @@ class ReencodeCache:
         return record
 
     def _store(self, path: Path, source_sha256: str, clean: bytes, source: str) -> None:
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -204,8 +212,16 @@ class ReencodeCache:
             os.chmod(tmp, 0o444)
             os.replace(tmp, path)
             stat = path.stat()
-        except OSError:
-            return  # a cache that cannot be written only costs time
+        except OSError as exc:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            if exc.errno in DISK_ERRNOS:  # a full or failing disk fails the build
+                raise
+            return  # a cache that cannot be written otherwise only costs time
+        except BaseException:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            raise
         self._index[source_sha256] = [
             sha256_bytes(clean),
             stat.st_size,
@@ -225,5 +241,9 @@ def replace_bytes(file: Path, data: bytes) -> None:
     link into the cache)."""
     tmp = file.with_name(file.name + ".tmp-gate")
     tmp.unlink(missing_ok=True)
-    tmp.write_bytes(data)
-    tmp.replace(file)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never a partial file left behind
+        raise

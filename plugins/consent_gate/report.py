@@ -48,5 +48,9 @@ def write_report(
     tmp = report_path.with_name(report_path.name + ".tmp")
     # No indent: json's C encoder writes it (an indented dump is pure Python, 20 ms of a
     # 0.2 s warm gate on 200 photos). `python -m json.tool` shows it indented.
-    tmp.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(report_path)
+    try:
+        tmp.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(report_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no partial report behind
+        raise
