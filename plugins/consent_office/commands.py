@@ -75,6 +75,12 @@ def add_commands(sub, where: argparse.ArgumentParser, who: argparse.ArgumentPars
     p = sub.add_parser("restore", parents=[where], help="put a backup in place of the registry")
     p.add_argument("backup", metavar="BACKUP", help="the backup file (from `consent backup`)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--without-withdrawals-journal",
+        action="store_true",
+        help="restore even though the withdrawals journal beside the registry is missing or "
+        "damaged: withdrawals made after the backup may come back (the refusal lists them)",
+    )
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser(
@@ -195,6 +201,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
             extra = f" The workspace's accounts are in {copy}."
         except storage.StorageError as exc:
             extra = f" The workspace's accounts could not be copied ({exc})."
+    from consent_registry import withdrawals
+
+    journal = withdrawals.copy_for_backup(settings.registry, result.path)
+    if journal is not None:
+        extra += f" The withdrawals journal is in {journal}."
     print(
         f"Backed up the consent registry {settings.registry} to {result.path} "
         f"({result.people} records, {result.audit_entries} audit entries; checked).{extra} "
@@ -217,11 +228,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing was restored.")
             return 0
+    from consent_registry import crypto, withdrawals
+
+    try:  # withdrawals made after the backup must survive it (the journal)
+        plan = withdrawals.check_restore(
+            registry,
+            Path(args.backup),
+            crypto.read_key_file(settings.key_file),
+            args.without_withdrawals_journal,
+        )
+    except (withdrawals.JournalError, crypto.KeyFileError) as exc:
+        raise CommandError(str(exc)) from None
     try:
         kept = storage.restore(Path(args.backup), registry)
     except storage.StorageError as exc:
         raise CommandError(str(exc)) from None
     with Registry.open(registry, settings.key_file) as opened:
+        reapplied = withdrawals.apply_restore(opened, plan, Path(args.backup), default_actor())
         people = len(opened.list_people())
         problems = opened.verify_audit() + opened.integrity_problems()
         record(opened, default_actor(), "restore-backup", {"backup": str(args.backup)})
@@ -233,10 +256,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     )
     print(
         f"Restored {registry} from {args.backup} ({people} records).{moved} {check} "
-        "Changes made after that backup are not in it: make them again, then rebuild the "
-        "site (make html).",
+        "Changes made after that backup are not in it, except the withdrawals below: make "
+        "them again, then rebuild the site (make html).",
         flush=True,
     )
+    for line in reapplied:
+        print(line, flush=True)
     return 0
 
 

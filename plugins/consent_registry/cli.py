@@ -369,6 +369,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             replace=args.replace,
             lookalike_of=args.lookalike_of or (),
             tolerance=_settings(args).tolerance,
+            expected_version=args.if_version,
         )
     verb = "Updated" if existing else "Added"
     photo_text = (
@@ -377,6 +378,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         else f"kept {_plural(person.templates, 'stored template')}"
     )
     never = " It stays marked never-publish." if person.never_publish else ""
+    if person.status == "revoked":
+        never += (
+            " Consent stays revoked: an update does not give it again (`consent reconsent "
+            f"{person.person_id} --on DATE --by NAME --evidence TEXT` does)."
+        )
     twins = (
         f" Recorded as a different person from {', '.join(args.lookalike_of)}, who looks alike."
         if args.lookalike_of
@@ -389,15 +395,34 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _blocked_text(registry: Registry, person_id: str) -> str:
+    """What the block list keeps of a withdrawn person, in one sentence."""
+    kept = next((w for w in registry.withdrawals() if w.person_id == person_id), None)
+    if kept is None:
+        return ""
+    return (
+        f" Kept to block them, never to publish: {_plural(kept.templates, 'face template')} "
+        f"and the hashes of {_plural(len(kept.photos), 'photo')} that showed them, until "
+        f"{kept.keep_until.isoformat()} (CONSENT_BLOCK_RETENTION_DAYS); an approval cannot "
+        f"publish those photos unless consent is given again (`consent reconsent {person_id}`)."
+    )
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     with _open_existing(args) as registry:
         before = registry.get(args.id)
-        person = registry.revoke(args.id, actor=_actor(args))
+        person = registry.revoke(
+            args.id,
+            actor=_actor(args),
+            expected_version=args.if_version,
+            settings=_settings(args),
+        )
         approvals = list(registry.approvals().values())
+        kept = _blocked_text(registry, person.person_id)
     _out(
         f"Revoked consent for {_describe(person)}: deleted "
         f"{_plural(before.templates, 'face template')}. From the next build on, every photo "
-        "showing them is withheld, approved ones included."
+        f"showing them is withheld, approved ones included.{kept}"
     )
     _photos_showing(args, person.person_id, approvals)
     return EXIT_OK
@@ -422,7 +447,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 _out("Nothing was removed.")
                 return EXIT_OK
-        registry.remove(args.id, actor=_actor(args))
+        registry.remove(args.id, actor=_actor(args), expected_version=args.if_version)
         approvals = list(registry.approvals().values())
     _out(
         f"Removed {_describe(person)}: the record and "
@@ -436,7 +461,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_never_publish(args: argparse.Namespace) -> int:
     with _open_existing(args) as registry:
-        person = registry.set_never_publish(args.id, actor=_actor(args))
+        person = registry.set_never_publish(
+            args.id,
+            actor=_actor(args),
+            expected_version=args.if_version,
+            settings=_settings(args),
+        )
         approvals = list(registry.approvals().values())
     _out(
         f"Marked {_describe(person)} never-publish: any photo in which the gate recognises "
@@ -506,6 +536,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with registry:
         person = registry.get(args.id)
         history = registry.audit_log(args.id)
+        blocked = next((w for w in registry.withdrawals() if w.person_id == args.id), None)
     if person is None:
         if history:
             _out(f"{args.id} is no longer in the registry. History:")
@@ -525,6 +556,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     _out(f"  templates:  {person.templates}")
     _out(f"  added:      {person.created_at:%Y-%m-%d %H:%M} UTC")
     _out(f"  updated:    {person.updated_at:%Y-%m-%d %H:%M} UTC")
+    _out(f"  version:    {person.version} (give --if-version {person.version} to change it)")
+    if blocked:
+        _out(
+            f"  withdrawn:  {blocked.why} on {blocked.withdrawn_on.isoformat()}: "
+            f"{_plural(blocked.templates, 'template')} and {_plural(len(blocked.photos), 'photo')}"
+            f" kept to block, never to publish, until {blocked.keep_until.isoformat()}"
+        )
     _out("History:")
     for entry in history:
         _out("  " + _audit_line(entry))
@@ -589,12 +627,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _shows(args: argparse.Namespace) -> tuple[str, ...]:
-    """The people named with --shows; () for `--shows nobody`."""
+    """The people named with --shows; () for `--shows nobody` (or for --not-student alone:
+    everyone in it who is not named is not a student)."""
     given = [s.strip() for s in args.shows or () if s.strip()]
+    if not given and (getattr(args, "not_student", None) or "").strip():
+        return ()
     if not given:
         raise CliError(
             "say who is in the photo: --shows ID for each person you recognise in it "
-            "(repeat it), or --shows nobody when no one in it can be identified"
+            "(repeat it), --not-student visitor|parent|TEXT for people who are not "
+            "students, or --shows nobody when no one in it can be identified"
         )
     if any(s.lower() == NOBODY for s in given):
         if len(given) > 1:
@@ -624,7 +666,36 @@ def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) 
     return found
 
 
+def _print_unmatched(registry: Registry, sha256: str, today: date, settings) -> None:
+    """Before an approval: each face of the image (as the face cache holds it) that
+    matches no active record, with the closest records, withdrawn ones flagged."""
+    from face_engine.cache import FaceCache
+    from face_engine.decision import match_face
+
+    from .registry import closest_text
+
+    faces = FaceCache(settings.cache_dir).get(sha256, need_encodings=False)
+    if faces is None:
+        _err(
+            "The faces of this image are not known on this machine (no build or `consent "
+            "check` has scanned it), so the closest records cannot be shown: give the image "
+            "file instead of its hash to have it scanned."
+        )
+        return
+    snapshot = registry.snapshot(today)
+    for number, face in enumerate(faces, 1):
+        if face.encoding is None or match_face(face, snapshot, settings).person_id:
+            continue
+        near = registry.closest_records(face.encoding, limit=3)
+        _out(
+            f"Face {number} at ({face.box.left},{face.box.top}) matches no active record; "
+            f"closest: {closest_text(near)}."
+        )
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
+    from .registry import BlockedImage, UnstatedFaces
+
     sha256, label = _image_hash(args)
     shows = _shows(args)
     with _open(args) as registry:
@@ -636,15 +707,25 @@ def cmd_approve(args: argparse.Namespace) -> int:
                 f"photo ({' '.join('--shows ' + m for m in missing)}), so the approval ends "
                 "when their consent does. Nothing was approved."
             )
-        approval = registry.approve(
-            sha256,
-            by=args.by,
-            reason=args.reason,
-            shows=shows,
-            label=label if args.image and not label.startswith("sha256 ") else "",
-            scope=_settings(args).scope,
-            today=today,
-        )
+        _print_unmatched(registry, sha256, today, _settings(args))
+        try:
+            approval = registry.approve(
+                sha256,
+                by=args.by,
+                reason=args.reason,
+                shows=shows,
+                label=label if args.image and not label.startswith("sha256 ") else "",
+                scope=_settings(args).scope,
+                today=today,
+                not_student=args.not_student or "",
+                settings=_settings(args),
+            )
+        except BlockedImage as exc:
+            raise CliError(
+                f"{label} cannot be approved: " + "; ".join(exc.reasons) + ". Nothing was approved."
+            ) from None
+        except UnstatedFaces as exc:
+            raise CliError(f"{label}: {exc}") from None
     _out(
         f"Approved {label} (sha256 {approval.sha256[:12]}…) by {approval.by}: "
         f"{approval.reason}. It shows {approval.shows_text()}. It is published at the next "
@@ -812,14 +893,57 @@ def cmd_purge_expired(args: argparse.Namespace) -> int:
             what="consent purge-expired",
             how_to_tell=f"`consent purge-expired --date {today.isoformat()}`",
         )
-        purged = registry.purge_expired(today, actor=_actor(args))
+        purged = registry.purge_expired(today, actor=_actor(args), settings=_settings(args))
+        # Block data past its retention date (CONSENT_BLOCK_RETENTION_DAYS): by the
+        # clock's day, like the templates.
+        unblocked = registry.purge_block_data(today, actor=_actor(args))
     if purged:
         _out(
             f"Deleted the face templates of {_plural(len(purged), 'expired record')}: "
-            f"{', '.join(purged)}."
+            f"{', '.join(purged)}. Their photos stay blocked until the consent is renewed."
         )
     else:
         _out("No expired records hold face templates: nothing to delete.")
+    if unblocked:
+        _out(
+            f"Deleted the block data (kept templates and photo hashes) of "
+            f"{_plural(len(unblocked), 'withdrawal')} past its retention date: "
+            f"{', '.join(unblocked)}."
+        )
+    return EXIT_OK
+
+
+def cmd_reconsent(args: argparse.Namespace) -> int:
+    try:
+        given_on = parse_date(args.on)
+    except ValueError as exc:
+        raise CliError(f"--on: {exc}") from None
+    with _open_existing(args) as registry:
+        today = _today(args)
+        if given_on > today:
+            raise CliError(
+                f"--on {given_on.isoformat()} is after today ({today.isoformat()}): give the "
+                "date the family gave consent again. Nothing was changed."
+            )
+        person = registry.give_consent_again(
+            args.id,
+            given_on=given_on,
+            by=args.given_by,
+            evidence=args.evidence,
+            actor=_actor(args),
+            expected_version=args.if_version,
+        )
+    templates = (
+        f"its {_plural(person.templates, 'kept face template')} recognise them again"
+        if person.templates
+        else "no face template was kept: add reference photos with "
+        f"`consent add {person.person_id} --replace --photo FILE`"
+    )
+    _out(
+        f"Consent given again for {_describe(person)} on {given_on.isoformat()} by "
+        f"{args.given_by} ({args.evidence}): the record is active and the photos blocked by "
+        f"the withdrawal are judged by their faces again; {templates}."
+    )
     return EXIT_OK
 
 
@@ -870,6 +994,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--by", metavar="NAME", help="who makes the change, for the audit log (default: you)"
     )
     both = [where, who]
+    edits = _Parser(add_help=False)
+    edits.add_argument(
+        "--if-version",
+        type=int,
+        metavar="N",
+        help="the record's version you decided on (`consent show ID`): the change is refused "
+        "if someone changed the record since",
+    )
 
     parser = _Parser(
         prog="consent",
@@ -879,7 +1011,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("add", parents=both, help="add a person with reference photos")
+    p = sub.add_parser("add", parents=[*both, edits], help="add a person with reference photos")
     p.add_argument("id", help="the student or staff id, e.g. S1024")
     p.add_argument(
         "--name",
@@ -926,21 +1058,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_add)
 
     report_help = "the build's consent report, to list the photos showing them (default: %s)"
-    p = sub.add_parser("revoke", parents=both, help="consent withdrawn: delete the templates")
+    p = sub.add_parser(
+        "revoke", parents=[*both, edits], help="consent withdrawn: block, never publish"
+    )
     p.add_argument("id")
     p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_revoke)
 
-    p = sub.add_parser("remove", parents=both, help="delete a record for good (student left)")
+    p = sub.add_parser(
+        "remove", parents=[*both, edits], help="delete a record for good (student left)"
+    )
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_remove)
 
-    p = sub.add_parser("never-publish", parents=both, help="safeguarding: never publish")
+    p = sub.add_parser("never-publish", parents=[*both, edits], help="safeguarding: never publish")
     p.add_argument("id")
     p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
     p.set_defaults(func=cmd_never_publish)
+
+    p = sub.add_parser(
+        "reconsent",
+        parents=[where, edits],
+        help="consent given again to a withdrawn record (the only way to make it active)",
+    )
+    p.add_argument("id")
+    p.add_argument("--on", required=True, metavar="YYYY-MM-DD", help="the date it was given")
+    p.add_argument(
+        "--by", dest="given_by", required=True, metavar="NAME", help="who gave it (the parent)"
+    )
+    p.add_argument(
+        "--evidence",
+        required=True,
+        metavar="TEXT",
+        help="where the new consent is kept, e.g. 'signed form, office file 2026/14'",
+    )
+    p.set_defaults(func=cmd_reconsent)
 
     p = sub.add_parser("list", parents=[where], help="list everyone in the registry")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -991,6 +1145,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a person you recognise in the photo (repeat for each), or `nobody` when no "
         "one can be identified; the approval ends when anyone named loses consent",
+    )
+    p.add_argument(
+        "--not-student",
+        metavar="WHO",
+        help="the faces matching no record are not students: visitor, parent, or your own "
+        "words (required when the photo has such a face and --shows does not name it)",
     )
     p.add_argument("--by", required=True, metavar="NAME", help="who decides")
     p.add_argument("--reason", required=True, metavar="TEXT", help="why it may be published")

@@ -34,18 +34,25 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from face_engine.model import Approval, ConsentRecord, RegistrySnapshot
+from face_engine.model import (
+    Approval,
+    BlockedPerson,
+    ConsentRecord,
+    DetectedFace,
+    RegistrySnapshot,
+)
 
-from . import crypto, storage
+from . import crypto, storage, withdrawals
 from .clock import consent_today
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ROLES = ("student", "staff")
 # Where a photo may be used; a record's scopes are checked against CONSENT_SCOPE.
 KNOWN_SCOPES = ("website", "social", "newsletter", "print")
@@ -68,6 +75,7 @@ CREATE TABLE people (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     lookalikes TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
     mac TEXT
 );
 CREATE TABLE templates (
@@ -85,8 +93,25 @@ CREATE TABLE approvals (
     approved_at TEXT NOT NULL,
     shows TEXT,
     label TEXT NOT NULL DEFAULT '',
+    not_student TEXT NOT NULL DEFAULT '',
     mac TEXT
 );
+CREATE TABLE withdrawals (
+    person_id TEXT PRIMARY KEY,
+    withdrawn_on TEXT NOT NULL,
+    why TEXT NOT NULL,
+    keep_until TEXT NOT NULL,
+    photos TEXT NOT NULL,
+    mac TEXT
+);
+CREATE TABLE blocked_templates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id TEXT NOT NULL,
+    encrypted BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    mac TEXT
+);
+CREATE INDEX blocked_templates_person ON blocked_templates(person_id);
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -113,11 +138,18 @@ MIGRATE_1_TO_2 = (
     "ALTER TABLE approvals ADD COLUMN mac TEXT",
     "ALTER TABLE audit ADD COLUMN hash TEXT",
 )
+# Schema 2 -> 3: record versions (a change from an older form is refused), who the faces
+# matching no record are in an approval, and what a withdrawal keeps to block.
+MIGRATE_2_TO_3 = (
+    "ALTER TABLE people ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE approvals ADD COLUMN not_student TEXT NOT NULL DEFAULT ''",
+    *(s for s in SCHEMA.split(";\n") if "withdrawals" in s or "blocked_templates" in s),
+)
 RESTORE = "restore from backup (your last good copy of the registry file)"
 # meta row holding the current MAC of every sealed row, itself authenticated: a genuine but
 # older row copied back (undoing a revoke or an unapprove) no longer matches it.
 SEALS_KEY = "row_seals"
-SEAL_TABLES = ("people", "templates", "approvals")
+SEAL_TABLES = ("people", "templates", "approvals", "withdrawals", "blocked_templates")
 SEALS_ALTERED = (
     f"the registry's list of sealed rows (meta {SEALS_KEY}) is missing or was changed "
     f"outside the consent command, so no record, template or approval can be trusted: "
@@ -135,6 +167,17 @@ class PersonNotFound(RegistryError):
 
 class PersonExists(RegistryError):
     pass
+
+
+class StaleRecord(RegistryError):
+    """A change based on an older version of a record than the one stored: refused, with
+    what changed since (from the audit log), so the office reloads and decides again."""
+
+    def __init__(self, message: str, person_id: str, expected: int, current: int):
+        super().__init__(message)
+        self.person_id = person_id
+        self.expected = expected
+        self.current = current
 
 
 class LookalikeFound(RegistryError):
@@ -162,6 +205,9 @@ class Person:
     updated_at: datetime
     lookalikes: tuple[str, ...] = ()  # records confirmed as different people who look alike
     authentic: bool = True  # False: the row was changed without the key (ignored by the gate)
+    # Goes up by one with every change of the record (details, scopes, dates, templates,
+    # state): a change made from an older version is refused (``StaleRecord``).
+    version: int = 1
 
     def state(self, today: date) -> str:
         """One word for listings: altered, never-publish, revoked, expired or active."""
@@ -187,6 +233,7 @@ class Person:
             "never_publish": self.never_publish,
             "templates": self.templates,
             "lookalikes": list(self.lookalikes),
+            "version": self.version,
             "created_at": self.created_at.isoformat(timespec="seconds"),
             "updated_at": self.updated_at.isoformat(timespec="seconds"),
         }
@@ -225,6 +272,8 @@ def _altered_row(table: str, key: object, person_id: str = "") -> str:
         "people": f"so it is ignored and {key}'s face counts as unknown (photos withheld)",
         "templates": "so it is ignored",
         "approvals": "so it approves nothing",
+        "withdrawals": "so every approval is suspended (approved photos are withheld)",
+        "blocked_templates": "so every approval is suspended (approved photos are withheld)",
     }[table]
     return f"{row}: added or changed outside the consent command, {effect}; {RESTORE}"
 
@@ -382,10 +431,11 @@ class Registry:
         return registry
 
     def _migrate(self) -> None:
-        """Schema 1 -> 2, in one transaction: add the new columns, compute the MAC of every
-        existing row with the key, start the audit chain (its first MAC covers every older
-        entry) and audit the upgrade. Approvals of schema 1 do not say who is in the photo:
-        they stay, and publish nothing until the office approves the image again."""
+        """Schema 1 -> 2 -> 3, in one transaction: add the new columns and tables, compute
+        the MAC of every existing row with the key, start the audit chain (its first MAC
+        covers every older entry) and audit the upgrade. Approvals of schema 1 do not say
+        who is in the photo: they stay, and publish nothing until the office approves the
+        image again. Schema 3 adds record versions and the withdrawal block list."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -395,17 +445,27 @@ class Registry:
             if version >= SCHEMA_VERSION:  # another process upgraded it meanwhile
                 db.execute("COMMIT")
                 return
-            for statement in MIGRATE_1_TO_2:
+            if version < 2:
+                for statement in MIGRATE_1_TO_2:
+                    db.execute(statement)
+                self._init_seals()
+                people = [r[0] for r in db.execute("SELECT id FROM people")]
+                templates = db.execute("SELECT COUNT(*) FROM templates").fetchone()[0]
+                self._seal_templates(None)
+                approvals = [r[0] for r in db.execute("SELECT sha256 FROM approvals")]
+            else:
+                # Only rows authentic under schema 2 are sealed again with their new
+                # columns: a row changed without the key stays unauthentic.
+                people, approvals = self._schema_2_authentic()
+                templates = db.execute("SELECT COUNT(*) FROM templates").fetchone()[0]
+            for statement in MIGRATE_2_TO_3:
                 db.execute(statement)
-            self._init_seals()
-            people = [r[0] for r in db.execute("SELECT id FROM people")]
             for person_id in people:
                 self._seal_person(person_id)
-            templates = db.execute("SELECT COUNT(*) FROM templates").fetchone()[0]
-            self._seal_templates(None)
-            approvals = [r[0] for r in db.execute("SELECT sha256 FROM approvals")]
             for sha256 in approvals:
                 self._seal_approval(sha256)
+            if version >= 2:
+                approvals = []  # they already say who is in the photo
             db.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
@@ -440,6 +500,28 @@ class Registry:
             templates,
             len(approvals),
         )
+
+    def _schema_2_authentic(self) -> tuple[list[str], list[str]]:
+        """The people and approvals rows of a schema-2 registry that match their seals."""
+        seals = self._stored_seals() or {t: {} for t in SEAL_TABLES}
+        people = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT id, name, role, grade, scopes, expires, status, never_publish, "
+                "created_at, updated_at, lookalikes, mac FROM people"
+            )
+            if seals["people"].get(row[0]) == row[11]
+            and crypto.mac_matches(self._row_key, row[11], "people", *row[:11])
+        ]
+        approvals = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT sha256, approved_by, reason, approved_at, shows, label, mac FROM approvals"
+            )
+            if seals["approvals"].get(row[0]) == row[6]
+            and crypto.mac_matches(self._row_key, row[6], "approvals", *row[:6])
+        ]
+        return people, approvals
 
     @classmethod
     def _create(cls, db: sqlite3.Connection, path: Path, key_file: Path) -> Registry:
@@ -541,6 +623,12 @@ class Registry:
                 "lie. Set the clock right (`timedatectl`, or the machine's time settings), "
                 "then make the change again. Nothing was saved."
             )
+        if person_id is not None and "version" not in details:
+            row = self._db.execute(
+                "SELECT version FROM people WHERE id = ?", (person_id,)
+            ).fetchone()
+            if row is not None:  # the version this change made (StaleRecord lists them)
+                details = {**details, "version": row[0]}
         text = json.dumps(details)
         previous = self._db.execute(
             "SELECT hash FROM audit WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1"
@@ -633,7 +721,9 @@ class Registry:
             return None
         try:
             data = json.loads(text)
-            return {t: {str(k): str(v) for k, v in data[t].items()} for t in SEAL_TABLES}
+            # A list written before a table existed has no entry for it (the list is
+            # authenticated as a whole, so an entry cannot be dropped without the key).
+            return {t: {str(k): str(v) for k, v in data.get(t, {}).items()} for t in SEAL_TABLES}
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -706,7 +796,7 @@ class Registry:
         for mac, template_id in macs:
             self._note_seal("templates", template_id, mac)
 
-    _APPROVAL_COLUMNS = "sha256, approved_by, reason, approved_at, shows, label"
+    _APPROVAL_COLUMNS = "sha256, approved_by, reason, approved_at, shows, label, not_student"
 
     def _seal_approval(self, sha256: str) -> None:
         row = self._db.execute(
@@ -745,10 +835,14 @@ class Registry:
         lookalike_of: Sequence[str] = (),
         tolerance: float | None = None,
         check_lookalikes: bool = True,
+        *,
+        expected_version: int | None = None,
     ) -> Person:
         """Record consent with face templates. An existing id is an error unless `replace`,
-        which updates the record, sets it active again and replaces its templates (or keeps
-        the stored ones when `encodings` is empty).
+        which updates the record and replaces its templates (or keeps the stored ones when
+        `encodings` is empty). An update never makes a withdrawn (revoked) record active:
+        only ``give_consent_again`` does. `expected_version`: the version the office saw;
+        a record changed since is refused (``StaleRecord``).
 
         New templates within `tolerance` (default: CONSENT_TOLERANCE's default) of another
         record's raise LookalikeFound, unless that record is named in `lookalike_of` (the
@@ -781,6 +875,7 @@ class Registry:
                 )
             if existing is not None:
                 self._require(person_id, change=True)
+                self._check_version(existing, expected_version)
             if not blobs and (existing is None or existing.templates == 0):
                 raise RegistryError(
                     f"{person_id} needs at least one reference photo with the face clearly "
@@ -814,7 +909,7 @@ class Registry:
             else:
                 self._db.execute(
                     "UPDATE people SET name = ?, role = ?, grade = ?, scopes = ?, expires = ?, "
-                    "status = 'active', updated_at = ?, lookalikes = ? WHERE id = ?",
+                    "updated_at = ?, lookalikes = ?, version = version + 1 WHERE id = ?",
                     (*values, now, ",".join(lookalikes), person_id),
                 )
             self._seal_person(person_id)
@@ -880,49 +975,616 @@ class Registry:
                 found.append((record.person_id, best))
         return sorted(found, key=lambda item: item[1])
 
-    def revoke(self, person_id: str, actor: str | None = None) -> Person:
-        """Consent withdrawn: the record stays (as revoked) and its templates are deleted."""
+    def revoke(
+        self,
+        person_id: str,
+        actor: str | None = None,
+        *,
+        expected_version: int | None = None,
+        settings=None,
+    ) -> Person:
+        """Consent withdrawn: the record stays (as revoked), its templates move to the
+        block list with the photos that showed the person (``withdraw``'s rule), and the
+        withdrawal is written to the journal."""
         person_id = check_person_id(person_id)
         with self.transaction():
             person = self._require(person_id, change=True)
+            self._check_version(person, expected_version)
             if person.status == "revoked":
                 raise RegistryError(f"consent for {person_id} ({person.name}) is already revoked")
+            today = _school_day(settings)
+            photos = self._keep_to_block(
+                person_id, "revoke", "consent revoked", today, actor, settings
+            )
             self._forget_templates(person_id)
             self._db.execute(
-                "UPDATE people SET status = 'revoked', updated_at = ? WHERE id = ?",
+                "UPDATE people SET status = 'revoked', updated_at = ?, version = version + 1 "
+                "WHERE id = ?",
                 (_now(), person_id),
             )
             self._seal_person(person_id)
-            self._audit(actor, "revoke", person_id, {"templates_deleted": person.templates})
+            self._audit(
+                actor,
+                "revoke",
+                person_id,
+                {"templates_deleted": person.templates, "photos_blocked": len(photos)},
+            )
             return self._require(person_id)
 
-    def remove(self, person_id: str, actor: str | None = None) -> Person:
+    def remove(
+        self, person_id: str, actor: str | None = None, *, expected_version: int | None = None
+    ) -> Person:
         """Delete the record and its templates for good (a student leaves the school).
-        Allowed for an altered record too: deleting never publishes anything."""
+        Allowed for an altered record too: deleting never publishes anything. A withdrawal
+        stays on the block list until its retention date; a never-publish record's
+        templates move there first (the flag must outlive the record)."""
         person_id = check_person_id(person_id)
         with self.transaction():
             person = self._require(person_id)
+            self._check_version(person, expected_version)
+            if person.never_publish and person.authentic:
+                self._keep_to_block(
+                    person_id,
+                    "never-publish",
+                    "marked never-publish",
+                    _school_day(None),
+                    actor,
+                    None,
+                )
             self._forget_templates(person_id)
             self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
             self._note_seal("people", person_id, None)
             self._audit(actor, "remove", person_id, {"templates_deleted": person.templates})
             return person
 
-    def set_never_publish(self, person_id: str, actor: str | None = None) -> Person:
+    def set_never_publish(
+        self,
+        person_id: str,
+        actor: str | None = None,
+        *,
+        expected_version: int | None = None,
+        settings=None,
+    ) -> Person:
         """Safeguarding flag: never publish this person. The templates are kept so the
-        gate can recognise them and say why a photo is withheld."""
+        gate can recognise them and say why a photo is withheld; they and the photos that
+        showed the person are also put on the block list."""
         person_id = check_person_id(person_id)
         with self.transaction():
             person = self._require(person_id, change=True)
+            self._check_version(person, expected_version)
             if person.never_publish:
                 raise RegistryError(f"{person_id} ({person.name}) is already marked never-publish")
+            photos = self._keep_to_block(
+                person_id,
+                "never-publish",
+                "marked never-publish",
+                _school_day(settings),
+                actor,
+                settings,
+            )
             self._db.execute(
-                "UPDATE people SET never_publish = 1, updated_at = ? WHERE id = ?",
+                "UPDATE people SET never_publish = 1, updated_at = ?, version = version + 1 "
+                "WHERE id = ?",
                 (_now(), person_id),
             )
             self._seal_person(person_id)
-            self._audit(actor, "never-publish", person_id, {})
+            self._audit(actor, "never-publish", person_id, {"photos_blocked": len(photos)})
             return self._require(person_id)
+
+    def give_consent_again(
+        self,
+        person_id: str,
+        *,
+        given_on: date,
+        by: str,
+        evidence: str,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Person:
+        """The family gives consent again to a withdrawn (revoked, or expired and purged)
+        record: the one action that makes it active again and lifts its block. The
+        templates kept on the block list come back (when retention has not purged them:
+        otherwise add reference photos with `consent add ID --replace`). `given_on` is the
+        date of the new consent, `by` who gave it (a parent), `evidence` where it is kept
+        (the signed form). Never-publish is a safeguarding flag and is not lifted here."""
+        person_id = check_person_id(person_id)
+        by = " ".join(str(by).split())
+        evidence = " ".join(str(evidence).split())
+        if not by:
+            raise RegistryError("say who gave consent again (--by NAME, e.g. the parent)")
+        if not evidence:
+            raise RegistryError(
+                "say where the new consent is kept (--evidence TEXT, e.g. 'signed form, "
+                "office file 2026/14')"
+            )
+        if isinstance(given_on, datetime):
+            given_on = given_on.date()
+        if not isinstance(given_on, date):
+            raise RegistryError(f"the date consent was given must be a date, not {given_on!r}")
+        with self.transaction():
+            person = self._require(person_id, change=True)
+            self._check_version(person, expected_version)
+            if person.never_publish:
+                raise RegistryError(
+                    f"{person_id} ({person.name}) is marked never-publish (a safeguarding "
+                    "decision): consent given again does not lift it. Nothing was changed."
+                )
+            withdrawal = self._withdrawal_row(person_id)
+            if person.status != "revoked" and withdrawal is None:
+                raise RegistryError(
+                    f"{person_id} ({person.name}) is not withdrawn: there is no consent to "
+                    "give again. Edit the record with `consent add --replace` instead."
+                )
+            restored = 0
+            kept = self._blocked_encodings(person_id)
+            if kept and person.templates == 0:
+                self._store_templates(person_id, kept)
+                restored = len(kept)
+            self._drop_block(person_id)
+            self._db.execute(
+                "UPDATE people SET status = 'active', updated_at = ?, version = version + 1 "
+                "WHERE id = ?",
+                (_now(), person_id),
+            )
+            self._seal_person(person_id)
+            self._journal(RECONSENT, person_id, given_on, "consent given again", (), actor)
+            self._audit(
+                actor,
+                "reconsent",
+                person_id,
+                {
+                    "given_on": given_on.isoformat(),
+                    "given_by": by,
+                    "evidence": evidence,
+                    "templates_restored": restored,
+                },
+            )
+            return self._require(person_id)
+
+    # ------------------------------------------------------------ withdrawals
+
+    def _check_version(self, person: Person, expected_version: int | None) -> None:
+        """Refuse a change made from an older version of the record (StaleRecord), naming
+        who changed what since, from the audit log."""
+        if expected_version is None or int(expected_version) == person.version:
+            return
+        since = [
+            entry
+            for entry in self.audit_log(person.person_id)
+            if int(entry.details.get("version", 0) or 0) > int(expected_version)
+        ] or self.audit_log(person.person_id)[-1:]
+        changes = "; ".join(
+            f"{entry.at:%Y-%m-%d %H:%M} UTC {entry.actor}: {entry.action}"
+            + (f" ({_change_summary(entry.details)})" if _change_summary(entry.details) else "")
+            for entry in since
+        )
+        raise StaleRecord(
+            f"{person.person_id} ({person.name}) changed since you opened it (your version "
+            f"{expected_version}, now version {person.version}): {changes}. Reload the record, "
+            "check those changes and make yours again. Nothing was saved.",
+            person.person_id,
+            int(expected_version),
+            person.version,
+        )
+
+    def _journal(
+        self,
+        action: str,
+        person_id: str,
+        on: date,
+        why: str,
+        photos: Sequence[str],
+        actor: str | None,
+    ) -> None:
+        """Append to the withdrawals journal (before this transaction commits) and record
+        its new end in meta."""
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (withdrawals.HEAD_KEY,)
+        ).fetchone()
+        head = withdrawals.parse_head(self._key, row[0]) if row else None
+        try:
+            entry = withdrawals.append(
+                withdrawals.journal_path(self.path),
+                self._key,
+                head,
+                action=action,
+                person_id=person_id,
+                on=on.isoformat(),
+                why=why,
+                photos=tuple(photos),
+                actor=actor or default_actor(),
+            )
+        except OSError as exc:
+            raise RegistryError(
+                f"the withdrawals journal {withdrawals.journal_path(self.path)} cannot be "
+                f"written ({exc.strerror or exc}): free disk space or fix its permissions and "
+                "try again. Nothing was saved."
+            ) from None
+        self._set_journal_head(entry.seq, entry.mac)
+
+    def _set_journal_head(self, seq: int, mac: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (withdrawals.HEAD_KEY, withdrawals.head_value(self._key, seq, mac)),
+        )
+
+    def _decrypt_templates(self, person_id: str) -> list[np.ndarray]:
+        """The person's sealed templates, decrypted (in memory only)."""
+        seals = self._seals()
+        found = []
+        for row in self._db.execute(
+            "SELECT id, person_id, encrypted, created_at, mac FROM templates "
+            "WHERE person_id = ? ORDER BY id",
+            (person_id,),
+        ).fetchall():
+            if not self._template_ok(row, seals):
+                continue
+            try:
+                plain = crypto.decrypt(self._key, row[2], self._template_context(person_id))
+            except crypto.DecryptionError:
+                continue
+            found.append(np.frombuffer(plain, dtype="<f8").copy())
+        return found
+
+    def _store_templates(self, person_id: str, encodings: Sequence[np.ndarray]) -> None:
+        context = self._template_context(person_id)
+        self._db.executemany(
+            "INSERT INTO templates (person_id, encrypted, created_at) VALUES (?, ?, ?)",
+            [
+                (person_id, crypto.encrypt(self._key, _check_encoding(e), context), _now())
+                for e in encodings
+            ],
+        )
+        self._seal_templates(person_id)
+
+    def _keep_to_block(
+        self,
+        person_id: str,
+        action: str,
+        why: str,
+        on: date,
+        actor: str | None,
+        settings,
+    ) -> set[str]:
+        """Before a withdrawal deletes anything: put the person's templates and the photos
+        that showed them (the face cache's faces within the tolerance of the templates,
+        and the images approved naming them) on the block list, with a retention date
+        (CONSENT_BLOCK_RETENTION_DAYS from today), and write the journal. Returns the
+        photos' hashes."""
+        settings = _gate_settings(settings)
+        encodings = self._decrypt_templates(person_id)
+        photos = set(photos_showing(encodings, settings.cache_dir, settings.tolerance))
+        photos |= {a.sha256 for a in self.approvals().values() if a.shows and person_id in a.shows}
+        keep_until = _school_day(settings) + timedelta(days=int(settings.block_retention_days))
+        self._add_block(person_id, on, why, keep_until, photos, encodings)
+        self._journal(action, person_id, on, why, sorted(photos), actor)
+        return photos
+
+    def _add_block(
+        self,
+        person_id: str,
+        on: date,
+        why: str,
+        keep_until: date,
+        photos: set[str],
+        encodings: Sequence[np.ndarray],
+    ) -> None:
+        """Add to (or start) the person's block list entry; photos and templates add up."""
+        existing = self._withdrawal_row(person_id)
+        if existing is not None:
+            photos = set(photos) | set(existing[4])
+            keep_until = max(keep_until, date.fromisoformat(existing[3]))
+        self._db.execute(
+            "INSERT OR REPLACE INTO withdrawals (person_id, withdrawn_on, why, keep_until, "
+            "photos) VALUES (?, ?, ?, ?, ?)",
+            (person_id, on.isoformat(), why, keep_until.isoformat(), json.dumps(sorted(photos))),
+        )
+        row = self._db.execute(
+            "SELECT person_id, withdrawn_on, why, keep_until, photos FROM withdrawals "
+            "WHERE person_id = ?",
+            (person_id,),
+        ).fetchone()
+        mac = crypto.mac(self._row_key, "withdrawals", *row)
+        self._db.execute("UPDATE withdrawals SET mac = ? WHERE person_id = ?", (mac, person_id))
+        self._note_seal("withdrawals", person_id, mac)
+        if encodings and not self._blocked_encodings(person_id):
+            context = b"blocked:" + person_id.encode("utf-8")
+            now = _now()
+            for encoding in encodings:
+                cursor = self._db.execute(
+                    "INSERT INTO blocked_templates (person_id, encrypted, created_at) "
+                    "VALUES (?, ?, ?)",
+                    (person_id, crypto.encrypt(self._key, _check_encoding(encoding), context), now),
+                )
+                row = self._db.execute(
+                    "SELECT id, person_id, encrypted, created_at FROM blocked_templates "
+                    "WHERE id = ?",
+                    (cursor.lastrowid,),
+                ).fetchone()
+                mac = crypto.mac(self._row_key, "blocked_templates", *row)
+                self._db.execute("UPDATE blocked_templates SET mac = ? WHERE id = ?", (mac, row[0]))
+                self._note_seal("blocked_templates", row[0], mac)
+
+    def _withdrawal_row(self, person_id: str) -> tuple | None:
+        """(person_id, withdrawn_on, why, keep_until, photos list) when authentic."""
+        seals = self._seals()
+        row = self._db.execute(
+            "SELECT person_id, withdrawn_on, why, keep_until, photos, mac FROM withdrawals "
+            "WHERE person_id = ?",
+            (person_id,),
+        ).fetchone()
+        if row is None or not self._withdrawal_ok(row, seals):
+            return None
+        return (*row[:4], tuple(json.loads(row[4])))
+
+    def _withdrawal_ok(self, row: tuple, seals: dict | None) -> bool:
+        return (
+            seals is not None
+            and seals["withdrawals"].get(str(row[0])) == row[5]
+            and crypto.mac_matches(self._row_key, row[5], "withdrawals", *row[:5])
+        )
+
+    def _blocked_rows(self, person_id: str | None = None) -> list[tuple[str, np.ndarray]]:
+        """(person_id, template) of the authentic block-list templates."""
+        seals = self._seals()
+        sql = "SELECT id, person_id, encrypted, created_at, mac FROM blocked_templates"
+        args: tuple = ()
+        if person_id is not None:
+            sql, args = sql + " WHERE person_id = ?", (person_id,)
+        found = []
+        for row in self._db.execute(sql + " ORDER BY id", args).fetchall():
+            if not (
+                seals is not None
+                and seals["blocked_templates"].get(str(row[0])) == row[4]
+                and crypto.mac_matches(self._row_key, row[4], "blocked_templates", *row[:4])
+            ):
+                continue
+            try:
+                plain = crypto.decrypt(self._key, row[2], b"blocked:" + row[1].encode("utf-8"))
+            except crypto.DecryptionError:
+                continue
+            found.append((row[1], np.frombuffer(plain, dtype="<f8").copy()))
+        return found
+
+    def _bad_block_rows(self) -> list[str]:
+        """The block-list rows changed without the key, in plain words."""
+        seals = self._seals()
+        bad = [
+            _altered_row("withdrawals", row[0])
+            for row in self._db.execute(
+                "SELECT person_id, withdrawn_on, why, keep_until, photos, mac FROM withdrawals"
+            ).fetchall()
+            if not self._withdrawal_ok(row, seals)
+        ]
+        for row in self._db.execute(
+            "SELECT id, person_id, encrypted, created_at, mac FROM blocked_templates"
+        ).fetchall():
+            if not (
+                seals is not None
+                and seals["blocked_templates"].get(str(row[0])) == row[4]
+                and crypto.mac_matches(self._row_key, row[4], "blocked_templates", *row[:4])
+            ):
+                bad.append(_altered_row("blocked_templates", row[0], row[1]))
+        return bad
+
+    def _blocked_encodings(self, person_id: str) -> list[np.ndarray]:
+        return [encoding for _, encoding in self._blocked_rows(person_id)]
+
+    def _drop_block(self, person_id: str) -> None:
+        for (template_id,) in self._db.execute(
+            "SELECT id FROM blocked_templates WHERE person_id = ?", (person_id,)
+        ).fetchall():
+            self._note_seal("blocked_templates", template_id, None)
+        self._db.execute("DELETE FROM blocked_templates WHERE person_id = ?", (person_id,))
+        if self._db.execute("DELETE FROM withdrawals WHERE person_id = ?", (person_id,)).rowcount:
+            self._note_seal("withdrawals", person_id, None)
+
+    def withdrawals(self) -> list[Withdrawal]:
+        """Everyone on the block list, as the office sees it (never the template values)."""
+        seals = self._seals()
+        counts = dict(
+            self._db.execute(
+                "SELECT person_id, COUNT(*) FROM blocked_templates GROUP BY person_id"
+            ).fetchall()
+        )
+        found = []
+        for row in self._db.execute(
+            "SELECT person_id, withdrawn_on, why, keep_until, photos, mac FROM withdrawals "
+            "ORDER BY person_id"
+        ).fetchall():
+            if not self._withdrawal_ok(row, seals):
+                continue
+            found.append(
+                Withdrawal(
+                    person_id=row[0],
+                    withdrawn_on=date.fromisoformat(row[1]),
+                    why=row[2],
+                    keep_until=date.fromisoformat(row[3]),
+                    photos=tuple(json.loads(row[4])),
+                    templates=int(counts.get(row[0], 0)),
+                )
+            )
+        return found
+
+    def blocked_people(self, today: date) -> tuple[BlockedPerson, ...]:
+        """What the gate blocks (``RegistrySnapshot.blocked``): every withdrawal on the
+        list, and every never-publish record's own templates. An expiry whose record was
+        renewed since (active, in date) no longer blocks."""
+        people = {p.person_id: p for p in self.list_people()}
+        encodings: dict[str, list[np.ndarray]] = {}
+        for person_id, encoding in self._blocked_rows():
+            encodings.setdefault(person_id, []).append(encoding)
+        found = []
+        for withdrawal in self.withdrawals():
+            person = people.get(withdrawal.person_id)
+            if (
+                withdrawal.why == EXPIRED
+                and person is not None
+                and person.authentic
+                and person.state(today) == "active"
+            ):
+                continue
+            found.append(
+                BlockedPerson(
+                    person_id=withdrawal.person_id,
+                    withdrawn_on=withdrawal.withdrawn_on,
+                    why=withdrawal.why,
+                    encodings=tuple(encodings.get(withdrawal.person_id, ())),
+                    photos=frozenset(withdrawal.photos),
+                )
+            )
+        listed = {b.person_id for b in found}
+        for person in people.values():
+            if person.never_publish and person.authentic and person.person_id not in listed:
+                own = tuple(self._decrypt_templates(person.person_id))
+                if own:
+                    found.append(
+                        BlockedPerson(
+                            person.person_id,
+                            person.updated_at.date(),
+                            "marked never-publish",
+                            own,
+                        )
+                    )
+        return tuple(found)
+
+    def closest_records(self, encoding: np.ndarray, limit: int = 5) -> list[Closest]:
+        """The records whose templates come closest to one face, closest first, the
+        withdrawn ones included (from the block list, flagged), so the office sees who a
+        face matching no active record may be before it approves a photo."""
+        probe = np.asarray(encoding, dtype=np.float64)
+        if probe.shape != (ENCODING_SIZE,):
+            raise RegistryError(f"a face encoding must be {ENCODING_SIZE} numbers")
+        today = consent_today(None)  # matching a face does not depend on the day
+        people = {p.person_id: p for p in self.list_people()}
+        best: dict[str, tuple[float, bool]] = {}
+
+        def consider(person_id: str, templates: Sequence[np.ndarray], withdrawn: bool) -> None:
+            if not templates:
+                return
+            distance = float(np.min(np.linalg.norm(np.stack(templates) - probe, axis=1)))
+            previous = best.get(person_id)
+            if previous is None or distance < previous[0]:
+                best[person_id] = (distance, withdrawn or (previous or (0, False))[1])
+            elif withdrawn:
+                best[person_id] = (previous[0], True)
+
+        for record in self.snapshot(today).records:
+            consider(record.person_id, record.encodings, record.revoked or record.never_publish)
+        blocked: dict[str, list[np.ndarray]] = {}
+        for person_id, template in self._blocked_rows():
+            blocked.setdefault(person_id, []).append(template)
+        for person_id, templates in blocked.items():
+            consider(person_id, templates, True)
+        listed = {w.person_id: w for w in self.withdrawals()}
+        found = []
+        for person_id, (distance, withdrawn) in sorted(best.items(), key=lambda i: i[1][0]):
+            person = people.get(person_id)
+            if person is None:
+                withdrawal = listed.get(person_id)
+                when = datetime.combine(
+                    withdrawal.withdrawn_on if withdrawal else today, datetime.min.time(), UTC
+                )
+                person = Person(
+                    person_id, "(record removed)", "student", None, (), None, "revoked",
+                    False, 0, when, when,
+                )  # fmt: skip
+            withdrawn = withdrawn or person.status == "revoked" or person_id in listed
+            found.append(Closest(person, distance, withdrawn))
+        return found[: max(0, int(limit))]
+
+    def purge_block_data(self, today: date, actor: str | None = None) -> list[str]:
+        """Delete the block-list entries (templates and photo hashes) whose retention date
+        is before `today`; returns their person ids. After it, a photo of that person is
+        judged like any other: an unknown face is withheld until the office approves it."""
+        with self.transaction():
+            due = [w for w in self.withdrawals() if w.keep_until < today]
+            stale = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT person_id FROM withdrawals WHERE keep_until < ?", (today.isoformat(),)
+                ).fetchall()
+            ]
+            for person_id in sorted({w.person_id for w in due} | set(stale)):
+                templates = len(self._blocked_encodings(person_id))
+                self._drop_block(person_id)
+                self._audit(
+                    actor,
+                    "purge-block-data",
+                    person_id,
+                    {"retention_ended": today.isoformat(), "templates_deleted": templates},
+                )
+        return sorted({w.person_id for w in due} | set(stale))
+
+    def reapply_withdrawals(
+        self, entries: Sequence[withdrawals.Entry], actor: str | None = None
+    ) -> list[str]:
+        """After a restore: make every withdrawal of the journal entries (those recorded
+        after the backup) hold again, unless consent was given again after it. Returns
+        what was done, one line per person, for the office to read."""
+        done = []
+        last: dict[str, withdrawals.Entry] = {}
+        photos: dict[str, set[str]] = {}
+        for entry in sorted(entries, key=lambda e: e.seq):
+            last[entry.person_id] = entry
+            if entry.action in withdrawals.WITHDRAWALS:
+                photos.setdefault(entry.person_id, set()).update(entry.photos)
+        with self.transaction():
+            for person_id, entry in sorted(last.items()):
+                if entry.action == RECONSENT:
+                    done.append(
+                        f"{person_id}: consent was given again on {entry.on} after the backup; "
+                        "the record is as the backup has it (give consent again if it is "
+                        "withdrawn there)"
+                    )
+                    continue
+                on = date.fromisoformat(entry.on)
+                person = self.get(person_id)
+                settings = _gate_settings(None)
+                keep_until = _school_day(settings) + timedelta(
+                    days=int(settings.block_retention_days)
+                )
+                encodings = self._decrypt_templates(person_id) if person else []
+                self._add_block(person_id, on, entry.why, keep_until, photos[person_id], encodings)
+                if person is not None and person.authentic:
+                    if entry.action == "revoke" and person.status != "revoked":
+                        self._forget_templates(person_id)
+                        self._db.execute(
+                            "UPDATE people SET status = 'revoked', updated_at = ?, "
+                            "version = version + 1 WHERE id = ?",
+                            (_now(), person_id),
+                        )
+                    elif entry.action == "never-publish" and not person.never_publish:
+                        self._db.execute(
+                            "UPDATE people SET never_publish = 1, updated_at = ?, "
+                            "version = version + 1 WHERE id = ?",
+                            (_now(), person_id),
+                        )
+                    elif entry.action == "expired":
+                        self._forget_templates(person_id)
+                        self._db.execute(
+                            "UPDATE people SET updated_at = ?, version = version + 1 WHERE id = ?",
+                            (_now(), person_id),
+                        )
+                    self._seal_person(person_id)
+                self._audit(
+                    actor,
+                    "reapply-withdrawal",
+                    person_id,
+                    {"withdrawal": entry.action, "on": entry.on, "journal_entry": entry.seq},
+                )
+                count = len(photos[person_id])
+                done.append(
+                    f"{person_id}: {entry.why} on {entry.on} (by {entry.actor}), made after the "
+                    f"backup: applied again, {_plural(count, 'photo')} blocked"
+                )
+        return done
+
+    def set_journal_position(self, seq: int, mac: str, actor: str | None = None) -> None:
+        """Record where the withdrawals journal ends (after a restore re-applied it)."""
+        with self.transaction():
+            self._set_journal_head(seq, mac)
+            self._audit(actor, "journal-position", None, {"journal_entry": seq})
 
     def approve(
         self,
@@ -934,28 +1596,49 @@ class Registry:
         label: str = "",
         scope: str = "website",
         today: date | None = None,
+        not_student: str = "",
+        faces: Sequence[DetectedFace] | None = None,
+        settings=None,
     ) -> Approval:
         """The consent office's decision to publish one exact image (by content hash).
 
-        `shows` names every person the office recognised in the photo (empty: no
-        identifiable person). Each must be in the registry with consent for `scope`: an
-        approval naming someone without it would publish nothing. The approval is void as
-        soon as anyone it names loses consent (``decision.verdict_for_faces``)."""
+        `shows` names every person the office recognised in the photo. Each must be in the
+        registry with consent for `scope`: an approval naming someone without it would
+        publish nothing. The approval is void as soon as anyone it names loses consent
+        (``decision.verdict_for_faces``).
+
+        Who is shown must be said: every face of the photo (`faces`, by default the face
+        cache's entry for the image, as the last build or `consent check` found them)
+        that matches no active record is either named in `shows` or covered by
+        `not_student` (the office's statement: "visitor", "parent", or its own words).
+        `shows=()` without `not_student` means no identifiable person, and is refused when
+        such a face is there (``UnstatedFaces``, with the closest records of each face,
+        withdrawn ones included). An image that showed a withdrawn person, or with a face
+        close to one (tolerance plus margin), is refused (``BlockedImage``): only giving
+        their consent again can publish it."""
+        from face_engine.decision import match_face, withdrawal_reasons
+
         sha256 = str(sha256).strip().lower()
         if not SHA256.match(sha256):
             raise RegistryError(f"'{sha256}' is not an image hash (64 hexadecimal characters)")
         by = " ".join(str(by).split())
         reason = " ".join(str(reason).split())
+        not_student = " ".join(str(not_student or "").split())
         if not by:
             raise RegistryError("say who approves the image (--by NAME)")
         if not reason:
             raise RegistryError("give the reason for the approval (--reason TEXT)")
+        if len(not_student) > 200:
+            raise RegistryError("say who the other people are in at most 200 characters")
         if isinstance(shows, str):
             shows = (shows,)
         people = tuple(dict.fromkeys(check_person_id(i) for i in shows))
         today = today or consent_today(None)  # callers give the school's day
+        settings = _gate_settings(settings)
         at = datetime.now(UTC).replace(microsecond=0)
         with self.transaction():
+            snapshot = self.snapshot(today)
+            blocked = {b.person_id: b for b in snapshot.blocked}
             for person_id in people:
                 person = self.get(person_id)
                 if person is None:
@@ -967,32 +1650,67 @@ class Registry:
                 if not person.authentic:
                     raise RegistryError(_altered_person(person_id) + " Nothing was approved.")
                 refusal = _record_of(person).refusal(today, scope)
+                if refusal is None and person_id in blocked:
+                    refusal = f"{blocked[person_id].describe()}, not given again"
                 if refusal is not None:
                     raise RegistryError(
                         f"--shows {person_id} ({person.name}): {refusal}, so the photo "
                         "cannot be published with them in it. Nothing was approved."
                     )
+            if faces is None:
+                from face_engine.cache import FaceCache
+
+                faces = FaceCache(settings.cache_dir).get(sha256, need_encodings=False)
+            faces = list(faces or ())
+            results = [match_face(face, snapshot, settings) for face in faces]
+            withdrawn = withdrawal_reasons(sha256, faces, results, snapshot, settings)
+            if withdrawn:
+                raise BlockedImage(
+                    "the image cannot be approved: "
+                    + "; ".join(withdrawn)
+                    + ". Nothing was approved.",
+                    withdrawn,
+                )
+            recognised = {r.person_id for r in results if r.person_id}
+            unmatched = [
+                (number, face)
+                for number, (face, result) in enumerate(zip(faces, results, strict=True), 1)
+                if face.encoding is not None and result.person_id is None
+            ]
+            named_unseen = [p for p in people if p not in recognised]
+            if unmatched and not not_student and len(named_unseen) < len(unmatched):
+                closest = [
+                    (number, face, self.closest_records(face.encoding, limit=3))
+                    for number, face in unmatched
+                ]
+                raise UnstatedFaces(_unstated_message(closest, people), closest)
             previous = self._db.execute(
                 "SELECT 1 FROM approvals WHERE sha256 = ?", (sha256,)
             ).fetchone()
             self._db.execute(
                 "INSERT OR REPLACE INTO approvals "
-                f"({self._APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                (sha256, by, reason, at.isoformat(), json.dumps(list(people)), label),
+                f"({self._APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sha256,
+                    by,
+                    reason,
+                    at.isoformat(),
+                    json.dumps(list(people)),
+                    label,
+                    not_student,
+                ),
             )
             self._seal_approval(sha256)
-            self._audit(
-                by,
-                "approve",
-                None,
-                {
-                    "sha256": sha256,
-                    "reason": reason,
-                    "shows": list(people),
-                    "replaced": bool(previous),
-                },
-            )
-        return Approval(sha256, by, reason, at, people, label)
+            details = {
+                "sha256": sha256,
+                "reason": reason,
+                "shows": list(people),
+                "replaced": bool(previous),
+            }
+            if not_student:
+                details["not_student"] = not_student
+            self._audit(by, "approve", None, details)
+        return Approval(sha256, by, reason, at, people, label, not_student)
 
     def withdraw_approval(self, sha256: str, actor: str | None = None) -> None:
         sha256 = str(sha256).strip().lower()
@@ -1003,19 +1721,35 @@ class Registry:
             self._note_seal("approvals", sha256, None)
             self._audit(actor, "withdraw-approval", None, {"sha256": sha256})
 
-    def purge_expired(self, today: date, actor: str | None = None) -> list[str]:
+    def purge_expired(self, today: date, actor: str | None = None, *, settings=None) -> list[str]:
         """Delete the templates of records whose consent expired before `today`;
-        returns their ids. The records stay, so listings still show them as expired."""
+        returns their ids. The records stay, so listings still show them as expired.
+        Before the templates go, they and the photos that showed the person go on the
+        block list (as for a revoke): renewing the consent (a new end date) lifts it."""
         with self.transaction():
             rows = self._db.execute(
-                "SELECT DISTINCT p.id, COUNT(t.id) FROM people p JOIN templates t "
+                "SELECT DISTINCT p.id, p.expires, COUNT(t.id) FROM people p JOIN templates t "
                 "ON t.person_id = p.id WHERE p.expires IS NOT NULL AND p.expires < ? "
                 "GROUP BY p.id ORDER BY p.id",
                 (today.isoformat(),),
             ).fetchall()
-            for person_id, count in rows:
+            for person_id, expires, count in rows:
+                authentic = self.get(person_id).authentic
+                photos = self._keep_to_block(
+                    person_id, "expired", EXPIRED, date.fromisoformat(expires), actor, settings
+                )
                 self._forget_templates(person_id)
-                self._audit(actor, "purge-expired", person_id, {"templates_deleted": count})
+                if authentic:  # an altered row is never sealed as genuine
+                    self._db.execute(
+                        "UPDATE people SET version = version + 1 WHERE id = ?", (person_id,)
+                    )
+                    self._seal_person(person_id)
+                self._audit(
+                    actor,
+                    "purge-expired",
+                    person_id,
+                    {"templates_deleted": count, "photos_blocked": len(photos)},
+                )
         return [row[0] for row in rows]
 
     # ------------------------------------------------------------ reading
@@ -1023,11 +1757,11 @@ class Registry:
     # Every column of a people row but its MAC, in the order the MAC covers them.
     _PERSON_COLUMNS = (
         "id, name, role, grade, scopes, expires, status, never_publish, created_at, "
-        "updated_at, lookalikes"
+        "updated_at, lookalikes, version"
     )
     _PERSON_SQL = (
         "SELECT p.id, p.name, p.role, p.grade, p.scopes, p.expires, p.status, p.never_publish, "
-        "p.created_at, p.updated_at, p.lookalikes, p.mac, "
+        "p.created_at, p.updated_at, p.lookalikes, p.version, p.mac, "
         "(SELECT COUNT(*) FROM templates t WHERE t.person_id = p.id) "
         "FROM people p"
     )
@@ -1042,13 +1776,14 @@ class Registry:
             expires=date.fromisoformat(row[5]) if row[5] else None,
             status=row[6],
             never_publish=bool(row[7]),
-            templates=row[12],
+            templates=row[13],
             created_at=datetime.fromisoformat(row[8]),
             updated_at=datetime.fromisoformat(row[9]),
             lookalikes=tuple(s for s in (row[10] or "").split(",") if s),
             authentic=seals is not None
-            and seals["people"].get(row[0]) == row[11]
-            and crypto.mac_matches(self._row_key, row[11], "people", *row[:11]),
+            and seals["people"].get(row[0]) == row[12]
+            and crypto.mac_matches(self._row_key, row[12], "people", *row[:12]),
+            version=int(row[11] or 0),
         )
 
     def get(self, person_id: str) -> Person | None:
@@ -1069,15 +1804,16 @@ class Registry:
         ).fetchall():
             authentic = (
                 seals is not None
-                and seals["approvals"].get(row[0]) == row[6]
-                and crypto.mac_matches(self._row_key, row[6], "approvals", *row[:6])
+                and seals["approvals"].get(row[0]) == row[7]
+                and crypto.mac_matches(self._row_key, row[7], "approvals", *row[:7])
             )
             try:
                 shows = None if row[4] is None else tuple(str(i) for i in json.loads(row[4]))
                 at = datetime.fromisoformat(row[3])
             except (TypeError, ValueError):
                 shows, at, authentic = None, datetime.fromtimestamp(0, UTC), False
-            found.append((Approval(row[0], row[1], row[2], at, shows, row[5] or ""), authentic))
+            approval = Approval(row[0], row[1], row[2], at, shows, row[5] or "", row[6] or "")
+            found.append((approval, authentic))
         return found
 
     def approvals(self) -> dict[str, Approval]:
@@ -1097,7 +1833,7 @@ class Registry:
         for approval, authentic in self._approval_rows():
             if not authentic:
                 problems.append(_altered_row("approvals", approval.sha256))
-        return problems
+        return problems + self._bad_block_rows()
 
     def _bad_template_rows(self) -> list[tuple[int, str]]:
         seals = self._seals()
@@ -1148,11 +1884,29 @@ class Registry:
             ).fetchall()
             approvals = self._approval_rows()
             seals = self._seals()
+            blocked = self.blocked_people(today)
+            bad_block = self._bad_block_rows()
+            block_keys = {
+                "withdrawals": {
+                    r[0] for r in self._db.execute("SELECT person_id FROM withdrawals")
+                },
+                "blocked_templates": {
+                    str(r[0]) for r in self._db.execute("SELECT id FROM blocked_templates")
+                },
+            }
         finally:
             if own_transaction:
                 self._db.execute("COMMIT")
 
         problems = [] if seals is not None else [SEALS_ALTERED]
+        # Block data deleted without the key (its seal is there, its row is not) could let
+        # an approval publish a withdrawn person: every approval is suspended until the
+        # registry is restored.
+        missing_block = (
+            seals is None
+            or bool(bad_block)
+            or any(set(seals[table]) - keys for table, keys in block_keys.items())
+        )
         digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
         trusted = {p.person_id for p in people if p.authentic}
         templates: dict[str, list[np.ndarray]] = {}
@@ -1185,10 +1939,23 @@ class Registry:
                 + b"\n"
             )
             records.append(_record_of(p, tuple(templates.get(p.person_id, ()))))
+        for person in blocked:
+            digest.update(
+                f"blocked {person.person_id} {person.withdrawn_on} {person.why} "
+                f"{len(person.encodings)} {','.join(sorted(person.photos))}\n".encode()
+            )
+        if missing_block and seals is not None:
+            problems.append(
+                "part of the withdrawals block list was deleted or changed outside the consent "
+                f"command, so no approval can be trusted (every approved photo is withheld): "
+                f"{RESTORE}"
+            )
         trusted_approvals = {}
         for a, authentic in approvals:
             if not authentic:
                 problems.append(_altered_row("approvals", a.sha256))
+                continue
+            if missing_block:
                 continue
             trusted_approvals[a.sha256] = a
             digest.update(
@@ -1202,7 +1969,129 @@ class Registry:
             approvals=trusted_approvals,
             today=today,
             fingerprint=digest.hexdigest(),
+            blocked=blocked,
         )
+
+
+EXPIRED = "consent expired"
+RECONSENT = withdrawals.RECONSENT
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """One person on the block list, as the office sees it (never the template values)."""
+
+    person_id: str
+    withdrawn_on: date
+    why: str  # "consent revoked", "marked never-publish", "consent expired"
+    keep_until: date  # purged by `consent purge-expired` after this date
+    photos: tuple[str, ...]  # content hashes of the photos that showed them
+    templates: int  # templates kept to recognise them (to block, never to publish)
+
+
+class Closest(NamedTuple):
+    """A record close to a face (``Registry.closest_records``)."""
+
+    person: Person
+    distance: float
+    withdrawn: bool  # revoked, never-publish or on the block list
+
+
+class BlockedImage(RegistryError):
+    """An approval refused: the image showed, or shows, a withdrawn person."""
+
+    def __init__(self, message: str, reasons: list[str]):
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class UnstatedFaces(RegistryError):
+    """An approval refused: faces match no active record and the office did not say who
+    they are. `faces` holds (face number, the face, its closest records)."""
+
+    def __init__(self, message: str, faces: list[tuple[int, DetectedFace, list[Closest]]]):
+        super().__init__(message)
+        self.faces = faces
+
+
+def closest_text(closest: Sequence[Closest]) -> str:
+    """`S1 Jamie Rivera 0.41 (withdrawn), S7 Ana Cruz 0.66`, or `no record`."""
+    if not closest:
+        return "no record"
+    return ", ".join(
+        f"{c.person.person_id} {c.person.name} {c.distance:.2f}"
+        + (" (WITHDRAWN)" if c.withdrawn else "")
+        for c in closest
+    )
+
+
+def _unstated_message(
+    closest: Sequence[tuple[int, DetectedFace, list[Closest]]], people: Sequence[str]
+) -> str:
+    count = len(closest)
+    faces = "; ".join(
+        f"face {number} at ({face.box.left},{face.box.top}): closest {closest_text(near)}"
+        for number, face, near in closest
+    )
+    named = f" (--shows names {', '.join(people)})" if people else ""
+    return (
+        f"the photo has {_plural(count, 'face')} matching no active record{named}: say who "
+        f"{'it is' if count == 1 else 'they are'}, with --shows ID for a record, or "
+        "--not-student visitor|parent|TEXT for someone who is not a student. "
+        f"{faces}. Nothing was approved."
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _change_summary(details: dict) -> str:
+    """The audit details of a change, in short, for StaleRecord's message."""
+    shown = {k: v for k, v in details.items() if k != "version" and v not in (None, "", [])}
+    return ", ".join(
+        f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items()
+    )
+
+
+def _school_day(settings) -> date:
+    """The day a withdrawal is recorded for: the school's day by the clock (never a
+    preview's SITE_DATE), in the settings' time zone."""
+    from .clock import school_day
+
+    return school_day(getattr(settings, "timezone", None))
+
+
+def _gate_settings(settings):
+    """The consent settings a withdrawal needs (face cache, tolerance, margin, retention):
+    the caller's, else the defaults and environment (``GateSettings.from_mapping``)."""
+    if settings is not None:
+        return settings
+    from .settings import GateSettings
+
+    return GateSettings.from_mapping()
+
+
+def photos_showing(encodings: Sequence[np.ndarray], cache_dir: Path, tolerance: float) -> list[str]:
+    """The content hashes of the photos in the face cache (``face_engine.cache``, as the
+    gate wrote it under CONSENT_CACHE_DIR) with a face within `tolerance` of any of
+    `encodings`: the photos that showed a person, found without scanning any photo."""
+    from face_engine.cache import FaceCache
+
+    if not encodings:
+        return []
+    cache = FaceCache(cache_dir)
+    templates = np.stack([np.asarray(e, dtype=np.float64) for e in encodings])
+    found = []
+    for entry in sorted(cache.directory.glob("*/*.json")):
+        faces = cache.get(entry.stem, need_encodings=False) or ()
+        for face in faces:
+            if face.encoding is None:
+                continue
+            if float(np.min(np.linalg.norm(templates - face.encoding, axis=1))) <= tolerance:
+                found.append(entry.stem)
+                break
+    return found
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ DEFAULTS: dict[str, object] = {
     # never-publish, is published with those faces blurred (face_engine.decision's rule,
     # consent_gate/blur.py); the report lists the blurred faces.
     "CONSENT_BLUR": False,
+    # How long a withdrawal's block data (the templates and photo hashes kept to block a
+    # withdrawn person, never to publish) is kept after it was recorded: five years, the
+    # longest the site keeps a school year's photos online (consent/README.md).
+    # `consent purge-expired` deletes it after that.
+    "CONSENT_BLOCK_RETENTION_DAYS": 1825,
 }
 
 # Settings an environment variable of the same name overrides (a service's or a test's).
@@ -109,6 +114,7 @@ class GateSettings:
     shared_cache: str = ""
     shared_cache_key_file: Path = Path()
     shared_cache_endpoint: str | None = None
+    block_retention_days: int = 1825
     # The school's time zone (Pelican's TIMEZONE; None: the machine's): the day consent
     # decisions are made for is ``clock.consent_today(timezone)``.
     timezone: str | None = None
@@ -169,6 +175,14 @@ class GateSettings:
         values["timezone"] = _timezone(settings.get("TIMEZONE"))
         values.update(tolerance=tolerance, margin=margin, min_face_px=min_face, workers=workers)
         values.update(cache_keep_days=keep_days, cache_max_mb=max_mb)
+        try:
+            values["block_retention_days"] = int(merged["CONSENT_BLOCK_RETENTION_DAYS"])
+        except (TypeError, ValueError):
+            raise SettingsError(
+                "CONSENT_BLOCK_RETENTION_DAYS must be a whole number of days"
+            ) from None
+        if values["block_retention_days"] < 0:
+            raise SettingsError("CONSENT_BLOCK_RETENTION_DAYS must be 0 or more")
         root = Path(str(merged["CONSENT_ROOT"] or os.curdir)).expanduser()
         for name in (
             "registry",

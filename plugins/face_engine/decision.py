@@ -132,6 +132,13 @@ def verdict_for_faces(
     The one home of the verdict: the build, `consent check` and the publish-time re-check
     all come here, through `decide` or `check_files`."""
     results = [match_face(face, snapshot, settings) for face in faces]
+    blocked = withdrawal_reasons(sha256, faces, results, snapshot, settings)
+    if blocked:
+        if sha256 in snapshot.approvals:  # the approval's own reasons first, when it fails
+            approved = _approved(path, sha256, snapshot, settings, results)
+            if not approved.publish:
+                blocked = approved.reasons + blocked
+        return Verdict(path, sha256, WITHHOLD, blocked, results)
     if sha256 in snapshot.approvals:
         return _approved(path, sha256, snapshot, settings, results)
     if not results:
@@ -157,6 +164,55 @@ def verdict_for_faces(
     return Verdict(
         path, sha256, PUBLISH, [f"all {len(results)} face(s) have consent on file"], results
     )
+
+
+def withdrawal_reasons(
+    sha256: str,
+    faces: Sequence[DetectedFace],
+    results: Sequence[FaceResult],
+    snapshot: RegistrySnapshot,
+    settings: MatchSettings,
+) -> list[str]:
+    """Why a withdrawal withholds this image, approved or not ([] when none does).
+
+    A withdrawn person (``RegistrySnapshot.blocked``) blocks the photos that showed them
+    when they withdrew (by content hash), and any face within the tolerance plus the
+    margin of their kept templates, unless the gate confidently recognised that face as
+    someone with consent (closer to them by at least the margin). Only giving their
+    consent again (``Registry.give_consent_again``) lifts it."""
+    reasons = []
+    for person in snapshot.blocked:
+        if sha256 and sha256 in person.photos:
+            reasons.append(
+                f"this photo showed {person.describe()} when their consent was withdrawn: "
+                "withheld, approved or not, until their consent is given again "
+                f"(`consent reconsent {person.person_id}`)"
+            )
+    limit = settings.tolerance + settings.margin
+    for face, result in zip(faces, results, strict=True):
+        if face.encoding is None:
+            continue
+        for person in snapshot.blocked:
+            if not person.encodings:
+                continue
+            distance = float(
+                np.min(np.linalg.norm(np.stack(person.encodings) - face.encoding, axis=1))
+            )
+            if distance > limit:
+                continue
+            if (
+                result.ok
+                and result.distance is not None
+                and result.distance + settings.margin <= distance
+            ):
+                continue  # confidently someone else, with consent
+            reasons.append(
+                f"face at {_where(face.box)}: close to {person.describe()} (distance "
+                f"{distance:.2f}, within the tolerance {settings.tolerance:.2f} plus the "
+                f"margin {settings.margin:.2f}): withheld, approved or not, until their "
+                f"consent is given again (`consent reconsent {person.person_id}`)"
+            )
+    return reasons
 
 
 def _where(box) -> str:

@@ -63,12 +63,36 @@ class Approval:
     at: datetime
     shows: tuple[str, ...] | None = None
     label: str = ""  # the file the office approved, for messages ("" when approved by hash)
+    # Who the faces matching no record are, as the office stated it ("visitor", "parent",
+    # or its own words); "" when every face is named in `shows` (or none is identifiable).
+    not_student: str = ""
 
     def shows_text(self) -> str:
-        """`S1024, S1025`, `nobody`, or `not recorded`, for messages."""
+        """`S1024, S1025`, `nobody`, `not a student: visitor`, or `not recorded`."""
         if self.shows is None:
             return "not recorded"
-        return ", ".join(self.shows) if self.shows else NOBODY
+        named = ", ".join(self.shows)
+        if self.not_student:
+            return (named + "; " if named else "") + f"not a student: {self.not_student}"
+        return named or NOBODY
+
+
+@dataclass(frozen=True)
+class BlockedPerson:
+    """Someone whose consent was withdrawn (revoked, never-publish, expired and purged):
+    kept to block, never to publish. A photo on `photos` (content hashes of the photos that
+    showed them when they withdrew) or with a face close to `encodings` is withheld, even
+    when the office approved it, until their consent is given again."""
+
+    person_id: str
+    withdrawn_on: date
+    why: str  # "consent revoked", "marked never-publish", "consent expired"
+    encodings: tuple[np.ndarray, ...] = ()
+    photos: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        """`S1024 (consent revoked on 2026-12-07)`, for reasons the office reads."""
+        return f"{self.person_id} ({self.why} on {self.withdrawn_on.isoformat()})"
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,8 @@ class RegistrySnapshot:
     today: date
     # Changes whenever any record, template or approval changes (cache key for matching).
     fingerprint: str = ""
+    # People whose consent was withdrawn: what the gate blocks them by (never publishes).
+    blocked: tuple[BlockedPerson, ...] = ()
 
 
 @dataclass(frozen=True)

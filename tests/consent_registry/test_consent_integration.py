@@ -131,7 +131,12 @@ def test_review_then_approve_publishes_the_image(office, capsys, monkeypatch):
 
     biden1 = FACES / "people/biden/biden1.jpg"
     approve = ["approve", str(biden1), "--by", "Ms Lee", "--reason", "visiting speaker"]
-    code = main([*approve, "--shows", "nobody", *where])  # no one the school registers
+    # A face matching no record is not "nobody": the office says who it is.
+    assert main([*approve, "--shows", "nobody", *where]) == 1
+    out, err = capsys.readouterr()
+    assert "matches no active record; closest: OBAMA Barack Obama" in out
+    assert "--not-student" in err and "Nothing was approved" in err
+    code = main([*approve, "--not-student", "visitor", *where])  # no one the school registers
     assert code == 0
     capsys.readouterr()
     assert main(["review", "--report", str(report), *where]) == 0
@@ -147,7 +152,9 @@ def test_review_then_approve_publishes_the_image(office, capsys, monkeypatch):
     approve = ["approve", str(group), "--by", "Ms Lee", "--reason", "assembly", *where]
     assert main([*approve, "--shows", "nobody"]) == 1
     assert "the gate recognises OBAMA" in capsys.readouterr().err
-    assert main([*approve, "--shows", "OBAMA"]) == 0
+    assert main([*approve, "--shows", "OBAMA"]) == 1  # and say who the other face is
+    assert "--not-student" in capsys.readouterr().err
+    assert main([*approve, "--shows", "OBAMA", "--not-student", "visitor"]) == 0
     capsys.readouterr()
     assert main(["check", "--json", str(group), *where]) == 0
     (verdict,) = json.loads(capsys.readouterr().out)

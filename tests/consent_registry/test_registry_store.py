@@ -261,13 +261,14 @@ def test_adding_an_existing_id(registry):
     assert np.array_equal(record.encodings[0], fake_encoding(1))
 
 
-def test_replace_reactivates_a_revoked_record_only_with_photos(registry):
+def test_replace_never_reactivates_a_revoked_record(registry):
+    """A new photo is not consent given again: the record stays revoked (issue 20)."""
     registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
     registry.revoke("S1")
     with pytest.raises(RegistryError, match="at least one reference photo"):
         registry.add("S1", "Jamie Rivera", [], replace=True)
     person = registry.add("S1", "Jamie Rivera", [fake_encoding(2)], replace=True)
-    assert person.status == "active" and person.templates == 1
+    assert person.status == "revoked" and person.templates == 1
 
 
 @pytest.mark.parametrize(
