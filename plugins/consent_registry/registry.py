@@ -2086,9 +2086,11 @@ def photos_showing(encodings: Sequence[np.ndarray], cache_dir: Path, tolerance: 
     for entry in sorted(cache.directory.glob("*/*.json")):
         faces = cache.get(entry.stem, need_encodings=False) or ()
         for face in faces:
-            if face.encoding is None:
-                continue
-            if float(np.min(np.linalg.norm(templates - face.encoding, axis=1))) <= tolerance:
+            views = [v for v in (face.encoding, getattr(face, "levelled", None)) if v is not None]
+            if any(
+                float(np.min(np.linalg.norm(templates - view, axis=1))) <= tolerance
+                for view in views
+            ):
                 found.append(entry.stem)
                 break
     return found

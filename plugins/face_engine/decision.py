@@ -192,11 +192,15 @@ def withdrawal_reasons(
     for face, result in zip(faces, results, strict=True):
         if face.encoding is None:
             continue
+        # Either view of the face (as found, eye-levelled) close to a withdrawn person is
+        # enough: the nearer one counts (unsure means withheld).
+        views = [v for v in (face.encoding, getattr(face, "levelled", None)) if v is not None]
         for person in snapshot.blocked:
             if not person.encodings:
                 continue
-            distance = float(
-                np.min(np.linalg.norm(np.stack(person.encodings) - face.encoding, axis=1))
+            templates = np.stack(person.encodings)
+            distance = min(
+                float(np.min(np.linalg.norm(templates - view, axis=1))) for view in views
             )
             if distance > limit:
                 continue
