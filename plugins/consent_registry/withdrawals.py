@@ -317,16 +317,24 @@ class RestorePlan:
     # With problems: the withdrawals the restore could undo (read before it replaces the
     # registry), for the office to make again.
     would_come_back: list[str] = field(default_factory=list)
+    new_place: bool = False  # no registry and no journal where the backup is restored
+    copy_journal: bool = False  # the journal beside the backup goes in place
 
 
 def plan_restore(registry: Path, backup_file: Path, key: bytes) -> RestorePlan:
     """The withdrawals recorded after `backup_file` was taken, from the journal beside
     `registry`, and every reason they cannot all be known (journal missing, damaged, cut
-    short, or not continuing the backup's)."""
+    short, or not continuing the backup's). Restored into a new place (no registry, no
+    journal there), the journal copied beside the backup is used and put in place."""
     journal = read(journal_path(registry), key)
+    copied = journal_path(backup_file)
+    moved = not journal.exists and not Path(registry).exists() and copied.exists()
+    if moved:
+        journal = read(copied, key)
     backup_head = read_head(backup_file, key)
     live_head = read_head(registry, key)
     plan = RestorePlan(journal, backup_head, live_head)
+    plan.copy_journal = moved
     plan.problems += journal.problems
     if backup_head is None:
         plan.problems.append(
@@ -337,7 +345,11 @@ def plan_restore(registry: Path, backup_file: Path, key: bytes) -> RestorePlan:
     start = backup_head[0]
     plan.to_apply = journal.after(start)
     if not journal.exists:
-        if live_head is None or live_head[0] > start:
+        if not Path(registry).exists():
+            # A restore into a new place (no registry, no journal there): nothing here to
+            # keep; the office is told that withdrawals made elsewhere are not known.
+            plan.new_place = True
+        elif live_head is None or live_head[0] > start:
             plan.problems.append(f"the withdrawals journal {journal.path} is missing")
         return plan
     at_backup = next((e for e in journal.entries if e.seq == start), None)
@@ -421,6 +433,10 @@ def apply_restore(opened, plan: RestorePlan, backup_file: Path, actor: str) -> l
     withdrawals made after the backup and record where the journal ends; lines for the
     office to read."""
     lines: list[str] = []
+    if plan.copy_journal and not plan.problems:  # later withdrawals continue this journal
+        dest = journal_path(opened.path)
+        dest.write_bytes(plan.journal.path.read_bytes())
+        os.chmod(dest, 0o600)
     if plan.to_apply:
         done = opened.reapply_withdrawals(plan.to_apply, actor=actor)
         lines.append(
@@ -428,11 +444,17 @@ def apply_restore(opened, plan: RestorePlan, backup_file: Path, actor: str) -> l
             f"({len(done)}):"
         )
         lines += [f"  {line}" for line in done]
+    elif plan.new_place:
+        lines.append(
+            f"There was no registry and no withdrawals journal at {opened.path}: if this "
+            "replaces a registry that was lost with its journal, withdrawals made after the "
+            "backup are not known here; check them and make them again."
+        )
     elif not plan.problems:
         lines.append("No withdrawal was made after the backup (the withdrawals journal says so).")
     if plan.problems:
         back = plan.would_come_back
-        if plan.journal.exists:
+        if plan.journal.exists and not plan.copy_journal:
             _set_aside(plan.journal.path, plan.journal)
         lines.append(
             "Restored WITHOUT a usable withdrawals journal (--without-withdrawals-journal): "

@@ -211,3 +211,28 @@ def test_purge_expired_removes_block_data_only_after_retention(paths, capsys, fa
             "S1"
         ]
         assert registry.withdrawals() == []
+
+
+def test_a_restore_into_a_new_place_uses_the_journal_beside_the_backup(
+    paths, capsys, withdrawn_after_backup
+):
+    """The registry and its journal lost with the machine: the backup's own journal copy
+    goes in place, and later withdrawals continue it."""
+    later = paths["root"] / "backups" / "later.sqlite3"
+    assert run(capsys, "backup", str(later))[0] == 0
+    elsewhere = paths["root"] / "new-machine" / "registry.sqlite3"
+    code, out, err = run(capsys, "restore", str(later), "--registry", str(elsewhere), "--yes")
+    assert code == 0, err
+    assert withdrawals.journal_path(elsewhere).read_text() == (
+        withdrawals.journal_path(later).read_text()
+    )
+    code, out, err = run(
+        capsys, "restore", str(withdrawn_after_backup), "--registry", str(elsewhere), "--yes"
+    )
+    assert code == 0 and "S1: consent revoked on" in out  # re-applied from the copy
+    # With neither a registry nor any journal: restored, and the office is told.
+    bare = paths["root"] / "bare" / "registry.sqlite3"
+    code, out, _ = run(
+        capsys, "restore", str(withdrawn_after_backup), "--registry", str(bare), "--yes"
+    )
+    assert code == 0 and "withdrawals made after the backup are not known here" in out
