@@ -15,13 +15,23 @@ Changes to accounts are still written to the registry's one audit log (``audit.r
 Passwords are stored as argon2id hashes (argon2-cffi's defaults, rehashed when they
 change). Session tokens are 32 random bytes; only their SHA-256 is stored, so a copy of
 this file opens no session.
+
+Sign-in cannot be turned against the office: failures are counted per (name, address), and
+past FREE_FAILURES each further try of that pair waits a growing delay (1 s, 2 s, 4 s …, at
+most MAX_DELAY), so someone guessing from one computer is slowed to a crawl while the officer
+still signs in from theirs; a success clears the pair's count. A password is refused when
+it is short, over MAX_PASSWORD_BYTES (before any hashing: argon2 would hash 10 MB), common
+(``data/common-passwords.txt``) or made of the user's name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
+import math
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -35,11 +45,18 @@ ROLES = ("office", "viewer")
 # A session ends after this long without a request, and after MAX_SESSION in any case.
 IDLE_TIMEOUT = timedelta(minutes=30)
 MAX_SESSION = timedelta(hours=10)
-# Sign-in limit: this many failures for one name, or from one address, within the window
-# lock further attempts for the rest of the window (argon2 already costs ~50 ms a try).
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+# Sign-in limit, per (name, address): FREE_FAILURES failures within FAILURE_WINDOW cost
+# nothing (typos); each one after doubles the wait before the next try of that pair, from
+# FIRST_DELAY up to MAX_DELAY. 20 guesses an hour then, against ~20,000 a minute unthrottled
+# (argon2 costs ~50 ms a try on 2 cores).
+FREE_FAILURES = 3
+FIRST_DELAY = timedelta(seconds=1)
+MAX_DELAY = timedelta(minutes=5)
+FAILURE_WINDOW = timedelta(hours=1)
 MIN_PASSWORD = 10
+# Longer passwords are refused before hashing (a pass phrase of 1 KB is already absurd).
+MAX_PASSWORD_BYTES = 1024
+COMMON_PASSWORDS = Path(__file__).with_name("data") / "common-passwords.txt"
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 SCHEMA = """
@@ -88,7 +105,48 @@ class AccountError(Exception):
 
 
 class TooManyAttempts(AccountError):
-    pass
+    def __init__(self, message: str, wait: timedelta):
+        super().__init__(message)
+        self.wait = wait
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why a new password is refused, or None. Refused: shorter than MIN_PASSWORD, longer
+    than MAX_PASSWORD_BYTES, or little more than a common password or the user's name once
+    those are taken out ("password12", "m.chen2026", "qwertyuiop")."""
+    size = len(password.encode("utf-8", "replace"))
+    if size > MAX_PASSWORD_BYTES:
+        return (
+            f"the password is too long ({size:,} bytes): use at most {MAX_PASSWORD_BYTES:,}, "
+            "for example three or four unrelated words"
+        )
+    if len(password) < MIN_PASSWORD:
+        return (
+            f"the password is too short ({len(password)} characters): use at least "
+            f"{MIN_PASSWORD}, for example three or four unrelated words"
+        )
+    rest = _letters(password)
+    name_parts = [_letters(name)] + [p for p in re.split(r"[._-]+", name.casefold()) if len(p) > 2]
+    words = sorted((w for w in common_passwords() if len(w) >= 4), key=len, reverse=True)
+    for word in [*name_parts, *words]:
+        if word:
+            rest = rest.replace(word, "")
+    if len(rest) < 6 or len(set(rest)) < 4:
+        return (
+            "the password is too easy to guess (a common password, or the user name, with "
+            "little added): use three or four unrelated words"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -155,11 +213,9 @@ class Accounts:
             )
         if role not in ROLES:
             raise AccountError(f"the role must be office or viewer, not '{role}'")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(
-                f"the password is too short ({len(password)} characters): use at least "
-                f"{MIN_PASSWORD}, for example three or four unrelated words"
-            )
+        problem = password_problem(name, password)
+        if problem:
+            raise AccountError(problem)
         exists = self.db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
         if exists and not replace:
             raise AccountError(
@@ -193,43 +249,56 @@ class Accounts:
 
     # ------------------------------------------------------------ sign-in
 
-    def _recent_failures(self, who: str, now: datetime) -> int:
+    def _recent_failures(self, who: str, now: datetime) -> tuple[int, datetime | None]:
+        """How many times `who` failed within the window, and when last."""
         since = (now - FAILURE_WINDOW).isoformat()
-        return self.db.execute(
-            "SELECT COUNT(*) FROM failures WHERE who = ? AND at > ?", (who, since)
-        ).fetchone()[0]
+        count, last = self.db.execute(
+            "SELECT COUNT(*), MAX(at) FROM failures WHERE who = ? AND at > ?", (who, since)
+        ).fetchone()
+        return count, datetime.fromisoformat(last) if last else None
+
+    @staticmethod
+    def delay_after(failures: int) -> timedelta:
+        """The wait before the next try after `failures` recent failures of one pair."""
+        if failures < FREE_FAILURES:
+            return timedelta(0)
+        doublings = min(failures - FREE_FAILURES, 30)
+        return min(FIRST_DELAY * 2**doublings, MAX_DELAY)
 
     def sign_in(self, name: str, password: str, address: str) -> tuple[str, Session]:
-        """A new session (token for the cookie, session) or AccountError. Refused without
-        checking the password while the name or the address has MAX_FAILURES recent
-        failures."""
-        name = name.strip().lower()
+        """A new session (token for the cookie, session) or AccountError. While the
+        (name, address) pair must wait (``delay_after`` its recent failures), TooManyAttempts
+        without checking the password; a password over MAX_PASSWORD_BYTES is a failure
+        without being hashed."""
+        name = name.strip().lower()[:200]
         now = _now()
-        keys = (f"user:{name}", f"address:{address}")
-        if any(self._recent_failures(k, now) >= MAX_FAILURES for k in keys):
-            minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        who = f"pair:{name}\x00{address}"
+        count, last = self._recent_failures(who, now)
+        wait = self.delay_after(count)
+        if last is not None and now < last + wait:
+            seconds = math.ceil((last + wait - now).total_seconds())
             raise TooManyAttempts(
-                f"Too many failed sign-ins: wait {minutes} minutes and try again. If you "
-                "forgot your password, ask the administrator to set a new one "
-                "(consent user add NAME --replace)."
+                f"Too many failed sign-ins for this name from this computer: wait {seconds} "
+                "seconds and try again. If you forgot your password, ask the administrator to "
+                "set a new one (consent user add NAME --replace).",
+                last + wait - now,
             )
         row = self.db.execute("SELECT role, password FROM users WHERE name = ?", (name,)).fetchone()
         try:
+            if len(password.encode("utf-8", "replace")) > MAX_PASSWORD_BYTES:
+                raise VerificationError
             if row is None:
                 _hasher.verify(_DUMMY_HASH, password)  # the same time as a real check
                 raise VerificationError
             _hasher.verify(row[1], password)
         except (VerificationError, InvalidHashError):
-            self.db.executemany(
-                "INSERT INTO failures (who, at) VALUES (?, ?)",
-                [(k, now.isoformat()) for k in keys],
-            )
+            self.db.execute("INSERT INTO failures (who, at) VALUES (?, ?)", (who, now.isoformat()))
             raise AccountError("The name or the password is not right: try again.") from None
         if _hasher.check_needs_rehash(row[1]):
             self.db.execute(
                 "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), name)
             )
-        self.db.execute("DELETE FROM failures WHERE who = ?", (f"user:{name}",))
+        self.db.execute("DELETE FROM failures WHERE who = ?", (who,))
         self.db.execute("DELETE FROM failures WHERE at < ?", ((now - FAILURE_WINDOW).isoformat(),))
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)

@@ -5,11 +5,14 @@ The pages live in ``records``, ``review`` and ``tasks``; what they share in ``we
 this module holds sign-in, sessions, CSRF, the security headers, the home page and the
 server. Every change goes through ``consent_registry.registry.Registry`` with the signed-in
 user's name as the actor, so the workspace and the `consent` command keep one store and
-one audit log. Safety: sign-in with argon2 hashes and a failure limit, server-side
-sessions in an HttpOnly, SameSite=Strict cookie with idle and absolute timeouts, a CSRF
-token checked on every POST, a strict Content-Security-Policy (no script, nothing from
-another host), and pages and thumbnails never cached. Reference photos and thumbnails
-stay in memory and are never written to disk, least of all into output/.
+one audit log. Safety: sign-in with argon2 hashes and growing delays per (name, address),
+audited with the address (sign-in, failed sign-in, sign-out); a sign-in ends the browser's
+previous session; server-side sessions in an HttpOnly, SameSite=Strict cookie with idle
+and absolute timeouts, a CSRF token checked on every POST, a strict Content-Security-Policy
+(no script, nothing from another host), only the allowed Host names
+(CONSENT_OFFICE_ALLOWED_HOSTS), HSTS over HTTPS, and pages and thumbnails never cached.
+Reference photos and thumbnails stay in memory and are never written to disk, least of all
+into output/.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import logging
 import secrets
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from consent_registry import storage
 from consent_registry.registry import RegistryError
 from flask import Flask, Response, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import SecurityError
 
-from . import records, review, tasks
-from .accounts import AccountError, Accounts, csrf_matches, office_db_path
+from . import exports, imports, records, review, tasks
+from .accounts import AccountError, Accounts, TooManyAttempts, csrf_matches, office_db_path
+from .audit import record_event
 from .settings import OfficeSettings
 from .web import MAX_PHOTOS, MAX_UPLOAD, STATE_LABELS, Workspace, details_text, when_text
 
@@ -37,6 +43,7 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 PUBLIC_ENDPOINTS = {"login", "static"}
+HSTS = "max-age=31536000"
 
 
 # ---------------------------------------------------------------- the app
@@ -45,9 +52,11 @@ PUBLIC_ENDPOINTS = {"login", "static"}
 def create_app(settings: OfficeSettings) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
+    # Any other Host header is refused (400) before a view runs.
+    app.config["TRUSTED_HOSTS"] = list(settings.allowed_hosts)
     app.jinja_env.autoescape = True
     app.jinja_env.filters["details"] = details_text
-    app.jinja_env.filters["when"] = when_text
+    app.jinja_env.filters["when"] = lambda value: when_text(value, settings.zone)
     app.jinja_env.globals["state_label"] = STATE_LABELS.get
     ws = Workspace(settings)
     accounts_path = office_db_path(settings.gate.registry)
@@ -58,6 +67,14 @@ def create_app(settings: OfficeSettings) -> Flask:
 
     @app.before_request
     def before() -> Response | None:
+        if isinstance(request.routing_exception, SecurityError):  # a Host not allowed
+            log.warning("refused a request for the host %r", request.environ.get("HTTP_HOST"))
+            return Response(
+                "This workspace does not answer to that host name: use the address the "
+                "office was given (CONSENT_OFFICE_ALLOWED_HOSTS).",
+                400,
+                mimetype="text/plain",
+            )
         g.accounts = Accounts(accounts_path)
         g.session = g.accounts.session(request.cookies.get(SESSION_COOKIE))
         if request.endpoint not in PUBLIC_ENDPOINTS and g.session is None:
@@ -92,6 +109,8 @@ def create_app(settings: OfficeSettings) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
+        if settings.https or request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store, private"
         return response
@@ -129,9 +148,33 @@ def create_app(settings: OfficeSettings) -> Flask:
     # ------------------------------------------------------------ sign-in
 
     def _safe_next(target: str | None) -> str:
-        if target and target.startswith("/") and not target.startswith("//"):
-            return target
-        return url_for("home")
+        """A page of this workspace to go to after signing in, else the home page. Browsers
+        drop tabs and new lines from addresses and read a backslash as a slash, so
+        "/\t/evil.example" or "/\\evil.example" would leave the site: any such character
+        refuses the target."""
+        if (
+            not target
+            or not target.startswith("/")
+            or any(c.isspace() or ord(c) < 0x20 or c in "\\\x7f" for c in target)
+        ):
+            return url_for("home")
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc or target.startswith("//"):
+            return url_for("home")
+        return target
+
+    def _audit(actor: str, action: str) -> None:
+        """A sign-in event in the registry's audit log, with the address (no registry yet:
+        only the server's log)."""
+        try:
+            registry = open_registry()
+            if registry is None:
+                log.info("%s: %s from %s", action, actor, request.remote_addr)
+                return
+            with registry:
+                record_event(registry, actor, action, {}, request=request)
+        except RegistryError as exc:
+            log.warning("%s of %s was not audited: %s", action, actor, exc)
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Response:
@@ -141,15 +184,23 @@ def create_app(settings: OfficeSettings) -> Flask:
         error = ""
         status = 200
         if request.method == "POST":
+            typed = request.form.get("name", "").strip().lower()[:64] or "(no name)"
             try:
                 cookie, session = g.accounts.sign_in(
                     request.form.get("name", ""),
                     request.form.get("password", ""),
                     request.remote_addr or "unknown",
                 )
+            except TooManyAttempts as exc:
+                error, status = str(exc), 429
+                log.warning("sign-in of %s from %s refused: waiting", typed, request.remote_addr)
             except AccountError as exc:
                 error, status = str(exc), 401
+                _audit(typed, "sign-in-failed")
             else:
+                if g.session is not None:  # the browser's previous session ends here
+                    g.accounts.sign_out(g.session)
+                _audit(session.user.name, "sign-in")
                 response = redirect(_safe_next(request.form.get("next")), 303)
                 response.set_cookie(
                     SESSION_COOKIE,
@@ -180,6 +231,7 @@ def create_app(settings: OfficeSettings) -> Flask:
     @app.post("/logout")
     def logout() -> Response:
         g.accounts.sign_out(g.session)
+        _audit(g.session.user.name, "sign-out")
         response = redirect(url_for("login"), 303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -192,6 +244,7 @@ def create_app(settings: OfficeSettings) -> Flask:
         counts: dict[str, int] = {}
         waiting = expiring = 0
         integrity: list[str] = []
+        audit_problems: list[str] = []
         built = report()
         try:
             registry = open_registry()
@@ -210,6 +263,7 @@ def create_app(settings: OfficeSettings) -> Flask:
                     if p.state(today()) == "active" and p.expires and p.expires <= horizon
                 )
                 integrity = registry.integrity_problems()
+                audit_problems = registry.verify_audit()
                 waiting = len(waiting_images(registry, built))
         elif problem is None:
             waiting = len(built.withheld)
@@ -224,6 +278,8 @@ def create_app(settings: OfficeSettings) -> Flask:
             expiring=expiring,
             expiring_days=settings.expiring_days,
             integrity=integrity,
+            audit_problems=audit_problems,
+            audit_checked=registry is not None,
             report=built,
             queued=len(queued),
         )
@@ -231,6 +287,8 @@ def create_app(settings: OfficeSettings) -> Flask:
     records.register(app, ws)
     review.register(app, ws)
     tasks.register(app, ws)
+    exports.register(app, ws)
+    imports.register(app, ws)
     return app
 
 
@@ -253,9 +311,10 @@ def serve(settings: OfficeSettings) -> None:
 
 
 def server_options(settings: OfficeSettings) -> dict:
-    """waitress's options: behind the HTTPS proxy (CONSENT_OFFICE_HTTPS), the client address
-    the proxy on 127.0.0.1 reports counts for the sign-in limit; any other such header is
-    dropped, so a client cannot pick the address it is counted under."""
+    """waitress's options: only the proxy at CONSENT_OFFICE_TRUSTED_PROXY may say, in
+    X-Forwarded-For, the client address the sign-in limit and the audit log count; from
+    anyone else such headers are dropped, so a client cannot pick the address it is
+    counted under."""
     options = {
         "host": settings.host,
         "port": settings.port,
@@ -263,9 +322,9 @@ def server_options(settings: OfficeSettings) -> dict:
         "ident": "consent-office",
         "clear_untrusted_proxy_headers": True,
     }
-    if settings.https:
+    if settings.trusted_proxy:
         options.update(
-            trusted_proxy="127.0.0.1",
+            trusted_proxy=settings.trusted_proxy,
             trusted_proxy_count=1,
             trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from face_engine.imaging import open_bounded
 from face_engine.model import Approval
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -184,8 +185,9 @@ def thumbnail(data: bytes, faces: list[dict], side: int = THUMBNAIL_SIDE) -> byt
     """A JPEG at most `side` pixels, with each face box drawn and numbered (1, 2, …).
 
     `faces` are boxes {top, right, bottom, left} in the pixels of the photo as displayed
-    (orientation applied), as the gate reports them."""
-    with Image.open(io.BytesIO(data)) as opened:
+    (orientation applied), as the gate reports them. The face engine's pixel limit holds:
+    ``imaging.open_bounded`` raises ImageTooLarge before any pixel is decoded."""
+    with open_bounded(data) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")
     scale = min(1.0, side / max(image.size))
     if scale < 1.0:

@@ -16,6 +16,7 @@ from consent_registry.registry import (
 from flask import Flask, Response, abort, g, redirect, request, url_for
 
 from . import photos as photo_lib
+from .search import search
 from .web import MAX_PHOTOS, Upload, Workspace
 
 
@@ -40,16 +41,7 @@ def register(app: Flask, ws: Workspace) -> None:
         if registry is not None:
             with registry:
                 people = registry.list_people()
-        if query:
-            needle = query.casefold()
-            grade = needle.removeprefix("grade").strip()
-            people = [
-                p
-                for p in people
-                if needle in p.person_id.casefold()
-                or needle in p.name.casefold()
-                or (p.grade is not None and p.grade.casefold() == grade)
-            ]
+        people = search(people, query)
         return page("records.html", title="Records", people=people, query=query, today=today())
 
     def _details_from_form(existing: Person | None) -> dict:

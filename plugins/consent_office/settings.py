@@ -3,15 +3,17 @@ through the same loader as the build and `consent` (``consent_registry.settings`
 workspace decides on the same registry, report and content folder.
 
 Every CONSENT_OFFICE_* default lives in ``DEFAULTS``; the environment variables of the
-same names win over the file.
+same names win over the file. Times are shown in the site's ``TIMEZONE`` (Pelican's).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from consent_registry.settings import (
     GateSettings,
@@ -34,6 +36,12 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_OFFICE_PUBLISH_SETTINGS": "publishconf.py",
     # Days ahead for "consent ending soon".
     "CONSENT_OFFICE_EXPIRING_DAYS": 30,
+    # The Host names the workspace answers to (spaces or commas between them); any other
+    # Host header is refused, so a page cannot be served under a name an attacker chose.
+    "CONSENT_OFFICE_ALLOWED_HOSTS": "127.0.0.1 localhost ::1",
+    # The address of the HTTPS reverse proxy in front of the workspace: only requests from
+    # it may say, in X-Forwarded-For, which address the sign-in limit counts. Empty: none.
+    "CONSENT_OFFICE_TRUSTED_PROXY": "",
 }
 TAKEDOWN_MODES = ("auto", "run", "queue")
 
@@ -49,6 +57,13 @@ class OfficeSettings:
     publish_settings: Path
     expiring_days: int
     project: Path  # the folder `publish` runs in
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    trusted_proxy: str = ""
+    timezone: str = "UTC"  # the school's (Pelican's TIMEZONE): every time shown is in it
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def from_mapping(
@@ -73,6 +88,18 @@ class OfficeSettings:
         if isinstance(https, str):
             https = https.strip().lower() in ("1", "true", "yes", "on")
         project = Path(project or Path.cwd())
+        hosts = tuple(
+            h.strip().lower().strip("[]")
+            for h in re.split(r"[\s,]+", str(merged["CONSENT_OFFICE_ALLOWED_HOSTS"]))
+            if h.strip()
+        )
+        timezone = str(settings.get("TIMEZONE") or "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE {timezone!r} is not a time zone: write one such as America/Chicago"
+            ) from None
         return cls(
             gate=GateSettings.from_mapping(settings),
             content_path=Path(str(settings.get("PATH", "content"))).expanduser(),
@@ -83,6 +110,9 @@ class OfficeSettings:
             publish_settings=Path(str(merged["CONSENT_OFFICE_PUBLISH_SETTINGS"])),
             expiring_days=days,
             project=project,
+            allowed_hosts=hosts,
+            trusted_proxy=str(merged["CONSENT_OFFICE_TRUSTED_PROXY"]).strip(),
+            timezone=timezone,
         )
 
     def with_gate(self, gate: GateSettings) -> OfficeSettings:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import wraps
 from pathlib import Path
 
@@ -31,6 +31,10 @@ from .settings import OfficeSettings
 MAX_PHOTOS = 5
 MAX_UPLOAD = 40 * 1024 * 1024  # five camera photos
 UPLOAD_TTL = timedelta(minutes=30)
+# Uploads waiting in memory, per user: a new one beyond these drops that user's oldest, so
+# one account (or a script with its session) cannot fill the server's memory.
+MAX_PENDING_UPLOADS = 4
+MAX_PENDING_BYTES = 2 * MAX_UPLOAD
 STATE_LABELS = {
     "active": "Consent on file",
     "expired": "Expired",
@@ -53,6 +57,12 @@ class Upload:
     details: dict = field(default_factory=dict)
     faces: list[list] = field(default_factory=list)  # per photo: [ReferenceFace] or a problem
 
+    @property
+    def size(self) -> int:
+        """Bytes held: the files and the CSV an import keeps."""
+        data = self.details.get("data")
+        return sum(len(d) for _, d in self.files) + (len(data) if isinstance(data, bytes) else 0)
+
 
 class UploadStore:
     def __init__(self) -> None:
@@ -60,11 +70,25 @@ class UploadStore:
         self._lock = threading.Lock()
 
     def put(self, upload: Upload) -> str:
+        """Keep an upload; the user's oldest go while they hold more than
+        MAX_PENDING_UPLOADS or MAX_PENDING_BYTES."""
         token = secrets.token_urlsafe(16)
         with self._lock:
             self._expire()
             self._items[token] = upload
+            mine = [t for t, u in self._items.items() if u.user == upload.user]  # oldest first
+            while len(mine) > 1 and (
+                len(mine) > MAX_PENDING_UPLOADS
+                or sum(self._items[t].size for t in mine) > MAX_PENDING_BYTES
+            ):
+                del self._items[mine.pop(0)]
         return token
+
+    def pending(self, user: str) -> tuple[int, int]:
+        """How many uploads `user` has waiting, and their bytes."""
+        with self._lock:
+            mine = [u for u in self._items.values() if u.user == user]
+        return len(mine), sum(u.size for u in mine)
 
     def get(self, token: str, user: str) -> Upload | None:
         with self._lock:
@@ -188,6 +212,7 @@ class Workspace:
             raise RegistryError(str(exc)) from None
         return today
 
+
     def open_registry(self, create: bool = False) -> Registry | None:
         """The registry, None when there is none yet (and not `create`); RegistryError
         (damaged, full disk, wrong key) is shown on the page by the error handler."""
@@ -279,15 +304,21 @@ class Workspace:
         return waiting
 
 
-def when_text(value: str) -> str:
-    """An ISO date-time of a report as people read it: 2026-11-26 06:00 UTC."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value) or "an unknown time"
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo else "")
+def when_text(value: str | datetime, zone: tzinfo | None = None) -> str:
+    """A date-time (or its ISO text) as people read it, in the school's time zone `zone`:
+    2026-11-26 07:00 CET. A time without a zone is taken as UTC (every time the project
+    stores is UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value) or "an unknown time"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(zone or UTC)
+    return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "")
 
 
 def details_text(details: dict) -> str:

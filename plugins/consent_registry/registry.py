@@ -646,6 +646,15 @@ class Registry:
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)", (head,)
         )
 
+    def record_event(
+        self, actor: str | None, action: str, details: dict, person_id: str | None = None
+    ) -> None:
+        """Append an entry for something done outside the registry's own methods (a
+        sign-in, an export, a change of account) to the one audit log and its chain, in
+        its own transaction."""
+        with self.transaction():
+            self._audit(actor, action, person_id, details)
+
     def _legacy_audit_rows(self) -> list[tuple]:
         """Entries written before the chain began (schema 1): covered by its first MAC."""
         first = self._db.execute("SELECT MIN(id) FROM audit WHERE hash IS NOT NULL").fetchone()[0]

@@ -15,6 +15,15 @@ What each row does:
   consent for that id, it is revoked: the export is the newer word;
 - an expiry date that has already passed: the row is skipped.
 
+Reference photos come from the disk (`consent import`: the photo column's paths, or a folder
+per student id under ``--photos-dir``) or, in the workspace, only from the files uploaded
+with the CSV (``photos=``): there a photo column is matched by file name against the
+uploads and never opened as a path on the server, so `/etc/shadow` or `../../etc/passwd`
+is a row problem that says nothing about the server's files.
+
+The preview lists, for every record it changes, each field's value before and after
+(``ImportRow.changes``).
+
 One person, one record: the templates of every row that brings photos are compared with
 every record and with the other rows (``Registry.lookalike_conflicts``, the gate's own
 distance and tolerance); a match is a problem of that row. Twins are added one at a time
@@ -23,18 +32,18 @@ with ``consent add --lookalike-of``; the confirmation then holds for later impor
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 from face_engine.model import ConsentRecord
 
 from .clock import consent_today
-from .registry import KNOWN_SCOPES, RESTORE, Registry, RegistryError, check_person_id
+from .csv_files import read_table
+from .registry import KNOWN_SCOPES, RESTORE, Person, Registry, RegistryError, check_person_id
 
 # Accepted column names, compared without case, spaces or punctuation.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -104,6 +113,20 @@ class ImportFailed(Exception):
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class UploadedPhoto:
+    """A reference photo uploaded with the CSV (memory only): read like a Path."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    def read_bytes(self) -> bytes:
+        return self.data
+
+    def __str__(self) -> str:
+        return self.name
+
+
 @dataclass
 class ImportRow:
     row: int  # line number in the file (the header is line 1)
@@ -113,9 +136,10 @@ class ImportRow:
     release: bool
     expires: date | None
     scopes: tuple[str, ...]
-    photos: list[Path]
+    photos: list[Path | UploadedPhoto]
     action: str = ""  # add, update, revoke, skip-no-release, skip-expired, skip-revoked
     encodings: list[np.ndarray] = field(default_factory=list)
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (what, before, after)
 
     @property
     def label(self) -> str:
@@ -163,32 +187,20 @@ class ImportSummary:
         return out
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImportFailed(path, [f"the file {path} does not exist"]) from None
-    except UnicodeDecodeError:
-        raise ImportFailed(
-            path,
-            [f"{path} is not UTF-8 text: save it from the spreadsheet as 'CSV UTF-8'"],
-        ) from None
-    except OSError as exc:
-        raise ImportFailed(path, [f"{path} cannot be read ({exc.strerror or exc})"]) from None
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text.splitlines(), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFailed(path, [f"{path} is empty: export it with a header row"]) from None
-    rows = []
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            rows.append((reader.line_num, cells))
-    return header, rows
+def _read_rows(path: Path, data: bytes | None = None) -> tuple[list[str], list]:
+    """The header and rows of the export: `data` when given (`path` then only names it),
+    else the file at `path`; encoding and delimiter as ``csv_files.read_table`` finds them."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ImportFailed(path, [f"the file {path} does not exist"]) from None
+        except OSError as exc:
+            raise ImportFailed(path, [f"{path} cannot be read ({exc.strerror or exc})"]) from None
+    table = read_table(data)
+    if not table.header:
+        raise ImportFailed(path, [f"{path} is empty: export it with a header row"])
+    return table.header, table.rows
 
 
 def _map_columns(path: Path, header: list[str], ignore: Sequence[str]) -> dict[str, int]:
@@ -253,12 +265,59 @@ def parse_date(value: str) -> date:
     raise ValueError(f"expiry date {text!r} is not a date: write YYYY-MM-DD, e.g. 2027-06-30")
 
 
+def _photo_names(cell: str) -> list[str]:
+    return [n.strip() for n in re.split(r"[;|]", cell) if n.strip()]
+
+
+def _uploaded_name(name: str) -> str | None:
+    """The file name a photo cell names, for matching uploads; None for an absolute path
+    or one that climbs out of its folder (a server path, never looked up)."""
+    for pure in (PurePosixPath(name), PureWindowsPath(name)):
+        if pure.is_absolute() or pure.anchor or ".." in pure.parts:
+            return None
+    return PureWindowsPath(name).name.casefold() or None
+
+
+def _uploaded_photos_for(
+    cell: str, person_id: str, uploads: Mapping[str, UploadedPhoto]
+) -> tuple[list[UploadedPhoto], list[str]]:
+    """A row's photos among the uploads: the photo column's file names, or (empty column)
+    the uploads named after the student id (S1001.jpg) or in a folder so named."""
+    problems: list[str] = []
+    photos: list[UploadedPhoto] = []
+    by_name = {PureWindowsPath(key).name.casefold(): photo for key, photo in uploads.items()}
+    names = _photo_names(cell)
+    for name in names:
+        wanted = _uploaded_name(name)
+        if wanted is None:
+            problems.append(
+                f"photo {name!r} is a path on the server, which the workspace never opens: "
+                "write the photo's file name (e.g. S1001.jpg) and upload that photo with the CSV"
+            )
+        elif wanted in by_name:
+            photos.append(by_name[wanted])
+        else:
+            problems.append(
+                f"photo {name!r} is not among the uploaded photos: upload it with the CSV "
+                "(several photos, or one ZIP of them)"
+            )
+    if not names:
+        key = person_id.casefold()
+        photos = [
+            photo
+            for upload_name, photo in sorted(uploads.items())
+            if PureWindowsPath(upload_name).stem.casefold() == key
+            or key in (p.casefold() for p in PureWindowsPath(upload_name).parts[:-1])
+        ]
+    return photos, problems
+
+
 def _photos_for(
     cell: str, person_id: str, base: Path, photos_dir: Path | None
 ) -> tuple[list[Path], list[str]]:
     problems = []
     photos = []
-    names = [n.strip() for n in re.split(r"[;|]", cell) if n.strip()]
+    names = _photo_names(cell)
     if names:
         for name in names:
             photo = Path(name).expanduser()
@@ -283,10 +342,14 @@ def read_export(
     path: Path,
     photos_dir: Path | None = None,
     ignore_columns: Sequence[str] = (),
+    data: bytes | None = None,
+    uploads: Mapping[str, UploadedPhoto] | None = None,
 ) -> list[ImportRow]:
-    """Every row of the export, checked; ImportFailed lists every problem found."""
+    """Every row of the export, checked; ImportFailed lists every problem found.
+
+    With `uploads` (the workspace), photos are only ever the uploaded ones."""
     path = Path(path)
-    header, raw_rows = _read_rows(path)
+    header, raw_rows = _read_rows(path, data)
     columns = _map_columns(path, header, ignore_columns)
     base = photos_dir if photos_dir is not None else path.parent
     problems: list[str] = []
@@ -350,8 +413,11 @@ def read_export(
                     f"unknown scope {', '.join(unknown)}: use {', '.join(KNOWN_SCOPES)}"
                 )
 
-        photos: list[Path] = []
-        if release and person_id:
+        photos: list = []
+        if release and person_id and uploads is not None:
+            photos, photo_problems = _uploaded_photos_for(cell(cells, "photo"), person_id, uploads)
+            row_problems += photo_problems
+        elif release and person_id:
             photos, photo_problems = _photos_for(cell(cells, "photo"), person_id, base, photos_dir)
             row_problems += photo_problems
 
@@ -403,8 +469,37 @@ def plan(rows: list[ImportRow], registry: Registry, today: date, path: Path) -> 
                     f"{row.label}: no reference photo: fill the photo column or put the "
                     f"photos in a folder named {row.person_id} under --photos-dir"
                 )
+        if existing is not None and row.action in ("update", "revoke"):
+            row.changes = _changes(existing, row)
     if problems:
         raise ImportFailed(path, problems, note=PHOTOS_NOT_CHECKED)
+
+
+def _changes(existing: Person, row: ImportRow) -> list[tuple[str, str, str]]:
+    """What an update or a revocation changes in a record: (what, before, after)."""
+    if row.action == "revoke":
+        return [("consent", "on file", "revoked (the export says no photo release)")]
+
+    def day(value: date | None) -> str:
+        return value.isoformat() if value else "none"
+
+    pairs = [
+        ("name", existing.name, row.name),
+        ("grade", existing.grade or "none", row.grade or "none"),
+        ("expires", day(existing.expires), day(row.expires)),
+        ("scopes", ", ".join(existing.scopes), ", ".join(sorted(set(row.scopes)))),
+    ]
+    changes = [(what, before, after) for what, before, after in pairs if before != after]
+    if row.photos:
+        changes.append(
+            (
+                "reference photos",
+                f"{existing.templates} template(s)",
+                f"replaced from {len(row.photos)} photo(s): "
+                + ", ".join(str(getattr(p, "name", p)) for p in row.photos),
+            )
+        )
+    return changes
 
 
 def import_export(
@@ -419,17 +514,21 @@ def import_export(
     dry_run: bool = False,
     progress: bool = True,
     tolerance: float | None = None,
+    data: bytes | None = None,
+    uploads: Mapping[str, UploadedPhoto] | None = None,
 ) -> ImportSummary:
     """Check, encode and (unless `dry_run`) save a whole export; ImportFailed on any problem.
 
     `encode(image_bytes, source)` makes the templates of a reference photo and raises one of
-    `face_errors` (with a plain message) when the photo is not usable.
+    `face_errors` (with a plain message) when the photo is not usable. The workspace passes
+    the CSV's bytes as `data` (`path` is then only its name in messages) and the uploaded
+    photos as `uploads` (file name -> UploadedPhoto): nothing is read from the disk.
     """
     from tqdm import tqdm
 
     path = Path(path)
     today = today or consent_today(None)  # callers give the school's day
-    rows = read_export(path, photos_dir, ignore_columns)
+    rows = read_export(path, photos_dir, ignore_columns, data=data, uploads=uploads)
     plan(rows, registry, today, path)
 
     work = [(row, photo) for row in rows if row.action in ("add", "update") for photo in row.photos]

@@ -31,6 +31,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -101,8 +102,11 @@ def load_frames(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
             f"{name} is too large to check ({exc}): scale it down below 60 megapixels"
         ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        # Pillow's message names the in-memory file ("<_io.BytesIO object at 0x…>"): not
+        # something to show the person who sent the photo.
+        said = re.sub(r"\s*<_io\.\w+ object at 0x[0-9a-fA-F]+>", "", str(exc)).rstrip()
         raise FaceError(
-            f"{name} could not be read as an image ({type(exc).__name__}: {exc}): "
+            f"{name} could not be read as an image ({type(exc).__name__}: {said}): "
             "re-export it as JPEG or PNG"
         ) from exc
     if len(display.frames) == 1:

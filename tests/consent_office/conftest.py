@@ -19,7 +19,7 @@ from consent_office.settings import OfficeSettings
 from tests.publish.conftest import local_s3, s3_bucket  # noqa: F401
 
 PASSWORD = "correct horse battery"
-VIEWER_PASSWORD = "viewer password here"
+VIEWER_PASSWORD = "quiet reader of ledgers"
 
 
 @dataclass
