@@ -98,9 +98,11 @@ devserver: bootstrap
 publish: bootstrap
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) $(PELICANOPTS)
 
-# Browser and axe-core for the page tests (Debian chromium, never a downloaded browser).
+# Browser and axe-core for the page tests (Debian chromium, never a downloaded browser),
+# and libfaketime for the wrong-clock tests (Debian faketime).
 test-deps: bootstrap
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; }
 	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
 
 lint: bootstrap
