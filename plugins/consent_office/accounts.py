@@ -362,6 +362,24 @@ class Accounts:
             )
         }
 
+    def all_tags(self) -> dict[str, dict[int, str]]:
+        """sha256 -> {face: person id or "not a student: …"} of every tagged photo."""
+        found: dict[str, dict[int, str]] = {}
+        for sha256, face, person in self.db.execute(
+            "SELECT sha256, face, person_id FROM review_notes WHERE face > 0 "
+            "AND person_id IS NOT NULL"
+        ):
+            found.setdefault(sha256, {})[face] = person
+        return found
+
+    def undo_keep_withheld(self, sha256: str) -> bool:
+        """The photo goes back to the review queue; False when it was not kept withheld."""
+        cursor = self.db.execute(
+            "DELETE FROM review_notes WHERE sha256 = ? AND face = 0 AND kept_withheld = 1",
+            (sha256,),
+        )
+        return cursor.rowcount > 0
+
     def kept_withheld(self) -> dict[str, tuple[str, str]]:
         """sha256 -> (who, when) of images the office decided to keep withheld."""
         return {

@@ -28,7 +28,7 @@ from consent_registry.registry import RegistryError
 from flask import Flask, Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import SecurityError
 
-from . import exports, imports, records, review, tasks
+from . import crops, exports, imports, records, review, tasks
 from .accounts import AccountError, Accounts, TooManyAttempts, csrf_matches, office_db_path
 from .audit import record_event
 from .settings import OfficeSettings
@@ -289,6 +289,7 @@ def create_app(settings: OfficeSettings) -> Flask:
     tasks.register(app, ws)
     exports.register(app, ws)
     imports.register(app, ws)
+    crops.register(app, ws)
     return app
 
 

@@ -12,6 +12,7 @@ from consent_registry.registry import (
     LookalikeFound,
     Person,
     RegistryError,
+    StaleRecord,
 )
 from flask import Flask, Response, abort, g, redirect, request, url_for
 
@@ -27,7 +28,6 @@ def register(app: Flask, ws: Workspace) -> None:
     open_registry = ws.open_registry
     flash = ws.flash
     page = ws.page
-    report = ws.report
     office_only = ws.office_only
     expired_upload = ws.expired_upload
 
@@ -55,7 +55,16 @@ def register(app: Flask, ws: Workspace) -> None:
             "scopes": form.getlist("scopes") or ["website"],
             "expires": expires_text,
             "replace": existing is not None,
+            # The version of the record the form was opened with: a save from an older
+            # form is refused (StaleRecord) instead of undoing a colleague's change.
+            "version": _form_version(existing),
         }
+
+    def _form_version(existing: Person | None) -> int | None:
+        if existing is None:
+            return None
+        text = request.form.get("version", "")
+        return int(text) if text.isdigit() else 0  # no version: older than any record
 
     def _parse_expiry(text: str) -> date | None:
         if not text:
@@ -73,22 +82,53 @@ def register(app: Flask, ws: Workspace) -> None:
             )
         return value
 
-    def _record_form(existing: Person | None, details: dict | None = None, error: str = ""):
+    def _stale(existing: Person, details: dict, exc: StaleRecord) -> Response:
+        """409: the record changed since the form was opened. The officer's values are
+        shown beside the record as it is now, and the form holds the record as it is now,
+        so nothing typed is lost and nothing a colleague saved is undone by a second click."""
+        with open_registry(create=True) as registry:
+            current = registry.get(existing.person_id) or existing
+        now = _values_of(current)
+        rows = [
+            (label, _shown(details.get(key)), _shown(now.get(key)))
+            for key, label in (
+                ("name", "Full name"),
+                ("role", "Role"),
+                ("grade", "Grade"),
+                ("scopes", "Where the photos may be used"),
+                ("expires", "Consent ends on"),
+            )
+        ]
+        return _record_form(current, None, str(exc), status=409, conflict=rows)
+
+    def _shown(value) -> str:
+        if isinstance(value, list | tuple):
+            return ", ".join(value) or "none"
+        return str(value) if value not in (None, "") else "(empty)"
+
+    def _values_of(person: Person) -> dict:
+        return {
+            "person_id": person.person_id,
+            "name": person.name,
+            "role": person.role,
+            "grade": person.grade or "",
+            "scopes": list(person.scopes),
+            "expires": person.expires.isoformat() if person.expires else "",
+        }
+
+    def _record_form(
+        existing: Person | None,
+        details: dict | None = None,
+        error: str = "",
+        status: int | None = None,
+        conflict: list | None = None,
+    ):
         values = details or (
-            {
-                "person_id": existing.person_id,
-                "name": existing.name,
-                "role": existing.role,
-                "grade": existing.grade or "",
-                "scopes": list(existing.scopes),
-                "expires": existing.expires.isoformat() if existing.expires else "",
-            }
-            if existing
-            else {"scopes": ["website"], "role": "student"}
+            _values_of(existing) if existing else {"scopes": ["website"], "role": "student"}
         )
         return page(
             "record_form.html",
-            400 if error else 200,
+            status or (400 if error else 200),
             title=f"Edit {existing.name}" if existing else "Add a student",
             existing=existing,
             values=values,
@@ -96,6 +136,8 @@ def register(app: Flask, ws: Workspace) -> None:
             roles=ROLES,
             scopes=KNOWN_SCOPES,
             max_photos=MAX_PHOTOS,
+            version=(details or {}).get("version", existing.version if existing else None),
+            conflict=conflict or [],
         )
 
     @app.get("/records/new")
@@ -159,7 +201,12 @@ def register(app: Flask, ws: Workspace) -> None:
                 "Give at least one reference photo: a clear photo of the student alone.",
             )
         if not files:  # an update of the details only: the stored templates stay
-            return _save_record(details, [], existing, lookalike_of=())
+            try:
+                return _save_record(details, [], existing, lookalike_of=())
+            except StaleRecord as exc:
+                return _stale(existing, details, exc)
+            except RegistryError as exc:  # e.g. a withdrawn record has no templates left
+                return _record_form(existing, details, str(exc))
         upload = Upload(g.session.user.name, datetime.now(UTC), [], details)
         for sent in files:
             data = sent.read()
@@ -279,6 +326,9 @@ def register(app: Flask, ws: Workspace) -> None:
             with open_registry(create=True) as registry:
                 matches = [(registry.get(other), distance) for other, distance in exc.matches]
             return _faces_page(token, upload, lookalike=[m for m in matches if m[0]])
+        except StaleRecord as exc:
+            uploads.drop(token)
+            return _stale(existing, upload.details, exc)
         except RegistryError as exc:
             return _faces_page(token, upload, error=str(exc))
         uploads.drop(token)
@@ -299,6 +349,7 @@ def register(app: Flask, ws: Workspace) -> None:
                 replace=existing is not None,
                 lookalike_of=lookalike_of,
                 tolerance=gate.tolerance,
+                expected_version=details.get("version") if existing else None,
             )
         verb = "Updated" if existing else "Added"
         photos_text = (
@@ -320,7 +371,8 @@ def register(app: Flask, ws: Workspace) -> None:
                 abort(404)
             approvals = list(registry.approvals().values())
             history = registry.audit_log(person_id)
-        showing = photo_lib.photos_showing(report(), person_id, approvals)
+            now = ws.report_now(registry)  # the build's faces against the records now
+        showing = photo_lib.photos_showing(now, person_id, approvals)
         return page(
             "record.html",
             title=person.name,
@@ -328,7 +380,69 @@ def register(app: Flask, ws: Workspace) -> None:
             state=person.state(today()),
             showing=showing,
             history=list(reversed(history)),
-            report=report(),
+            report=now,
+        )
+
+    @app.route("/records/<person_id>/consent-again", methods=["GET", "POST"])
+    @office_only
+    def record_consent_again(person_id: str) -> Response:
+        """Consent given again to a withdrawn record: its own form (the date, who gave it,
+        where the evidence is kept), never a side effect of an edit or a new photo."""
+        registry = open_registry()
+        if registry is None:
+            abort(404)
+        with registry:
+            person = registry.get(person_id)
+        if person is None:
+            abort(404)
+        form = request.form
+        values = {
+            "given_on": form.get("given_on", today().isoformat()).strip(),
+            "by": " ".join(form.get("by", "").split()),
+            "evidence": " ".join(form.get("evidence", "").split()),
+            "version": form.get("version", str(person.version)),
+        }
+        error, status = "", 200
+        if request.method == "POST":
+            try:
+                given_on = date.fromisoformat(values["given_on"])
+            except ValueError:
+                error = f"{values['given_on']!r} is not a date: give it as YYYY-MM-DD."
+            else:
+                version = values["version"]
+                try:
+                    with open_registry(create=True) as registry:
+                        person = registry.give_consent_again(
+                            person_id,
+                            given_on=given_on,
+                            by=values["by"],
+                            evidence=values["evidence"],
+                            actor=g.session.user.name,
+                            expected_version=int(version) if version.isdigit() else 0,
+                        )
+                except StaleRecord as exc:
+                    error, status = str(exc), 409
+                    with open_registry(create=True) as registry:
+                        person = registry.get(person_id) or person
+                    values["version"] = str(person.version)
+                except RegistryError as exc:
+                    error = str(exc)
+                else:
+                    flash(
+                        f"Consent given again: {person.name} ({person.person_id}), on "
+                        f"{given_on.isoformat()} by {values['by']} ({values['evidence']}). "
+                        "Their photos are published again from the next build on."
+                    )
+                    return redirect(url_for("record", person_id=person_id), 303)
+            status = status if status != 200 else 400
+        return page(
+            "record_consent.html",
+            status,
+            title=f"Give consent again: {person.name}",
+            person=person,
+            state=person.state(today()),
+            values=values,
+            error=error,
         )
 
     ACTIONS = {
@@ -363,15 +477,26 @@ def register(app: Flask, ws: Workspace) -> None:
             if person is None:
                 abort(404)
             approvals = list(registry.approvals().values())
+            now = ws.report_now(registry)  # before the change: the photos it affects
             if request.method == "POST":
                 actor = g.session.user.name
-                if action == "revoke":
-                    registry.revoke(person_id, actor=actor)
-                elif action == "never-publish":
-                    registry.set_never_publish(person_id, actor=actor)
-                else:
-                    registry.remove(person_id, actor=actor)
-        showing = photo_lib.photos_showing(report(), person_id, approvals)
+                text = request.form.get("version", "")
+                seen = int(text) if text.isdigit() else 0
+                change = {
+                    "revoke": registry.revoke,
+                    "never-publish": registry.set_never_publish,
+                    "remove": registry.remove,
+                }[action]
+                try:
+                    change(person_id, actor=actor, expected_version=seen)
+                except StaleRecord as exc:
+                    return page(
+                        "message.html",
+                        409,
+                        title="Nothing was changed: the record changed meanwhile",
+                        text=f"{exc}",
+                    )
+        showing = photo_lib.photos_showing(now, person_id, approvals)
         title, effect = ACTIONS[action]
         if request.method == "POST":
             done = {
@@ -386,7 +511,7 @@ def register(app: Flask, ws: Workspace) -> None:
                     title=f"{done}: {person.name}",
                     person=person,
                     showing=showing,
-                    report=report(),
+                    report=now,
                 )
             return redirect(url_for("record", person_id=person_id), 303)
         return page(
@@ -397,5 +522,5 @@ def register(app: Flask, ws: Workspace) -> None:
             action=action,
             effect=effect,
             showing=showing,
-            report=report(),
+            report=now,
         )

@@ -1,20 +1,35 @@
-"""The review queue: every withheld photo of the last build with numbered face boxes and a
-plain reason per face; tag faces, approve (the approval names who is in it), keep withheld,
-in bulk too. Thumbnails are made in memory for signed-in users only."""
+"""The review queue: the withheld photos of the last build that the registry as it is now
+still withholds (the build's faces from the face cache, matched against today's records),
+24 a page, filtered by person, article and reason, with numbered face boxes and a plain
+reason per face. The office tags faces, approves (naming who every face is: a record, or
+"not a student"), or keeps a photo withheld. Thumbnails are made in memory for signed-in
+users only, and kept in a bounded in-memory cache keyed by the photo's SHA-256.
+
+The page is one form, and each photo's buttons act on that photo alone: every press also
+saves the tags typed for the other photos of the page (the workspace has no script, so a
+separate form per photo would drop what was typed in the others)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from urllib.parse import urlencode
 
-from consent_registry.registry import (
-    RegistryError,
-)
+from consent_registry.registry import Registry, RegistryError
 from face_engine.model import NOBODY
 from flask import Flask, Response, abort, g, redirect, request, url_for
 
 from . import photos as photo_lib
 from .audit import record as audit_record
 from .web import Workspace
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 24
+CLOSEST = 5
+# How a "not a student" answer is kept among the review notes (a record id has no spaces).
+NOT_STUDENT = "not a student: "
+FILTERS = ("person", "article", "reason")
 
 
 def register(app: Flask, ws: Workspace) -> None:
@@ -29,11 +44,39 @@ def register(app: Flask, ws: Workspace) -> None:
     people_by_id = ws.people_by_id
     revoked_dates = ws.revoked_dates
     waiting_images = ws.waiting_images
+    thumbnails = ws.thumbnails
 
-    # ------------------------------------------------------------ review queue
+    def _filters(source) -> dict[str, str]:
+        return {name: " ".join(source.get(name, "").split()) for name in FILTERS}
 
-    @app.get("/review")
-    def review() -> Response:
+    def _page_number(source) -> int:
+        text = source.get("page", "1")
+        return max(1, int(text)) if text.isdigit() else 1
+
+    def _queue_url(filters: dict, number: int, anchor: str = "") -> str:
+        query = {k: v for k, v in filters.items() if v}
+        if number > 1:
+            query["page"] = number
+        url = url_for("review") + (f"?{urlencode(query)}" if query else "")
+        return url + (f"#{anchor}" if anchor else "")
+
+    def _matches(image, filters: dict, tags: dict) -> bool:
+        person = filters["person"].split(" ", 1)[0].casefold()
+        if person:
+            ids = {f.person_id for f in image.faces} | {f.built_person_id for f in image.faces}
+            ids |= set(tags.get(image.sha256, {}).values())
+            if person not in {i.casefold() for i in ids if i}:
+                return False
+        if filters["article"] and filters["article"] not in image.pages:
+            return False
+        if filters["reason"]:
+            kinds = {f.kind for f in image.faces} or {"other"}
+            if filters["reason"] not in kinds:
+                return False
+        return True
+
+    def _queue(filters: dict, number: int, typed: dict | None = None, problems=(), status=200):
+        """The queue page; `typed` holds the values a refused form sent, shown again."""
         built = report()
         registry = open_registry()
         if registry is not None:
@@ -41,152 +84,286 @@ def register(app: Flask, ws: Workspace) -> None:
                 people = people_by_id(registry)
                 revoked = revoked_dates(registry)
                 waiting = waiting_images(registry, built)
+                all_tags = g.accounts.all_tags() if hasattr(g.accounts, "all_tags") else None
+                if all_tags is None:
+                    all_tags = {i.sha256: g.accounts.tags(i.sha256) for i in waiting}
+                for image in waiting:
+                    photo_lib.describe_faces(image, people, today(), revoked, built.built_at)
+                shown, pages_total, number = _paged(waiting, filters, number, all_tags)
+                snapshot = ws.snapshot(registry) if shown else None
+                for image in shown:
+                    detected = ws.matcher.faces(image.sha256) or []
+                    for face in image.faces:
+                        if face.person_id and face.ok:
+                            continue
+                        encoding = None
+                        if face.number <= len(detected):
+                            encoding = detected[face.number - 1].encoding
+                        face.closest = ws.matcher.closest(snapshot, people, encoding, CLOSEST)
+                        _withdrawn_lookalike(face, gate.tolerance)
         else:
-            people, revoked, waiting = {}, {}, list(built.withheld)
-        for image in waiting:
+            people, all_tags = {}, {}
+            waiting = [photo_lib.as_of_now(i, None) for i in built.withheld]
+            for image in waiting:
+                photo_lib.describe_faces(image, {}, today(), {}, built.built_at)
+            shown, pages_total, number = _paged(waiting, filters, number, all_tags)
+        values = dict(typed or {})
+        for image in shown:
+            saved = all_tags.get(image.sha256, {})
             for face in image.faces:
-                face.plain = photo_lib.plain_reason(face, people, today(), revoked)
-        tags = {image.sha256: g.accounts.tags(image.sha256) for image in waiting}
+                answer = saved.get(face.number) or face.person_id or ""
+                other = answer.startswith(NOT_STUDENT)
+                values.setdefault(f"tag-{image.sha256}-{face.number}", "" if other else answer)
+                values.setdefault(
+                    f"who-{image.sha256}-{face.number}", answer.removeprefix(NOT_STUDENT) * other
+                )
+        articles = sorted({p for image in waiting for p in image.pages})
+        built_at = built.built_at
+        later = [p for p in people.values() if built_at is not None and p.updated_at > built_at]
         return page(
             "review.html",
+            status,
             title="Photos waiting for a decision",
             report=built,
-            images=waiting,
-            tags=tags,
+            images=shown,
+            total=len(waiting),
+            matching=sum(1 for i in waiting if _matches(i, filters, all_tags)),
+            tags={i.sha256: all_tags.get(i.sha256, {}) for i in shown},
+            values=values,
+            problems=list(problems),
             people=sorted(people.values(), key=lambda p: p.name),
+            articles=articles,
+            reasons=photo_lib.REASON_KINDS,
+            filters=filters,
+            page_number=number,
+            pages_total=pages_total,
+            queue_url=lambda n: _queue_url(filters, n),
+            changed_since=later,
             kept=len(g.accounts.kept_withheld()),
+            not_student=NOT_STUDENT,
         )
+
+    def _paged(waiting: list, filters: dict, number: int, tags: dict):
+        chosen = [i for i in waiting if _matches(i, filters, tags)]
+        pages_total = max(1, -(-len(chosen) // PAGE_SIZE))
+        number = min(number, pages_total)
+        return chosen[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], pages_total, number
+
+    def _withdrawn_lookalike(face: photo_lib.Face, tolerance: float) -> None:
+        """A face close to a withdrawn person reads as withdrawn, never as "not on file"."""
+        for person, distance, withdrawn in face.closest:
+            if withdrawn and distance <= tolerance and face.kind in ("not-on-file", "other"):
+                face.plain = (
+                    f"looks like {person.name} ({person.person_id}), whose consent was "
+                    f"withdrawn (distance {distance:.2f})"
+                )
+                face.kind = "withdrawn"
+                return
+
+    # ------------------------------------------------------------ review queue
+
+    @app.get("/review")
+    def review() -> Response:
+        return _queue(_filters(request.args), _page_number(request.args))
 
     @app.get("/thumb/<sha256>")
     def thumb(sha256: str) -> Response:
-        built = report()
-        image = next((i for i in built.images if i.sha256 == sha256), None)
-        if image is None:
+        try:  # the boxes come from the report: a new report, new thumbnails
+            stat = gate.report_path.stat()
+        except OSError:
             abort(404)
-        source = content.find(sha256)
-        if source is None:
-            abort(404)
-        photo = source.read_bytes()
-        if hashlib.sha256(photo).hexdigest() != sha256:  # changed since it was indexed
-            abort(404)
-        try:
-            data = photo_lib.thumbnail(photo, [f.box for f in image.faces])
-        except Exception:  # noqa: BLE001 - e.g. a PDF: the page says so in words
-            abort(404)
+        key = (sha256, stat.st_mtime_ns, stat.st_size)
+        data = thumbnails.get(key)
+        if data is None:
+            built = report()
+            image = next((i for i in built.images if i.sha256 == sha256), None)
+            if image is None:
+                abort(404)
+            boxes = [f.box for f in image.faces]
+            source = content.find(sha256)
+            if source is None:
+                abort(404)
+            photo = source.read_bytes()
+            if hashlib.sha256(photo).hexdigest() != sha256:  # changed since it was indexed
+                abort(404)
+            try:
+                data = photo_lib.thumbnail(photo, boxes)
+            except Exception:  # noqa: BLE001 - e.g. a PDF: the page says so in words
+                abort(404)
+            thumbnails.put(key, data, len(data))
         return Response(data, mimetype="image/jpeg")
 
-    def _tags_from_form(image: photo_lib.ReportImage, people: dict) -> tuple[dict, list[str]]:
-        tags, problems = {}, []
+    def _typed_answers(images: dict, people: dict) -> tuple[dict, dict, list[str]]:
+        """(typed values as sent, answers per photo {face: id or NOT_STUDENT text},
+        problems) for every photo of the page."""
+        typed: dict[str, str] = {}
+        answers: dict[str, dict[int, str]] = {}
+        problems = []
+        for sha256, image in images.items():
+            for face in image.faces:
+                tag_field = f"tag-{sha256}-{face.number}"
+                who_field = f"who-{sha256}-{face.number}"
+                if tag_field not in request.form and who_field not in request.form:
+                    continue
+                value = request.form.get(tag_field, "").strip()
+                who = " ".join(request.form.get(who_field, "").split())
+                typed[tag_field], typed[who_field] = value, who
+                if value and who:
+                    problems.append(
+                        f"face {face.number} of {image.name}: give a record or 'not a "
+                        "student', not both"
+                    )
+                elif who:
+                    answers.setdefault(sha256, {})[face.number] = NOT_STUDENT + who[:200]
+                elif value:
+                    person_id = value.split(" ", 1)[0]
+                    if person_id not in people:
+                        problems.append(
+                            f"face {face.number} of {image.name}: there is no record "
+                            f"{person_id!r} (type the id, e.g. S1024)"
+                        )
+                    else:
+                        answers.setdefault(sha256, {})[face.number] = person_id
+        return typed, answers, problems
+
+    def _shows(image, answers: dict[int, str], people: dict) -> tuple[list, list, list]:
+        """(records shown, not-a-student descriptions, problems) of one photo to approve:
+        every face is a record or "not a student"; a face the gate recognises now is that
+        person unless the office says otherwise."""
+        shows, others, problems = [], [], []
         for face in image.faces:
-            value = request.form.get(f"tag-{image.sha256}-{face.number}", "").strip()
-            if not value:
-                continue
-            person_id = value.split(" ", 1)[0]
-            if person_id not in people:
-                problems.append(
-                    f"face {face.number} of {image.name}: there is no record {person_id!r} "
-                    "(type the id, e.g. S1024)"
+            answer = answers.get(face.number)
+            if answer is None and face.person_id:
+                answer = face.person_id
+            if answer is None:
+                near = ", ".join(
+                    f"{p.name} ({p.person_id}{', consent withdrawn' if w else ''}) at {d:.2f}"
+                    for p, d, w in face.closest[:3]
                 )
-                continue
-            tags[face.number] = person_id
-        return tags, problems
+                problems.append(
+                    f"{image.name}: face {face.number} ({face.plain}) matches no record with "
+                    "consent: say who it is (a record, or 'not a student' with who they are)"
+                    + (f"; the closest records are {near}" if near else "")
+                )
+            elif answer.startswith(NOT_STUDENT):
+                others.append(f"face {face.number}: {answer.removeprefix(NOT_STUDENT)}")
+            else:
+                shows.append(answer)
+        return list(dict.fromkeys(shows)), others, problems
 
     @app.post("/review")
     @office_only
     def review_action() -> Response:
-        built = report()
-        by_hash = {i.sha256: i for i in built.withheld}
+        filters = _filters(request.form)
+        number = _page_number(request.form)
         # A photo's own buttons say "approve:<sha256>"; the bulk buttons act on the ticked ones.
         action, _, one = request.form.get("do", "").partition(":")
+        if action not in ("tag", "approve", "keep"):
+            abort(400)
         selected = [one] if one else request.form.getlist("image")
         reason_field = f"reason-{one}" if one else "reason"
         reason = " ".join(request.form.get(reason_field, "").split())
         actor = g.session.user.name
-        if not selected:
-            flash("Select at least one photo first; nothing was changed.")
-            return redirect(url_for("review"), 303)
-        unknown = [s for s in selected if s not in by_hash]
-        if unknown:
-            flash("A photo is no longer in the last build's report: nothing was changed.")
-            return redirect(url_for("review"), 303)
-        messages = []
+        built = report()
         with open_registry(create=True) as registry:
             people = people_by_id(registry)
-            if action in ("tag", "approve"):
-                problems = []
-                all_tags = {}
-                for sha256 in selected:
-                    tags, found = _tags_from_form(by_hash[sha256], people)
-                    problems += found
-                    all_tags[sha256] = tags
-                if problems:
-                    flash("Nothing was changed: " + "; ".join(problems) + ".")
-                    return redirect(url_for("review"), 303)
-                for sha256, tags in all_tags.items():
-                    for number, person_id in tags.items():
-                        g.accounts.tag_face(sha256, number, person_id, actor)
-                        audit_record(
-                            registry,
-                            actor,
-                            "tag-face",
-                            {"sha256": sha256, "face": number},
-                            person_id=person_id,
-                        )
-                if action == "tag":
-                    count = sum(len(t) for t in all_tags.values())
-                    flash(f"Saved {count} tag(s). Approve the photo to publish it.")
-                    return redirect(url_for("review"), 303)
-            if action == "approve":
-                if not reason:
-                    flash("Give the reason for the approval; nothing was approved.")
-                    return redirect(url_for("review"), 303)
-                approved = []
-                try:
-                    day = ws.decision_day(registry, "the approval")
-                    with registry.transaction():
-                        for sha256 in selected:
-                            image = by_hash[sha256]
-                            tags = g.accounts.tags(sha256)
-                            shows = list(dict.fromkeys(tags.values()))
-                            missing = sorted(set(image.recognised) - set(shows))
-                            if missing:
-                                raise RegistryError(
-                                    f"{image.name}: the gate recognises "
-                                    f"{', '.join(_who(people, m) for m in missing)}: tag their "
-                                    "face first, so the approval ends when their consent does"
-                                )
-                            registry.approve(
-                                sha256,
-                                by=actor,
-                                reason=reason,
-                                shows=shows,
-                                label=image.name,
-                                scope=gate.scope,
-                                today=day,
-                            )
-                            approved.append(
-                                f"{image.name} (shows "
-                                f"{', '.join(_who(people, s) for s in shows) or NOBODY})"
-                            )
-                except RegistryError as exc:
-                    flash(f"Nothing was approved: {exc}")
-                    return redirect(url_for("review"), 303)
-                messages.append(
-                    f"Approved {len(approved)} photo(s): {'; '.join(approved)}. They are "
-                    "published at the next build, while everyone they show keeps consent."
+            revoked = revoked_dates(registry)
+            waiting = {i.sha256: i for i in waiting_images(registry, built)}
+            for image in waiting.values():
+                photo_lib.describe_faces(image, people, today(), revoked, built.built_at)
+            typed, answers, problems = _typed_answers(waiting, people)
+            for sha256 in waiting:
+                if f"reason-{sha256}" in request.form:
+                    typed[f"reason-{sha256}"] = request.form[f"reason-{sha256}"]
+            unknown = [s for s in selected if s not in waiting]
+            if not selected and action != "tag":
+                problems.append("select at least one photo first")
+            if unknown:
+                problems.append(
+                    "a photo is no longer waiting (decided meanwhile, or not in the last "
+                    "build's report)"
                 )
-            elif action == "keep":
+            if action == "approve" and not reason:
+                problems.append("give the reason for the approval")
+            if problems:
+                return _refused(filters, number, typed, problems)
+            saved = _save_tags(registry, answers, actor)
+            if action == "tag":
+                flash(f"Saved {saved} tag(s). Approve the photo to publish it.")
+                return redirect(_queue_url(filters, number), 303)
+            if action == "keep":
                 for sha256 in selected:
                     g.accounts.keep_withheld(sha256, actor)
                     audit_record(
                         registry, actor, "keep-withheld", {"sha256": sha256, "reason": reason}
                     )
-                messages.append(f"Kept {len(selected)} photo(s) withheld.")
-            elif action != "tag":
-                abort(400)
-        for message in messages:
-            flash(message)
-        return redirect(url_for("review"), 303)
+                flash(
+                    f"Kept {len(selected)} photo(s) withheld"
+                    + (f"; {saved} tag(s) saved" if saved else "")
+                    + ". Decisions lists them, with undo."
+                )
+                return redirect(_queue_url(filters, number), 303)
+            snapshot = ws.snapshot(registry)
+            plans = []
+            for sha256 in selected:
+                image = waiting[sha256]
+                detected = ws.matcher.faces(sha256) or []
+                for face in image.faces:
+                    if not (face.person_id and face.ok) and face.number <= len(detected):
+                        face.closest = ws.matcher.closest(
+                            snapshot, people, detected[face.number - 1].encoding, CLOSEST
+                        )
+                stored = {**g.accounts.tags(sha256)}
+                shows, others, found = _shows(image, stored, people)
+                problems += found
+                plans.append((image, shows, others))
+            if problems:
+                return _refused(filters, number, typed, ["nothing was approved"] + problems)
+            approved = []
+            try:
+                with registry.transaction():
+                    for image, shows, others in plans:
+                        registry.approve(
+                            image.sha256,
+                            by=actor,
+                            reason=reason,
+                            shows=shows,
+                            not_student="; ".join(others),
+                            label=image.name,
+                            scope=gate.scope,
+                        )
+                        who = [_who(people, s) for s in shows] + [
+                            f"not a student ({o})" for o in others
+                        ]
+                        approved.append(f"{image.name} (shows {', '.join(who) or NOBODY})")
+            except RegistryError as exc:
+                return _refused(filters, number, typed, [f"nothing was approved: {exc}"])
+        flash(
+            f"Approved {len(approved)} photo(s): {'; '.join(approved)}. They are published at "
+            "the next build, while everyone they show keeps consent; Decisions lists them, "
+            "with withdraw."
+        )
+        return redirect(_queue_url(filters, number), 303)
+
+    def _refused(filters: dict, number: int, typed: dict, problems: list[str]) -> Response:
+        return _queue(filters, number, typed, ["Nothing was changed: " + "; ".join(problems) + "."],
+                      status=400)  # fmt: skip
+
+    def _save_tags(registry: Registry, answers: dict, actor: str) -> int:
+        saved = 0
+        for sha256, faces in answers.items():
+            stored = g.accounts.tags(sha256)
+            for number, answer in faces.items():
+                if stored.get(number) == answer:
+                    continue
+                g.accounts.tag_face(sha256, number, answer, actor)
+                person_id = None if answer.startswith(NOT_STUDENT) else answer
+                details = {"sha256": sha256, "face": number}
+                if person_id is None:
+                    details["not_student"] = answer.removeprefix(NOT_STUDENT)
+                audit_record(registry, actor, "tag-face", details, person_id=person_id)
+                saved += 1
+        return saved
 
     def _who(people: dict, person_id: str) -> str:
         person = people.get(person_id)

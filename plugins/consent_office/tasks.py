@@ -35,29 +35,67 @@ def register(app: Flask, ws: Workspace) -> None:
             requests=g.accounts.takedown_requests(),
         )
 
+    def _start(actor: str, details: dict) -> str:
+        """Run the takedown publish now, or queue it for the scheduled publish; the
+        message for the office."""
+        with open_registry(create=True) as registry:
+            if takedown_mode() == "run":
+                run = takedowns.start(settings, actor)
+                if run is None:
+                    return "A publish is already running: its progress is below."
+                audit_record(
+                    registry,
+                    actor,
+                    "takedown-run",
+                    {"settings": str(settings.publish_settings), **details},
+                )
+                return "The takedown publish started: its progress is below."
+            g.accounts.queue_takedown(actor)
+            audit_record(registry, actor, "takedown-queued", details)
+            return (
+                "Queued: the scheduled publish takes the photos down at its next run, "
+                "and this page then shows when it ran."
+            )
+
     @app.post("/takedown")
     @office_only
     def takedown_start() -> Response:
-        actor = g.session.user.name
-        mode = takedown_mode()
-        with open_registry(create=True) as registry:
-            if mode == "run":
-                run = takedowns.start(settings, actor)
-                if run is None:
-                    flash("A publish is already running: its progress is below.")
-                else:
-                    audit_record(
-                        registry,
-                        actor,
-                        "takedown-run",
-                        {"settings": str(settings.publish_settings)},
-                    )
-                    flash("The takedown publish started: its progress is below.")
-            else:
-                g.accounts.queue_takedown(actor)
-                audit_record(registry, actor, "takedown-queued", {})
-                flash(
-                    "Queued: the scheduled publish takes the photos down at its next run, "
-                    "and this page then shows when it ran."
-                )
+        flash(_start(g.session.user.name, {}))
         return redirect(url_for("takedown"), 303)
+
+    @app.post("/takedown/photo/<sha256>")
+    @office_only
+    def takedown_start_one(sha256: str) -> Response:
+        """Take one approved photo down now: its approval is withdrawn (so the publish,
+        which matches every photo against the registry as it is now, withholds it), then
+        the takedown publish runs or is queued."""
+        sha256 = sha256.strip().lower()
+        actor = g.session.user.name
+        with open_registry(create=True) as registry:
+            approval = registry.approvals().get(sha256)
+            if approval is None:
+                flash(
+                    "That photo has no approval to withdraw (withdrawn meanwhile?); a photo "
+                    "published because everyone in it has consent comes down when a consent "
+                    "is withdrawn. Nothing was changed."
+                )
+                return redirect(url_for("decisions"), 303)
+            registry.withdraw_approval(sha256, actor=actor)
+        label = approval.label or sha256[:12]
+        flash(f"The approval of {label} was withdrawn. " + _start(actor, {"sha256": sha256}))
+        return redirect(url_for("takedown"), 303)
+
+    @app.get("/takedown/status")
+    def takedown_status() -> Response:
+        """The takedown's state, framed in the takedown page: it refreshes itself while a
+        publish runs or a request waits, so the page around it never reloads."""
+        requests = g.accounts.takedown_requests()
+        run = takedowns.current
+        waiting = any(r["ran_at"] is None for r in requests)
+        return page(
+            "takedown_status.html",
+            title="Takedown progress",
+            run=run,
+            requests=requests,
+            refresh=(run is not None and run.running) or waiting,
+        )

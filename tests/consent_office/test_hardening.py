@@ -634,3 +634,67 @@ def test_a_zip_that_unpacks_too_far_is_refused(client, office, seeded_faces):
         client, "Student_Number,Name,Photo Release\nS1,A B,N\n", [("p.zip", archive.getvalue())]
     )
     assert response.status_code == 400 and "unpacks to" in response.text
+
+
+# ---------------------------------------------------------------- dates, small faces
+
+
+def test_dates_are_typed_and_shown_as_yyyy_mm_dd(client, office):
+    ends = date.today() + timedelta(days=200)
+    add(office, "S1", "A Student", 1, expires=ends)
+    sign_in(client)
+    form = client.get("/records/S1/edit").text
+    expires = form.split('id="expires"', 1)[1].split(">", 1)[0]
+    # A date input shows the browser's locale (mm/dd/yyyy in en-US) under a YYYY-MM-DD label.
+    assert 'type="date"' not in expires and f'value="{ends.isoformat()}"' in expires
+    assert "YYYY-MM-DD" in form
+
+
+def small_face_photo() -> tuple[bytes, dict]:
+    """A 1,200 x 900 photo, white but for a 9-pixel red "face" at (600, 400)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1200, 900), "white")
+    ImageDraw.Draw(image).rectangle((600, 400, 608, 408), fill=(220, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue(), {"top": 400, "right": 609, "bottom": 409, "left": 600}
+
+
+def test_a_face_too_small_to_check_is_shown_enlarged(client, office):
+    import hashlib
+    import json
+
+    from PIL import Image
+
+    data, box = small_face_photo()
+    photo = office.content / "images" / "assembly.png"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    office.report.parent.mkdir(parents=True)
+    face = {"box": box, "person_id": None, "ok": False,
+            "reason": "face too small/blurred to match (9 px, under 20 px)"}  # fmt: skip
+    office.report.write_text(
+        json.dumps(
+            {
+                "generated_at": "2026-11-26T06:00:00+00:00",
+                "images": [
+                    {"output_path": "images/assembly.png", "path": "images/assembly.png",
+                     "sha256": sha, "verdict": "withhold", "faces": [face],
+                     "reasons": ["face too small"], "pages": ["news/index.html"]}
+                ],
+            }
+        )
+    )  # fmt: skip
+    assert client.get(f"/thumb/{sha}/face/1").status_code == 401  # signed in only
+    sign_in(client)
+    review = client.get("/review").text
+    assert f'src="/thumb/{sha}/face/1"' in review
+    crop = client.get(f"/thumb/{sha}/face/1")
+    assert crop.status_code == 200 and crop.mimetype == "image/jpeg"
+    with Image.open(io.BytesIO(crop.data)) as shown:
+        assert shown.size[0] >= 150  # 9 pixels become a face the office can look at
+        red, green, _ = shown.convert("RGB").getpixel((shown.width // 2, shown.height // 2))
+    assert red > 150 and green < 80  # the face itself is in the middle
+    assert client.get(f"/thumb/{sha}/face/2").status_code == 404

@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 from datetime import UTC, date, datetime
 
@@ -82,11 +83,14 @@ def test_look_alike_is_warned_and_confirmed_only_on_purpose(client, office, one_
 def test_editing_details_keeps_the_face_templates(client, office, one_face):
     sign_in(client)
     add_through_pages(client, "S1", "Alex Rivera", 5)
-    token = csrf_of(client.get("/records/S1/edit").get_data(as_text=True))
+    form = client.get("/records/S1/edit").get_data(as_text=True)
+    token = csrf_of(form)
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
     saved = client.post(
         "/records/S1/edit",
         data={
             "csrf_token": token,
+            "version": version,
             "name": "Alex Rivera-Lee",
             "role": "student",
             "grade": "6",
@@ -205,12 +209,14 @@ def test_thumbnails_come_from_the_content_folder_by_hash(client, office, tmp_pat
     )
     assert client.get(f"/thumb/{sha}").status_code == 401
     sign_in(client)
+    original = photo.read_bytes()
+    photo.write_bytes(b"changed since the build")
+    assert client.get(f"/thumb/{sha}").status_code == 404  # only the exact file the gate saw
+    photo.write_bytes(original)
     thumb = client.get(f"/thumb/{sha}")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
     assert thumb.headers["Cache-Control"] == "no-store, private"
     assert client.get("/thumb/" + "0" * 64).status_code == 404
-    photo.write_bytes(b"changed since the build")
-    assert client.get(f"/thumb/{sha}").status_code == 404  # only the exact file the gate saw
 
 
 def test_bulk_actions_on_the_review_queue(client, office):
@@ -235,23 +241,24 @@ def test_bulk_actions_on_the_review_queue(client, office):
     assert f'name="tag-{sha[2]}-1" list="people" value="S2"' in queue
     assert f'name="tag-{sha[0]}-1" list="people" value=""' in queue
 
-    # Bulk approve: each selected photo with its tags; the one the gate recognised S2 in
-    # but not tagged with S2 stops the whole batch (all or nothing).
+    # Bulk approve: each selected photo with its tags; a face that matches no record and
+    # that nobody said who it is stops the whole batch (all or nothing).
     form = {"csrf_token": token, "do": "approve", "image": sha[:3], "reason": "class photos"}
     form[f"tag-{sha[0]}-1"] = "S1"
-    client.post("/review", data=form)
+    refused = client.post("/review", data=form)
     with Registry.open(office.registry, office.key_file) as registry:
         assert registry.approvals() == {}
-    page = client.get("/review").get_data(as_text=True)
-    assert "Nothing was approved" in page and "Ben Okafor (S2)" in page
-    form[f"tag-{sha[2]}-1"] = "S2"
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "nothing was approved" in page
+    assert "images/2.jpg: face 1 (not on file) matches no record with consent" in page
+    form[f"who-{sha[1]}-1"] = "a visiting parent"
     client.post("/review", data=form)
     with Registry.open(office.registry, office.key_file) as registry:
         approvals = registry.approvals()
     assert {s: a.shows for s, a in approvals.items()} == {
         sha[0]: ("S1",),
-        sha[1]: (),  # untagged: nobody identifiable
-        sha[2]: ("S2",),
+        sha[1]: (),  # not a student: a visiting parent
+        sha[2]: ("S2",),  # the face the gate recognised is named without a tag
     }
     # Bulk keep withheld: the photo leaves the queue; the home page counts what is left.
     client.post("/review", data={"csrf_token": token, "do": "keep", "image": [sha[3]]})
@@ -259,13 +266,14 @@ def test_bulk_actions_on_the_review_queue(client, office):
     assert "0 withheld photos" in page and "1 kept withheld earlier" in page
     assert '<span class="count">0</span> photos waiting' in client.get("/").get_data(as_text=True)
     # A photo no longer in the report, or a tag naming no record, changes nothing.
-    client.post("/review", data={"csrf_token": token, "do": "keep", "image": ["f" * 64]})
-    assert "no longer in the last build" in client.get("/review").get_data(as_text=True)
+    gone = client.post("/review", data={"csrf_token": token, "do": "keep", "image": ["f" * 64]})
+    assert "no longer waiting" in gone.get_data(as_text=True)
     images.append(withheld(5))
     office.report.write_text(json.dumps({"generated_at": "today", "images": images}))
     bad = {"csrf_token": token, "do": f"tag:{sha[3][:-1]}5", f"tag-{sha[3][:-1]}5-1": "S99"}
-    client.post("/review", data=bad)
-    assert "there is no record &#39;S99&#39;" in client.get("/review").get_data(as_text=True)
+    assert "there is no record &#39;S99&#39;" in client.post("/review", data=bad).get_data(
+        as_text=True
+    )
 
 
 def test_an_id_already_on_file_is_refused_before_any_photo_is_read(client, office, one_face):
@@ -287,7 +295,7 @@ def test_an_id_already_on_file_is_refused_before_any_photo_is_read(client, offic
     with Registry.open(office.registry, office.key_file) as registry:
         registry.revoke("S1", actor="m.chen")
     edit = client.get("/records/S1/edit").get_data(as_text=True)
-    assert "Saving this record with new photos gives consent again" in edit
+    assert "keeps it withdrawn" in edit and "Give consent again" in edit  # its own form
 
 
 def test_never_publish_and_remove_are_audited_with_the_office_users_name(client, office):
@@ -298,14 +306,23 @@ def test_never_publish_and_remove_are_audited_with_the_office_users_name(client,
     confirm = client.get("/records/S1/never-publish").get_data(as_text=True)
     assert "Mark never publish: Ana Gómez (S1)" in confirm
     token = csrf_of(confirm)
-    assert client.post("/records/S1/never-publish", data={"csrf_token": token}).status_code == 303
-    removed = client.post("/records/S2/remove", data={"csrf_token": token})
+
+    def version(person_id: str) -> str:  # as the confirmation page carries it
+        page = client.get(f"/records/{person_id}/remove").get_data(as_text=True)
+        return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+    form = {"csrf_token": token, "version": version("S1")}
+    assert client.post("/records/S1/never-publish", data=form).status_code == 303
+    form = {"csrf_token": token, "version": version("S2")}
+    removed = client.post("/records/S2/remove", data=form)
     assert removed.status_code == 200 and "Removed: Ben Okafor" in removed.get_data(as_text=True)
     with Registry.open(office.registry, office.key_file) as registry:
         assert registry.get("S1").never_publish and registry.get("S2") is None
         done = [(e.action, e.person_id, e.actor) for e in registry.audit_log()[-2:]]
     assert done == [("never-publish", "S1", "m.chen"), ("remove", "S2", "m.chen")]
-    again = client.post("/records/S1/never-publish", data={"csrf_token": token})
+    again = client.post(
+        "/records/S1/never-publish", data={"csrf_token": token, "version": version("S1")}
+    )
     assert again.status_code == 409 and "already marked never-publish" in again.get_data(
         as_text=True
     )
