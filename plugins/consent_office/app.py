@@ -28,7 +28,7 @@ from consent_registry.registry import RegistryError
 from flask import Flask, Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import SecurityError
 
-from . import crops, exports, imports, records, review, tasks
+from . import crops, decisions, exports, imports, records, review, tasks
 from .accounts import AccountError, Accounts, TooManyAttempts, csrf_matches, office_db_path
 from .audit import record_event
 from .settings import OfficeSettings
@@ -40,7 +40,7 @@ SESSION_COOKIE = "office_session"
 LOGIN_CSRF_COOKIE = "office_login_csrf"
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PUBLIC_ENDPOINTS = {"login", "static"}
 HSTS = "max-age=31536000"
@@ -109,6 +109,11 @@ def create_app(settings: OfficeSettings) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
+        if request.endpoint == "takedown_status":  # framed by the takedown page only
+            response.headers["Content-Security-Policy"] = CSP.replace(
+                "frame-ancestors 'none'", "frame-ancestors 'self'"
+            )
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"
         if settings.https or request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS
         if request.endpoint != "static":
@@ -284,6 +289,7 @@ def create_app(settings: OfficeSettings) -> Flask:
             queued=len(queued),
         )
 
+    decisions.register(app, ws)
     records.register(app, ws)
     review.register(app, ws)
     tasks.register(app, ws)

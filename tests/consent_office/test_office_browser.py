@@ -333,14 +333,15 @@ def test_revoke_then_take_down_from_the_bucket(office, browser, local_s3, s3_buc
         assert "Consent withdrawn: Sam Student (S1001)" in page.inner_text(".notice")
         page.goto(served + "/takedown")
         page.click("button:has-text('Run the takedown publish now')")
+        # The progress follows the publish in its frame, without reloading the page.
+        status = page.frame_locator("iframe.status-frame").locator("main")
         deadline = time.monotonic() + 180
-        while "Still running" in page.inner_text("main"):
-            assert time.monotonic() < deadline, page.inner_text("main")
+        while "Still running" in status.inner_text() or not status.inner_text().strip():
+            assert time.monotonic() < deadline, status.inner_text()
             time.sleep(1)
-            page.reload()
-        text = page.inner_text("main")
+        text = status.inner_text()
         assert "Finished" in text, text
-        assert f"takedown {photo}" in page.inner_text("pre.log")
+        assert f"takedown {photo}" in status.locator("pre.log").inner_text()
         page.close()
     assert photo not in keys(local_s3, s3_bucket)
     assert "index.html" in keys(local_s3, s3_bucket)  # only the photo came down
@@ -410,7 +411,8 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
         def queue_takedown(p):
             p.goto(served + "/takedown")
             p.click("button:has-text('Queue a takedown')")
-            assert "waiting for the scheduled publish" in p.inner_text("table")
+            frame = p.frame_locator("iframe.status-frame")
+            assert "waiting for the scheduled publish" in frame.locator("table").inner_text()
 
         def remove_record(p, width=width):
             p.goto(f"{served}/records/R{width}/remove")
@@ -442,6 +444,8 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
             ("faces", upload_faces),
             ("look-alike", look_alike),
             ("review", visit("/review")),
+            ("decisions", visit("/decisions")),
+            ("takedown progress", visit("/takedown/status")),
             ("takedown", visit("/takedown")),
             ("expiring", visit("/expiring")),
             ("audit", visit("/audit")),
@@ -496,3 +500,68 @@ def test_consent_serve_starts_on_loopback_and_stops(office):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_two_officers_an_older_form_is_refused_and_the_narrowing_survives(served, browser, office):
+    from consent_office.accounts import Accounts, office_db_path
+
+    from tests.consent_office.test_review_queue import template
+
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Ana Gómez", [template(1)], scopes=["website", "print", "social"])
+    with Accounts(office_db_path(office.registry)) as accounts:
+        accounts.add_user("k.lee", "office", "quiet orange harbour lantern")
+    first, second = browser.new_context(), browser.new_context()
+    mine, theirs = first.new_page(), second.new_page()
+    sign_in(mine, served)
+    sign_in(theirs, served, "k.lee", "quiet orange harbour lantern")
+    mine.goto(served + "/records/S1/edit")
+    theirs.goto(served + "/records/S1/edit")
+    # k.lee narrows the scopes to the website: the family withdrew print and social.
+    theirs.uncheck("#scope-print")
+    theirs.uncheck("#scope-social")
+    theirs.click("button:has-text('Save')")
+    assert "Updated Ana Gómez (S1)" in theirs.inner_text(".notice")
+    # m.chen saves the form opened earlier, with a new end date: refused with what changed.
+    mine.fill("#expires", "2099-06-30")
+    with mine.expect_navigation() as saved:
+        mine.click("button:has-text('Save')")
+    assert saved.value.status == 409
+    alert = mine.inner_text("[role=alert]")
+    assert "changed since you opened it" in alert and "k.lee" in alert
+    typed = mine.inner_text("table")  # nothing typed is lost: shown beside the record now
+    assert "Consent ends on\t2099-06-30\t(empty)" in typed
+    assert "Where the photos may be used\twebsite, social, print\twebsite" in typed
+    assert not mine.is_checked("#scope-print")  # the form holds the record as it is now
+    with Registry.open(office.registry, office.key_file) as registry:
+        person = registry.get("S1")
+    assert person.scopes == ("website",) and person.expires is None
+    first.close()
+    second.close()
+
+
+def test_the_review_queue_in_pages_with_tags_kept_across_photos(served, browser, office):
+    from tests.consent_office.test_review_queue import template, withheld
+    from tests.consent_office.test_review_queue import write_report as write_queue
+
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Ana Gómez", [template(1)])
+    images = [withheld(office, n, [(template(500 + n), None)]) for n in range(30)]
+    write_queue(office, images)
+    page = browser.new_page()
+    sign_in(page, served)
+    page.goto(served + "/review")
+    assert page.locator("section.photo").count() == 24
+    assert page.locator("section.photo img[loading=lazy]").count() == 24
+    assert image_width(page) > 0
+    a, b = (page.locator("section.photo").nth(i).get_attribute("id")[6:] for i in (0, 1))
+    # Tags typed for photo A are kept when the officer presses photo B's button.
+    page.fill(f"[id='tag-{a}-1']", "S1")
+    page.fill(f"[id='reason-{b}']", "a stock photo")
+    page.click(f"#photo-{b} button:has-text('Keep withheld')")
+    assert "Kept 1 photo(s) withheld; 1 tag(s) saved" in page.inner_text(".notice")
+    assert page.locator(f"#photo-{b}").count() == 0
+    assert page.input_value(f"[id='tag-{a}-1']") == "S1"
+    page.click("text=Next page")
+    assert page.locator("section.photo").count() == 5  # 29 waiting, 24 on the first page
+    page.close()
