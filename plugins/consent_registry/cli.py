@@ -102,6 +102,7 @@ def _open(args: argparse.Namespace, create: bool = True) -> Registry | None:
     if not create and not path.exists():
         return None
     registry = Registry.open(path, settings.key_file)  # logs an upgrade of an old schema
+    registry.gate_settings = settings  # the face cache and retention a withdrawal uses
     if registry.created:
         _err(f"Created a new consent registry at {path}.")
     if registry.created_key:

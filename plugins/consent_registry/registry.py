@@ -348,6 +348,11 @@ class Registry:
         self.created = False
         self.created_key = False
         self.migrated_from: int | None = None  # the schema version upgraded on this open
+        # The consent settings (``settings.GateSettings``) a withdrawal and an approval use
+        # when the caller gives none: the face cache to find the photos that showed a
+        # person, the tolerance and margin, CONSENT_BLOCK_RETENTION_DAYS. The `consent`
+        # command sets its own; unset, the defaults and environment are read.
+        self.gate_settings = None
         # Seals of rows changed in the current transaction, written to meta at commit.
         self._pending: dict[str, dict[str, str | None]] = {}
 
@@ -1001,7 +1006,7 @@ class Registry:
             self._check_version(person, expected_version)
             if person.status == "revoked":
                 raise RegistryError(f"consent for {person_id} ({person.name}) is already revoked")
-            today = _school_day(settings)
+            today = _school_day(settings or self.gate_settings)
             photos = self._keep_to_block(
                 person_id, "revoke", "consent revoked", today, actor, settings
             )
@@ -1036,7 +1041,7 @@ class Registry:
                     person_id,
                     "never-publish",
                     "marked never-publish",
-                    _school_day(None),
+                    _school_day(self.gate_settings),
                     actor,
                     None,
                 )
@@ -1067,7 +1072,7 @@ class Registry:
                 person_id,
                 "never-publish",
                 "marked never-publish",
-                _school_day(settings),
+                _school_day(settings or self.gate_settings),
                 actor,
                 settings,
             )
@@ -1260,7 +1265,7 @@ class Registry:
         and the images approved naming them) on the block list, with a retention date
         (CONSENT_BLOCK_RETENTION_DAYS from today), and write the journal. Returns the
         photos' hashes."""
-        settings = _gate_settings(settings)
+        settings = _gate_settings(settings or self.gate_settings)
         encodings = self._decrypt_templates(person_id)
         photos = set(photos_showing(encodings, settings.cache_dir, settings.tolerance))
         photos |= {a.sha256 for a in self.approvals().values() if a.shows and person_id in a.shows}
@@ -1549,7 +1554,7 @@ class Registry:
                     continue
                 on = date.fromisoformat(entry.on)
                 person = self.get(person_id)
-                settings = _gate_settings(None)
+                settings = _gate_settings(self.gate_settings)
                 keep_until = _school_day(settings) + timedelta(
                     days=int(settings.block_retention_days)
                 )
@@ -1643,7 +1648,7 @@ class Registry:
             shows = (shows,)
         people = tuple(dict.fromkeys(check_person_id(i) for i in shows))
         today = today or consent_today(None)  # callers give the school's day
-        settings = _gate_settings(settings)
+        settings = _gate_settings(settings or self.gate_settings)
         at = datetime.now(UTC).replace(microsecond=0)
         with self.transaction():
             snapshot = self.snapshot(today)

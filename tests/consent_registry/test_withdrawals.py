@@ -378,3 +378,12 @@ def downgrade_to_schema_2(paths) -> None:
         db.execute("ALTER TABLE approvals DROP COLUMN not_student")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         db.execute("PRAGMA user_version = 2")
+
+
+def test_the_registry_settings_serve_callers_that_give_none(office, settings):
+    """An import or the workspace revokes without settings: the registry's own (set by
+    whoever opened it, as `consent` does) find the photos in the right face cache."""
+    office.gate_settings = settings
+    office.revoke("S1")
+    (kept,) = office.withdrawals()
+    assert kept.photos == (PHOTO,)
