@@ -239,9 +239,8 @@ def describe_faces(
             face.note = "the face cache no longer holds this photo's faces: as the build saw them"
         elif who is not None and built_at is not None and who.updated_at > built_at:
             face.note = (
-                f"{who.name}'s record changed on {who.updated_at:%Y-%m-%d %H:%M} UTC, after "
-                f"the build of {built_at:%Y-%m-%d %H:%M} UTC: matched against the record as "
-                "it is now"
+                f"{who.name}'s record changed after the build: matched against the record "
+                "as it is now"
             )
 
 
