@@ -353,6 +353,9 @@ class Registry:
         # person, the tolerance and margin, CONSENT_BLOCK_RETENTION_DAYS. The `consent`
         # command sets its own; unset, the defaults and environment are read.
         self.gate_settings = None
+        # Withdrawals journal entries of the current transaction, written just before it
+        # commits (``_flush_journal``).
+        self._pending_journal: list[dict] = []
         # Seals of rows changed in the current transaction, written to meta at commit.
         self._pending: dict[str, dict[str, str | None]] = {}
 
@@ -604,8 +607,10 @@ class Registry:
             yield self
             if self._pending:
                 self._write_seals()
+            self._flush_journal()  # last: a change refused above journals nothing
         except BaseException:
             self._pending = {}
+            self._pending_journal = []
             if self._db.in_transaction:  # SQLite already rolled back on a full disk
                 self._db.execute("ROLLBACK")
             raise
@@ -1190,31 +1195,38 @@ class Registry:
         photos: Sequence[str],
         actor: str | None,
     ) -> None:
-        """Append to the withdrawals journal (before this transaction commits) and record
-        its new end in meta."""
-        row = self._db.execute(
-            "SELECT value FROM meta WHERE key = ?", (withdrawals.HEAD_KEY,)
-        ).fetchone()
-        head = withdrawals.parse_head(self._key, row[0]) if row else None
-        try:
-            entry = withdrawals.append(
-                withdrawals.journal_path(self.path),
-                self._key,
-                head,
-                action=action,
-                person_id=person_id,
-                on=on.isoformat(),
-                why=why,
-                photos=tuple(photos),
-                actor=actor or default_actor(),
-            )
-        except OSError as exc:
-            raise RegistryError(
-                f"the withdrawals journal {withdrawals.journal_path(self.path)} cannot be "
-                f"written ({exc.strerror or exc}): free disk space or fix its permissions and "
-                "try again. Nothing was saved."
-            ) from None
-        self._set_journal_head(entry.seq, entry.mac)
+        """Note an entry for the withdrawals journal: written, with its new end recorded in
+        meta, once every other change of this transaction is made, just before it commits
+        (so a change refused on the way, such as a clock that is behind, journals nothing)."""
+        self._pending_journal.append(
+            {
+                "action": action,
+                "person_id": person_id,
+                "on": on.isoformat(),
+                "why": why,
+                "photos": tuple(photos),
+                "actor": actor or default_actor(),
+            }
+        )
+
+    def _flush_journal(self) -> None:
+        pending, self._pending_journal = self._pending_journal, []
+        for fields in pending:
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key = ?", (withdrawals.HEAD_KEY,)
+            ).fetchone()
+            head = withdrawals.parse_head(self._key, row[0]) if row else None
+            try:
+                entry = withdrawals.append(
+                    withdrawals.journal_path(self.path), self._key, head, **fields
+                )
+            except OSError as exc:
+                raise RegistryError(
+                    f"the withdrawals journal {withdrawals.journal_path(self.path)} cannot be "
+                    f"written ({exc.strerror or exc}): free disk space or fix its permissions "
+                    "and try again. Nothing was saved."
+                ) from None
+            self._set_journal_head(entry.seq, entry.mac)
 
     def _set_journal_head(self, seq: int, mac: str) -> None:
         self._db.execute(

@@ -387,3 +387,14 @@ def test_the_registry_settings_serve_callers_that_give_none(office, settings):
     office.revoke("S1")
     (kept,) = office.withdrawals()
     assert kept.photos == (PHOTO,)
+
+
+def test_a_withdrawal_rolled_back_journals_nothing(office, settings):
+    with pytest.raises(RuntimeError), office.transaction():
+        office.revoke("S1", settings=settings)
+        raise RuntimeError("a later step of the same change failed")
+    assert office.get("S1").status == "active" and office.withdrawals() == []
+    assert not withdrawals.journal_path(office.path).exists()
+    office.revoke("S1", settings=settings)  # the next one starts the journal cleanly
+    journal = withdrawals.read(withdrawals.journal_path(office.path), office._key)
+    assert journal.problems == [] and [e.seq for e in journal.entries] == [1]
