@@ -878,11 +878,12 @@ def cmd_purge_expired(args: argparse.Namespace) -> int:
             told = parse_date(args.date)
         except ValueError as exc:
             raise CliError(f"--date: {exc}") from None
-        if told > clock_day:
+        if told != clock_day:
             raise CliError(
-                f"--date {told.isoformat()} is after today by this machine's clock "
-                f"({clock_day.isoformat()}): purging by a later date would delete consent "
-                "that has not ended. If the clock is wrong, set it right first."
+                f"--date {told.isoformat()} is not today by this machine's clock "
+                f"({clock_day.isoformat()}), so the clock is wrong: set it right first "
+                "(`timedatectl`, or the machine's time settings), then run this again; "
+                "the registry records every change at the clock's time. Nothing was deleted."
             )
     today = told or clock_day
     with _open_existing(args) as registry:
@@ -1186,8 +1187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
-        help="today's date, when this machine's clock is not trusted (the command says "
-        "when): consent that ended before it is purged; never later than the clock's day",
+        help="confirm today's date when the command doubts the clock (it says when): it "
+        "must be the clock's day at the school; consent that ended before it is purged",
     )
     p.set_defaults(func=cmd_purge_expired)
 

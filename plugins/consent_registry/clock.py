@@ -19,14 +19,16 @@ back-dated, ``Registry._audit`` refuses them), so:
   it changes a decision, so a command refuses when today is more than ``AHEAD_DAYS`` after
   the newest audit entry *and* a consent that still holds templates ended in between: that
   end is vouched for by this clock alone (a clock weeks ahead once made a build purge the
-  templates of every consent "expired" by then). Otherwise it goes ahead. Any registry
-  change records a new witness, so an office that works in the registry, or runs
-  `consent purge-expired` (which purges and audits each expiry), is never stopped.
+  templates of every consent "expired" by then). Otherwise it goes ahead: a quiet registry
+  is stopped only when a consent ended during the quiet, and then a person confirms the
+  date once (`consent purge-expired --date TODAY` purges and records it; any change to
+  the registry is a new witness too).
 
 Either refusal is lifted by saying the date: SITE_DATE for the build, `consent check`,
 `publish` and the workspace (``told`` below), ``consent purge-expired --date`` for the
-purge, which never takes SITE_DATE (a preview's future date must not delete anything). A
-told date earlier than the newest audit entry's day is refused too.
+purge (it must be the clock's day: the registry records changes at the clock's time), which
+never takes SITE_DATE (a preview's future date must not delete anything). A told date
+earlier than the newest audit entry's day is refused too.
 
 No Pelican imports: the registry, `consent`, `publish` and the workspace use it.
 """

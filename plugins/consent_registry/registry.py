@@ -297,6 +297,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# Changes that only ever publish less: never refused because the clock is behind (a
+# withdrawal must not wait for a clock to be fixed); see Registry._audit.
+NEVER_WAITS = frozenset({"revoke", "never-publish", "remove", "withdraw-approval"})
+
+
 def _aware(moment: datetime) -> datetime:
     """A stored time as an aware UTC datetime (times without a zone were written in UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -622,9 +627,21 @@ class Registry:
         """Append an audit entry whose MAC covers the previous entry's (the chain), and
         record the new head (entry count and MAC, itself authenticated) in meta. An entry
         dated before the newest one (a clock that is behind) is refused: the log's times are
-        what ``clock.check_clock`` trusts."""
+        what ``clock.check_clock`` trusts. A withdrawal (NEVER_WAITS) is never refused for
+        the clock: it is recorded at the newest entry's time, with the clock's reading."""
         at, actor = _now(), actor or default_actor()
         newest = self.newest_audit_at()
+        if newest is not None and _aware(datetime.fromisoformat(at)) < newest:
+            if action in NEVER_WAITS:
+                log.warning(
+                    "the clock reads %s, earlier than the registry's newest audit entry (%s): "
+                    "the %s is recorded at that entry's time. Set the clock right.",
+                    at,
+                    newest.isoformat(timespec="seconds"),
+                    action,
+                )
+                details = {**details, "clock_read": at}
+                at = newest.isoformat(timespec="seconds")
         if newest is not None and _aware(datetime.fromisoformat(at)) < newest:
             raise RegistryError(
                 f"this machine's clock reads {at[:16].replace('T', ' ')} UTC, earlier than the "

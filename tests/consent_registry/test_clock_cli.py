@@ -133,14 +133,24 @@ def test_a_clock_behind_the_registry_is_refused_unless_the_date_is_given(office)
     told = run(office, behind, "check", "--json", str(OBAMA2), site_date="2030-12-09")
     assert verdict(told) == "publish"
     # A change would be dated before the last one: refused, nothing saved.
-    revoked = run(office, behind, "revoke", "OBAMA")
-    assert revoked.returncode == 1 and "earlier than the registry's newest audit" in revoked.stderr
+    extended = run(office, behind, "add", "OBAMA", "--replace", "--expires", "2031-06-30")
+    assert extended.returncode == 1
+    assert "earlier than the registry's newest audit" in extended.stderr
     purged = run(office, behind, "purge-expired")
     assert purged.returncode == 1 and "earlier than" in purged.stderr
     with Registry.open(office["registry"], office["key_file"]) as registry:
         person = registry.get("OBAMA")
-        assert person.status == "active" and person.templates == 4
+        assert person.expires.isoformat() == ENDS and person.templates == 4
+        newest = registry.audit_log()[-1]
         assert [e.action for e in registry.audit_log()] == ["create-registry", "add"]
+    # A withdrawal never waits for the clock: recorded at the newest entry's time.
+    revoked = run(office, behind, "revoke", "OBAMA")
+    assert revoked.returncode == 0, revoked.stderr
+    with Registry.open(office["registry"], office["key_file"]) as registry:
+        assert registry.get("OBAMA").status == "revoked"
+        entry = registry.audit_log()[-1]
+        assert entry.action == "revoke" and entry.at == newest.at
+        assert entry.details["clock_read"].startswith("2030-11-20T12:00")
 
 
 def test_a_clock_weeks_ahead_deletes_nothing_until_the_date_is_confirmed(office):
@@ -153,9 +163,10 @@ def test_a_clock_weeks_ahead_deletes_nothing_until_the_date_is_confirmed(office)
     assert checked.returncode == 1 and "only this clock says so" in checked.stderr
     with Registry.open(office["registry"], office["key_file"]) as registry:
         assert registry.get("OBAMA").templates == 4
-    # A date after the clock's own day is never purged by.
-    later = run(office, ahead, "purge-expired", "--date", "2031-02-01")
-    assert later.returncode == 1 and "is after today" in later.stderr
+    # A date that is not the clock's own day says the clock is wrong: nothing is purged.
+    for other in ("2031-02-01", "2031-01-10"):
+        wrong = run(office, ahead, "purge-expired", "--date", other)
+        assert wrong.returncode == 1 and "is not today by this machine's clock" in wrong.stderr
     # The office confirms the date: the purge runs and the registry records it.
     confirmed = run(office, ahead, "purge-expired", "--date", "2031-01-20")
     assert confirmed.returncode == 0, confirmed.stderr

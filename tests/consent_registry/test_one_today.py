@@ -158,15 +158,24 @@ def test_workspace_decisions_use_the_one_day_and_refuse_a_wrong_clock(paths, mon
             workspace.decision_day(registry, "the approval")
 
 
-def test_a_back_dated_audit_entry_is_refused(paths, monkeypatch):
+def test_a_back_dated_audit_entry_is_refused_but_a_withdrawal_never_waits(paths, monkeypatch):
     import consent_registry.registry as registry_module
 
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
         registry.add("S1", "Some One", [fake_encoding(1)])
-        entries = len(registry.audit_log())
+        registry.add("S2", "Other One", [fake_encoding(2)])
+        log = registry.audit_log()
         earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
         monkeypatch.setattr(registry_module, "_now", lambda: earlier)
         with pytest.raises(RegistryError, match="earlier than the registry's newest audit"):
-            registry.revoke("S1", actor="office")
-        assert registry.get("S1").status == "active"
-        assert len(registry.audit_log()) == entries
+            registry.add("S1", "Some One", [fake_encoding(3)], replace=True)
+        with pytest.raises(RegistryError, match="earlier than the registry's newest audit"):
+            registry.add("S3", "New One", [fake_encoding(4)])
+        assert registry.get("S3") is None and len(registry.audit_log()) == len(log)
+        # A withdrawal is recorded, at the newest entry's time, with the clock's reading.
+        registry.revoke("S2", actor="office")
+        assert registry.get("S2").status == "revoked"
+        entry = registry.audit_log()[-1]
+        assert entry.action == "revoke" and entry.at == log[-1].at
+        assert entry.details["clock_read"] == earlier
+        assert registry.verify_audit() == []
