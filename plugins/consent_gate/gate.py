@@ -307,6 +307,7 @@ def _run(
                 content_type=f.content_type,
                 source_sha256=f.source_sha256 if f.kind in FACE_KINDS else "",
                 persons=list(f.persons),
+                face_record=f.kind in FACE_KINDS,
             )
         )
         passed.add(f.path)

@@ -43,6 +43,9 @@ class ManifestEntry:
     content_type: str
     source_sha256: str = ""  # pictures: the bytes as built (face cache and approval key)
     persons: list[str] = field(default_factory=list)  # registry ids seen in it
+    # Pictures: True when `persons` is what the gate's face work found (publish decides a
+    # photo whose face work is not cached from it); False in manifests written otherwise.
+    face_record: bool = False
 
 
 @dataclass(frozen=True)

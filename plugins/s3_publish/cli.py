@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from face_engine.decision import end_with_parent
 from .consent import registry_checker
 from .errors import PublishError, PublishInterrupted
 from .settings import PublishSettings, normalize_prefix
-from .sync import publish
+from .sync import PageFix, publish
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def load_settings(settings_file: Path) -> dict:
 
 
 def run_build(settings_file: Path, output: Path | None) -> None:
+    """Build with Pelican; PublishError unless the build finished (exit status 0): an
+    interrupted build (Ctrl-C, SIGTERM: 130, 143) or a killed one publishes nothing."""
     cmd = [sys.executable, "-m", "pelican", "-s", str(settings_file.resolve())]
     if output is not None:
         cmd += ["-o", str(output.resolve())]
@@ -71,9 +75,56 @@ def run_build(settings_file: Path, output: Path | None) -> None:
     # The build ends with publish: killed, publish takes Pelican (and its workers) with it.
     proc = subprocess.run(cmd, cwd=settings_file.resolve().parent, preexec_fn=end_with_parent)
     if proc.returncode != 0:
-        raise PublishError(
-            f"the build failed (pelican exited with {proc.returncode}); nothing was published"
+        how = (
+            f"was stopped by {signal.Signals(-proc.returncode).name}"
+            if proc.returncode < 0
+            else "was interrupted"
+            if proc.returncode in (130, 143)
+            else f"failed (pelican exited with {proc.returncode})"
         )
+        raise PublishError(
+            f"the build {how}; nothing was published (the last good output was not published "
+            "either: build again, then publish)"
+        )
+
+
+def check_built_since(manifest_path: Path, started: float) -> None:
+    """`publish --build` publishes only what its own build passed: the manifest must have
+    been written after the build started (else the build did not finish with the gate)."""
+    try:
+        written = manifest_path.stat().st_mtime
+    except OSError:
+        written = 0.0
+    if written < started:
+        raise PublishError(
+            f"the build did not write a new publish manifest ({manifest_path}): it did not "
+            "finish with the consent gate, so nothing was published. Build again, then publish"
+        )
+
+
+def page_fix_for(pelican_settings: dict, gate: GateSettings) -> PageFix:
+    """How publish rewrites a page that shows a withheld picture: the site's SITEURL, the
+    theme's placeholder (templates/partials/photo_withheld.html, as the build renders it)
+    and the gate's page cache."""
+    from consent_gate import PLACEHOLDER_HTML, PLACEHOLDER_TEMPLATE
+
+    placeholder = PLACEHOLDER_HTML
+    theme = pelican_settings.get("THEME")
+    if theme:
+        templates = Path(theme) / "templates"
+        if (templates / PLACEHOLDER_TEMPLATE).is_file():
+            from jinja2 import Environment, FileSystemLoader
+
+            try:
+                env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True)
+                placeholder = env.get_template(PLACEHOLDER_TEMPLATE).render().strip()
+            except Exception as exc:  # noqa: BLE001 - the built-in placeholder is as safe
+                log.warning("the theme's placeholder %s cannot be used (%s)", templates, exc)
+    return PageFix(
+        siteurl=str(pelican_settings.get("SITEURL") or ""),
+        placeholder=placeholder,
+        cache_dir=Path(gate.cache_dir) / "pages",
+    )
 
 
 def check_built_with(gate: GateSettings, output: Path) -> None:
@@ -105,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
+        started = time.time()
         if args.build:
             run_build(args.settings, args.output)
         pelican_settings = load_settings(args.settings)
@@ -113,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         check_plugins(pelican_settings.get("PLUGINS"))
         output = args.output or Path(pelican_settings["OUTPUT_PATH"])
         gate.check_outside(output)
+        if args.build:
+            check_built_since(Path(gate.manifest_path), started - 1)
         check_built_with(gate, output)
         result = publish(
             output,
@@ -122,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             dry_run=args.dry_run,
             force=args.force,
             progress=not args.quiet,
+            page_fix=page_fix_for(pelican_settings, gate),
         )
     except PublishInterrupted as exc:
         print(f"publish: {exc}", file=sys.stderr)

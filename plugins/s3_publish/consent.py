@@ -33,31 +33,111 @@ def registry_checker(
     """A checker backed by the consent registry and the gate's decision function.
 
     The registry is opened on first use; if it cannot be opened, checking fails (and so
-    does publishing): an image is never uploaded unchecked."""
+    does publishing): an image is never uploaded unchecked.
+
+    A photo of the build whose face work is not in the cache (pruned, another machine, an
+    engine upgrade) is never scanned again here: the re-encoded copy is not what the build
+    looked at, and a new scan can find a "face" the build did not see. It is decided from
+    the persons the build recorded for it (`check.recorded`: source hash -> person ids,
+    from the manifest) against the registry as it is now, withdrawals included
+    (``decide_from_record``). A cached photo whose people differ from the record is
+    decided from the cache and the difference is reported (`check.notes`)."""
     snapshot = None
+    recorded: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
 
     def check(
         files: Sequence[Path], names: Sequence[str], hashes: Sequence[str | None] | None = None
     ) -> Sequence[Any]:
         nonlocal snapshot
+        notes.clear()
         if not files:
             return []
+        from face_engine.cache import FaceCache
         from face_engine.decision import check_files
 
         if snapshot is None:
             snapshot = open_snapshot(gate_settings, today)
         # Without every file's key, each file is read and hashed (stale bucket objects).
         known = list(hashes) if hashes is not None and all(hashes) else None
-        return check_files(
-            list(files),
+        cache = FaceCache.for_settings(gate_settings)
+        from_record: dict[int, Any] = {}
+        if known is not None:
+            missed = [h for h in known if h in recorded and not cache.path_for(h).exists()]
+            if missed:
+                cache.fetch_shared(sorted(set(missed)))
+            for i, sha256 in enumerate(known):
+                if sha256 in recorded and not cache.path_for(sha256).exists():
+                    from_record[i] = decide_from_record(
+                        names[i], sha256, recorded[sha256], snapshot, gate_settings
+                    )
+        rest = [i for i in range(len(files)) if i not in from_record]
+        scanned = check_files(
+            [files[i] for i in rest],
             snapshot,
             gate_settings,
             progress=progress,
-            display_names=list(names),
-            hashes=known,
+            display_names=[names[i] for i in rest],
+            hashes=None if known is None else [known[i] for i in rest],
+            cache=cache,
         )
+        verdicts: list[Any] = [None] * len(files)
+        for i, verdict in zip(rest, scanned, strict=True):
+            verdicts[i] = verdict
+            if known is not None and known[i] in recorded:
+                seen = {f.person_id for f in getattr(verdict, "faces", ()) if f.person_id}
+                before = set(recorded[known[i]])
+                if seen != before and not getattr(verdict, "approved_by", None):
+                    notes.append(
+                        f"{names[i]}: the build recorded {', '.join(sorted(before)) or 'nobody'}"
+                        f", the face cache now recognises {', '.join(sorted(seen)) or 'nobody'}"
+                        "; decided from the face cache"
+                    )
+        for i, verdict in from_record.items():
+            verdicts[i] = verdict
+        if from_record:
+            notes.append(
+                f"{len(from_record)} photo(s) had no face work in the cache: decided from the "
+                "persons the build recorded, against the registry as it is now (never a new "
+                "scan of the published copy)"
+            )
+        return verdicts
 
+    check.recorded = recorded  # type: ignore[attr-defined]
+    check.notes = notes  # type: ignore[attr-defined]
     return check
+
+
+def decide_from_record(
+    name: str, sha256: str, persons: Sequence[str], snapshot: Any, gate_settings: Any
+) -> Any:
+    """The verdict for a photo decided by the build, from whom the build saw in it: it
+    publishes only while every one of them may be shown today (and nobody withdrawn is
+    on record as shown in it), else it is withheld, saying why."""
+    from face_engine.model import PUBLISH, WITHHOLD, Verdict
+
+    records = {r.person_id: r for r in snapshot.records}
+    scope = getattr(gate_settings, "scope", "website")
+    reasons = []
+    for person in persons:
+        record = records.get(person)
+        if record is None:
+            reasons.append(f"{person}, shown in it at the build, is no longer in the registry")
+            continue
+        refusal = record.refusal(snapshot.today, scope)
+        if refusal:
+            reasons.append(f"{person}, shown in it at the build: {refusal}")
+    for blocked in getattr(snapshot, "blocked", ()) or ():
+        if sha256 in blocked.photos:
+            reasons.append(f"{blocked.person_id}, withdrawn, is on record as shown in it")
+    if reasons:
+        return Verdict(name, sha256, WITHHOLD, reasons, [])
+    why = (
+        f"as the build decided: {', '.join(persons)} may be shown"
+        if persons
+        else "as the build decided: nobody identifiable in it"
+    )
+    return Verdict(name, sha256, PUBLISH, [why + " (decided from the build's record)"], [])
 
 
 def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:

@@ -46,6 +46,7 @@ from tqdm import tqdm
 from .consent import Checker, ImageDecision, decide
 from .errors import PublishError, PublishInterrupted
 from .headers import cache_control_for, gzip_bytes, is_text_type
+from .publish_log import PublishLog, log_path_for
 from .settings import PublishSettings
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,16 @@ class LocalFile:
     size: int
     kind: str = ""  # what the gate found the file to be (consent_gate.sniff.Kind)
     source_sha256: str = ""  # photos and PDFs: their face-cache and approval key
+    # Pictures: whom the build's face work saw in it (the manifest's); None: not recorded.
+    persons: tuple[str, ...] | None = None
+    data: bytes | None = None  # a page rewritten at publish time: these bytes, not the file
 
     @property
     def is_page(self) -> bool:
         return self.name.lower().endswith(PAGE_SUFFIXES)
 
     def body(self) -> bytes:
-        data = self.path.read_bytes()
+        data = self.path.read_bytes() if self.data is None else self.data
         return gzip_bytes(data) if self.gzip else data
 
 
@@ -124,6 +128,12 @@ class Plan:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, why): not gated
     remote_count: int = 0
     delete_limit: int | None = None
+    # The publish log (``publish_log``): keys the listing shows that it lacks, and keys it
+    # holds that are not in the bucket (checked one by one).
+    adopt: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
+    pages_fixed: list[str] = field(default_factory=list)  # rewritten with the placeholder
+    notes: list[str] = field(default_factory=list)  # reported, not acted on
 
     @property
     def location(self) -> str:
@@ -166,6 +176,11 @@ class PublishResult:
             ]
         lines += [f"  takedown {t.key}: {'; '.join(t.reasons)}" for t in plan.takedowns]
         lines += [f"  withheld {d.name}: {'; '.join(d.reasons)}" for d in plan.withheld]
+        lines += [
+            f"  page     {name}: withheld photo replaced by the placeholder"
+            for name in plan.pages_fixed
+        ]
+        lines += [f"  note     {note}" for note in plan.notes]
         if self.invalidation_id:
             lines.append(f"  CloudFront invalidation {self.invalidation_id} created")
         return "\n".join(lines)
@@ -247,6 +262,11 @@ def scan_output(
     what the bucket's ETag is compared with."""
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
+        # A build killed in the middle of its swap leaves the last good site beside it.
+        from consent_gate.staging import recover
+
+        recover(output_dir)
+    if not output_dir.is_dir():
         raise PublishError(
             f"the output folder {output_dir} does not exist: build the site first "
             "(make publish, or publish --build)"
@@ -277,6 +297,7 @@ def scan_output(
                 size=len(body),
                 kind=entry.kind,
                 source_sha256=entry.source_sha256,
+                persons=tuple(entry.persons) if entry.face_record else None,
             )
         )
     return files, refused
@@ -307,8 +328,16 @@ def plan_publish(
     *,
     force: bool = False,
     progress: bool = False,
+    published: set[str] | None = None,
+    page_fix: PageFix | None = None,
 ) -> Plan:
-    """Compare the output folder with the bucket and decide every change; changes nothing."""
+    """Compare the output folder with the bucket and decide every change; changes nothing.
+
+    `published`: the keys the publish log says may be online (``publish_log``). Takedowns
+    follow what must not be online, not the listing: every key the site withholds is
+    deleted, listed or not, and every logged key the listing does not show is read back
+    (gone, or re-checked like a listed one). `page_fix`: how to rewrite the pages that show a
+    withheld picture (default: the gate's placeholder, SITEURL unknown)."""
     if not settings.bucket:
         raise PublishError(
             "no bucket to publish to: set S3_BUCKET in the settings file or the environment, "
@@ -320,9 +349,22 @@ def plan_publish(
     # Listing first: wrong credentials fail fast, before the slow consent re-check.
     remote = list_remote(client, bucket, prefix)
     plan.remote_count = len(remote)
+    published = set(published or ())
+    plan.adopt = set(remote) - published
 
-    # Re-check every photo and PDF against the registry as it is now (faces from the cache).
+    # Re-check every photo and PDF against the registry as it is now (faces from the cache;
+    # on a miss, the persons the build recorded: see consent.registry_checker).
     pictures = [f for f in local if f.kind in FACE_KINDS]
+    recorded = getattr(checker, "recorded", None)
+    if isinstance(recorded, dict):
+        recorded.clear()
+        recorded.update(
+            {
+                f.source_sha256: f.persons
+                for f in pictures
+                if f.source_sha256 and f.persons is not None
+            }
+        )
     decisions = decide(
         checker,
         [f.path for f in pictures],
@@ -330,15 +372,26 @@ def plan_publish(
         [f.source_sha256 for f in pictures],
     )
     withheld = {d.name: d for d in decisions if not d.publish}
+    plan.notes.extend(getattr(checker, "notes", ()) or ())
 
     # Objects in the bucket that the output no longer has (or may not upload): re-check the
     # published copy, so one that may not be shown now is a takedown (first, never capped),
-    # not an ordinary deletion.
+    # not an ordinary deletion. Keys the log has and the listing lacks are read back too.
     local_keys = {f.key for f in local}
     kept_refused = {prefix + name for name, _ in plan.refused}
+    unlisted = sorted(k for k in published - set(remote) if k not in local_keys)
     stale = sorted(k for k in remote if k not in local_keys and k not in kept_refused)
-    if stale:
-        withheld.update(_check_stale(client, bucket, prefix, stale, checker))
+    stale_found, present, plan.gone = {}, {}, set()
+    if stale or unlisted:
+        stale_found, present, plan.gone = _check_stale(
+            client, bucket, prefix, stale + unlisted, checker
+        )
+        withheld.update(stale_found)
+    for key in unlisted:
+        if key in present:  # online, though the listing did not show it
+            remote[key] = present[key]
+            if key not in kept_refused:
+                stale.append(key)
 
     # Variants of a withheld photo go with it (the build gate's own rule, so both agree).
     photos = {f.name for f in pictures} | {k[len(prefix) :] for k in stale}
@@ -361,33 +414,132 @@ def plan_publish(
     plan.uploads = assets + pages
 
     uploadable = {f.key for f in local if f.name not in withheld}
-    for key in sorted(remote):
+    # Every key of a withheld file comes down, whether or not the listing shows it.
+    withheld_keys = {prefix + name for name in withheld}
+    for key in sorted(set(remote) | withheld_keys):
         name = key[len(prefix) :]
         if name in withheld:
             plan.takedowns.append(Takedown(key, name, tuple(withheld[name].reasons)))
         elif key not in uploadable and key not in kept_refused and name not in manifest.missing:
             plan.deletions.append(key)
     plan.delete_limit = _delete_limit(settings.max_deletes, len(remote))
+
+    # The pages that show a withheld picture go up again in this publish, with the
+    # placeholder where the picture was (never a broken image and its description).
+    if withheld:
+        _fix_pages(plan, local, set(withheld), remote, page_fix or PageFix(), force)
     return plan
+
+
+@dataclass(frozen=True)
+class PageFix:
+    """What publish needs to rewrite a page as the gate does: the site's address (to
+    resolve its URLs), the placeholder, and the gate's page cache (parsed pages)."""
+
+    siteurl: str = ""
+    placeholder: str = ""
+    cache_dir: Path | None = None
+
+
+_DOCUMENT_KINDS = ("html", "xml", "css", "svg")
+
+
+def _fix_pages(
+    plan: Plan,
+    local: list[LocalFile],
+    withheld: set[str],
+    remote: dict[str, str],
+    fix: PageFix,
+    force: bool,
+) -> None:
+    """Rewrite, with the gate's own rewriter (``consent_gate.pages``), every page, feed,
+    style sheet and drawing of the output that uses a withheld picture; upload it in place
+    of the built copy. A document that cannot be rewritten is taken down."""
+    from consent_gate import PLACEHOLDER_HTML
+    from consent_gate.output_scan import UrlResolver
+    from consent_gate.pages import resolve_uses, rewrite_document
+
+    placeholder = fix.placeholder or PLACEHOLDER_HTML
+    resolver = UrlResolver(fix.siteurl)
+    replaced: dict[str, LocalFile] = {}
+    for f in local:
+        if f.kind not in _DOCUMENT_KINDS or f.name in withheld:
+            continue
+        text = f.path.read_bytes().decode("utf-8", errors="surrogateescape")
+        base = "index.html" if f.kind == "xml" else f.name
+        try:
+            pairs = resolve_uses(text, f.kind, base, resolver, fix.cache_dir)
+            blocked = {
+                (use.kind, use.url)
+                for use, target in pairs
+                if target.kind == "local" and target.path in withheld
+            }
+            if not blocked:
+                continue
+            new_text, _count = rewrite_document(
+                text, f.kind, lambda use, b=blocked: (use.kind, use.url) in b, placeholder
+            )
+        except ValueError as exc:
+            plan.takedowns.append(
+                Takedown(
+                    f.key, f.name, (f"it shows a withheld picture and cannot be rewritten ({exc})",)
+                )
+            )
+            continue
+        data = new_text.encode("utf-8", errors="surrogateescape")
+        body = gzip_bytes(data) if f.gzip else data
+        replaced[f.key] = LocalFile(
+            **{
+                **f.__dict__,
+                "data": data,
+                "md5": hashlib.md5(body).hexdigest(),
+                "size": len(body),
+            }
+        )
+        plan.pages_fixed.append(f.name)
+    if not replaced:
+        return
+    taken = {t.key for t in plan.takedowns}
+    plan.unchanged = [f for f in plan.unchanged if f.key not in replaced]
+    kept = [f for f in plan.uploads if f.key not in replaced]
+    for key, f in replaced.items():
+        if key in taken:
+            continue
+        if force or remote.get(key) != f.md5:
+            kept.append(f)
+            if key not in remote:
+                plan.new_keys.add(key)
+        else:
+            plan.unchanged.append(f)
+    plan.uploads = [f for f in kept if not f.is_page] + [f for f in kept if f.is_page]
 
 
 def _check_stale(
     client, bucket: str, prefix: str, keys: list[str], checker: Checker
-) -> dict[str, ImageDecision]:
+) -> tuple[dict[str, ImageDecision], dict[str, str], set[str]]:
     """The stale objects that may not stay public: photos and PDFs the registry now
-    refuses, and anything the gate would not publish as it is (by the bytes' kind)."""
+    refuses, and anything the gate would not publish as it is (by the bytes' kind); the
+    ETag of each object read; and the keys that are not in the bucket at all."""
     endpoint = endpoint_of(client)
     found: dict[str, ImageDecision] = {}
+    present: dict[str, str] = {}
+    gone: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="publish-recheck-") as tmp:
         paths, names = [], []
         for i, key in enumerate(keys):
             name = key[len(prefix) :]
             try:
                 obj = client.get_object(Bucket=bucket, Key=key)
+                present[key] = str(obj.get("ETag", "")).strip('"').lower()
                 data = obj["Body"].read()
                 if obj.get("ContentEncoding") == "gzip":
                     data = gzip.decompress(data)
-            except (ClientError, BotoCoreError) as exc:
+            except ClientError as exc:
+                if _is_missing(exc):
+                    gone.add(key)
+                    continue
+                raise _explain_client_error(exc, bucket, endpoint, f"reading {key}") from exc
+            except BotoCoreError as exc:
                 raise _explain_client_error(exc, bucket, endpoint, f"reading {key}") from exc
             except (OSError, EOFError) as exc:
                 found[name] = ImageDecision(name, False, [f"cannot be read back ({exc})"])
@@ -403,7 +555,13 @@ def _check_stale(
             if problem:
                 found[name] = ImageDecision(name, False, [problem])
         found.update({d.name: d for d in decide(checker, paths, names) if not d.publish})
-    return found
+    return found, present, gone
+
+
+def _is_missing(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return str(error.get("Code", "")) in ("NoSuchKey", "404", "NotFound") or status == 404
 
 
 def _delete_limit(max_deletes: int | float | None, remote_count: int) -> int | None:
@@ -424,6 +582,7 @@ def execute_plan(
     *,
     progress: bool = False,
     cloudfront_client=None,
+    keys_log: PublishLog | None = None,
 ) -> PublishResult:
     """Carry the plan out: takedowns, assets, pages, deletions, then CloudFront.
 
@@ -431,7 +590,7 @@ def execute_plan(
     went out (a rerun finishes the rest without sending it again)."""
     result = PublishResult(plan=plan)
     try:
-        return _execute(client, plan, settings, result, progress, cloudfront_client)
+        return _execute(client, plan, settings, result, progress, cloudfront_client, keys_log)
     except KeyboardInterrupt:
         raise PublishInterrupted(
             f"publishing was interrupted: {result.uploaded} of {len(plan.uploads)} files were "
@@ -441,12 +600,14 @@ def execute_plan(
         ) from None
 
 
-def _execute(client, plan, settings, result, progress, cloudfront_client) -> PublishResult:
+def _execute(
+    client, plan, settings, result, progress, cloudfront_client, keys_log=None
+) -> PublishResult:
+    _record(keys_log, "gone", plan.gone)
+    _record(keys_log, "put", plan.adopt)
     if plan.takedowns:
-        result.takedowns = _delete_keys(client, plan, [t.key for t in plan.takedowns])
+        result.takedowns = take_down(client, plan, keys_log)
         result.deleted += result.takedowns
-        for t in plan.takedowns:
-            log.warning("took down %s: %s", t.key, "; ".join(t.reasons))
     if plan.over_delete_limit:
         done = f"{result.takedowns} takedowns were carried out; " if plan.takedowns else ""
         raise PublishError(
@@ -457,6 +618,8 @@ def _execute(client, plan, settings, result, progress, cloudfront_client) -> Pub
         )
     assets = [f for f in plan.uploads if not f.is_page]
     pages = [f for f in plan.uploads if f.is_page]
+    # On record before the first byte goes: a publish killed halfway is still in the log.
+    _record(keys_log, "put", [f.key for f in plan.uploads])
     total_bytes = sum(f.size for f in plan.uploads)
     with tqdm(
         total=total_bytes,
@@ -469,6 +632,7 @@ def _execute(client, plan, settings, result, progress, cloudfront_client) -> Pub
             _upload_all(client, plan, settings, group, bar, result)
     if plan.deletions:
         result.deleted += _delete_keys(client, plan, plan.deletions)
+        _record(keys_log, "gone", plan.deletions)
     if settings.cloudfront_distribution_id and (plan.uploads or result.deleted):
         result.invalidation_id = invalidate_cloudfront(
             cloudfront_client or make_client(settings, "cloudfront"),
@@ -569,6 +733,56 @@ def _with_retries(call: Callable, attempts: int, what: str):
     raise AssertionError("unreachable")
 
 
+def _record(keys_log: PublishLog | None, op: str, keys) -> None:
+    if keys_log is None or not keys:
+        return
+    try:
+        keys_log.record(op, keys)
+    except OSError as exc:
+        raise PublishError(
+            f"cannot write the publish log {keys_log.path} ({exc}): publishing stopped before "
+            "anything it would not know of later was changed. Free disk space or fix the "
+            "folder's permissions and publish again."
+        ) from exc
+
+
+def take_down(client, plan: Plan, keys_log: PublishLog | None = None) -> int:
+    """Delete every takedown, then ask for each (HEAD) that it is gone. Any that is still
+    online, or that cannot be confirmed gone, stops publishing with every one named."""
+    keys = [t.key for t in plan.takedowns]
+    failure: PublishError | None = None
+    try:
+        _delete_keys(client, plan, keys)
+    except PublishError as exc:
+        failure = exc
+    online = [t for t in plan.takedowns if _still_online(client, plan.bucket, t.key)]
+    gone = [t.key for t in plan.takedowns if t not in online]
+    _record(keys_log, "gone", gone)
+    for key in gone:
+        log.warning("took down %s", key)
+    if online or failure:
+        listed = "\n".join(f"  still online  {t.key}: {'; '.join(t.reasons)}" for t in online)
+        cause = f" ({failure})" if failure else ""
+        raise PublishError(
+            f"the takedown in {plan.location} failed{cause}: {len(online)} of "
+            f"{len(keys)} withheld file(s) are still online or could not be confirmed gone. "
+            "Nothing was uploaded. Run publish again now; if it fails again, delete them by "
+            f"hand (aws s3 rm) and tell the consent office.\n{listed}".rstrip()
+        )
+    return len(keys)
+
+
+def _still_online(client, bucket: str, key: str) -> bool:
+    """Whether a HEAD finds `key`; a HEAD that fails says it may be (fail closed)."""
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        return not _is_missing(exc)
+    except BotoCoreError:
+        return True
+    return True
+
+
 def _delete_keys(client, plan: Plan, keys: Sequence[str]) -> int:
     deleted = 0
     for start in range(0, len(keys), DELETE_BATCH):
@@ -639,6 +853,7 @@ def publish(
     dry_run: bool = False,
     force: bool = False,
     progress: bool = False,
+    page_fix: PageFix | None = None,
 ) -> PublishResult:
     """Plan, then (unless dry_run) carry out. Raises PublishError with a clear message.
 
@@ -650,8 +865,24 @@ def publish(
     except ManifestError as exc:
         raise PublishError(f"{exc}. Nothing was changed.") from exc
     client = client or make_client(settings)
+    keys_log = PublishLog(log_path_for(manifest_path), settings.bucket or "", settings.prefix)
+    try:
+        published = keys_log.live()
+    except OSError as exc:
+        raise PublishError(
+            f"cannot read the publish log {keys_log.path} ({exc}), so what must be taken down "
+            "cannot be known. Nothing was changed."
+        ) from exc
     plan = plan_publish(
-        client, output_dir, settings, checker, manifest, force=force, progress=progress
+        client,
+        output_dir,
+        settings,
+        checker,
+        manifest,
+        force=force,
+        progress=progress,
+        published=published,
+        page_fix=page_fix,
     )
     if dry_run:
         if plan.over_delete_limit:
@@ -662,16 +893,24 @@ def publish(
             )
         return PublishResult(plan=plan, dry_run=True)
     if plan.refused:
-        return refuse_unchecked(client, plan, settings)
+        return refuse_unchecked(client, plan, settings, keys_log)
     return execute_plan(
-        client, plan, settings, progress=progress, cloudfront_client=cloudfront_client
+        client,
+        plan,
+        settings,
+        progress=progress,
+        cloudfront_client=cloudfront_client,
+        keys_log=keys_log,
     )
 
 
-def refuse_unchecked(client, plan: Plan, settings: PublishSettings) -> PublishResult:
+def refuse_unchecked(
+    client, plan: Plan, settings: PublishSettings, keys_log: PublishLog | None = None
+) -> PublishResult:
     """Files the gate did not pass are in the output: upload nothing, delete nothing but
     takedowns, and say which files and what to do."""
-    takedowns = _delete_keys(client, plan, [t.key for t in plan.takedowns])
+    _record(keys_log, "put", plan.adopt)
+    takedowns = take_down(client, plan, keys_log) if plan.takedowns else 0
     listed = "\n".join(f"  refused  {name}: {why}" for name, why in plan.refused[:20])
     more = f"\n  ... and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
     done = f"{takedowns} takedowns were carried out; " if takedowns else ""
