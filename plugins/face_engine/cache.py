@@ -190,27 +190,43 @@ def _parse_entry(entry: bytes, sha256: str, model_version: str) -> tuple[bool, l
     return data["encoded"], [_face_from_json(item) for item in data["faces"]]
 
 
+def _encoding_to_json(encoding) -> str | None:
+    if encoding is None:
+        return None
+    return base64.b64encode(np.asarray(encoding, dtype="<f8").tobytes()).decode("ascii")
+
+
+def _encoding_from_json(value) -> np.ndarray | None:
+    if value is None:
+        return None
+    encoding = np.frombuffer(base64.b64decode(value), dtype="<f8").astype(np.float64)
+    if encoding.shape != (128,) or not np.all(np.isfinite(encoding)):
+        raise ValueError("malformed face encoding")
+    return encoding
+
+
 def _face_to_json(face: DetectedFace) -> dict:
+    same = face.levelled is face.encoding
     return {
         "box": list(face.box.as_css()),
         "detector": face.detector,
         "score": float(face.score),
-        "encoding": None
-        if face.encoding is None
-        else base64.b64encode(np.asarray(face.encoding, dtype="<f8").tobytes()).decode("ascii"),
+        "encoding": _encoding_to_json(face.encoding),
+        # "same": the face is nearly upright, its levelled view is the view as found.
+        "levelled": "same" if same else _encoding_to_json(face.levelled),
     }
 
 
 def _face_from_json(item: dict) -> DetectedFace:
     top, right, bottom, left = (int(v) for v in item["box"])
-    encoding = item["encoding"]
-    if encoding is not None:
-        encoding = np.frombuffer(base64.b64decode(encoding), dtype="<f8").astype(np.float64)
-        if encoding.shape != (128,) or not np.all(np.isfinite(encoding)):
-            raise ValueError("malformed face encoding")
+    encoding = _encoding_from_json(item["encoding"])
+    # An encoded face without its levelled view is an entry of an older engine: refused.
+    levelled = item["levelled"] if encoding is not None else item.get("levelled")
+    levelled = encoding if levelled == "same" else _encoding_from_json(levelled)
     return DetectedFace(
         box=FaceBox(top=top, right=right, bottom=bottom, left=left),
         detector=str(item["detector"]),
         score=float(item["score"]),
         encoding=encoding,
+        levelled=levelled,
     )

@@ -41,7 +41,13 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .config import CENTERFACE_TO_DLIB, DEFAULT_CONFIG, DetectorConfig
+from .config import (
+    CENTERFACE_TO_DLIB,
+    DEFAULT_CONFIG,
+    LEVEL_MIN_ROLL,
+    LEVEL_SEARCH_SIDE,
+    DetectorConfig,
+)
 from .imaging import (
     MAX_FRAMES,
     ImageTooLarge,
@@ -233,14 +239,22 @@ def set_threads(count: int) -> None:
 
 def _centerface(rgb: np.ndarray, threshold: float) -> list[tuple[np.ndarray, float]]:
     """Raw CenterFace boxes [x1, y1, x2, y2] in rgb's pixels, with scores."""
+    return [(box, score) for box, score, _ in _centerface_landmarks(rgb, threshold)]
+
+
+def _centerface_landmarks(
+    rgb: np.ndarray, threshold: float
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """Raw CenterFace boxes [x1, y1, x2, y2] in rgb's pixels, with scores and the five
+    landmarks (5x2: the eyes, left one first in the picture, the nose, the mouth's corners)."""
     import cv2
 
     h, w = rgb.shape[:2]
     w_in, h_in = int(math.ceil(w / 32) * 32), int(math.ceil(h / 32) * 32)
     blob = cv2.dnn.blobFromImage(rgb, 1.0, (w_in, h_in), (0, 0, 0), swapRB=False, crop=False)
-    # Outputs: heatmap, box scale, box offset (the landmarks, "540", are not computed).
-    heatmap, scale, offset = _centerface_session(_threads).run(
-        ["537", "538", "539"], {"input.1": blob}
+    # Outputs: heatmap, box scale, box offset, landmarks.
+    heatmap, scale, offset, marks = _centerface_session(_threads).run(
+        ["537", "538", "539", "540"], {"input.1": blob}
     )
     heatmap = heatmap[0, 0]
     ys, xs = np.where(heatmap > threshold)
@@ -255,9 +269,13 @@ def _centerface(rgb: np.ndarray, threshold: float) -> list[tuple[np.ndarray, flo
     x2 = np.minimum(x1 + s1, w_in)
     y2 = np.minimum(y1 + s0, h_in)
     boxes = np.stack([x1, y1, x2, y2], axis=1) * np.array([w / w_in, h / h_in, w / w_in, h / h_in])
+    # Landmark j: x = marks[2j + 1] * box width + x1, y = marks[2j] * box height + y1.
+    lx = marks[0, 1::2][:, ys, xs].T * s1[:, None] + x1[:, None]
+    ly = marks[0, 0::2][:, ys, xs].T * s0[:, None] + y1[:, None]
+    landmarks = np.stack([lx * (w / w_in), ly * (h / h_in)], axis=2)
     scores = heatmap[ys, xs]
     keep = _nms(boxes, scores, 0.3)
-    return [(boxes[i], float(scores[i])) for i in keep]
+    return [(boxes[i], float(scores[i]), landmarks[i]) for i in keep]
 
 
 def _recheck(rgb: np.ndarray, box: np.ndarray) -> float:
@@ -358,6 +376,8 @@ class Candidate:
     # Found along a side a tile shares with its neighbour (_Pass.at_inner_edge): possibly
     # part of a face another tile or pass saw whole.
     cut: bool = False
+    # CenterFace's five landmarks in the view's pixels (5x2), None for other detectors.
+    landmarks: np.ndarray | None = None
 
 
 def find_candidates(
@@ -372,7 +392,7 @@ def find_candidates(
 
     if config.centerface:
         for p in _centerface_passes(rgb, config):
-            for box, score in _centerface(p.image, config.centerface_threshold):
+            for box, score, marks in _centerface_landmarks(p.image, config.centerface_threshold):
                 cut = p.at_inner_edge(box, config.centerface_edge_margin)
                 doubtful = (
                     score < config.centerface_sure or box[2] - box[0] < p.confirm_below or cut
@@ -381,7 +401,8 @@ def find_candidates(
                 if doubtful and _recheck(rgb, box) < config.centerface_recheck:
                     continue
                 d = centerface_to_dlib(box, conversion)
-                candidates.append(Candidate(d, d, score, p.detector, 0, cut))
+                marks = marks / p.scale + np.array([p.x0, p.y0])
+                candidates.append(Candidate(d, d, score, p.detector, 0, cut, marks))
         for degrees in config.rotations:
             full_rotated, full_matrix = _rotate(rgb, degrees)
             # One pass on the whole rotated copy, scaled down to the pixel bound.
@@ -390,14 +411,19 @@ def find_candidates(
             rotated = full_rotated if factor == 1.0 else _resize(full_rotated, factor)
             views.append(full_rotated)
             inverse = _invert(full_matrix)
-            for box, score in _centerface(rotated, config.centerface_threshold):
+            for box, score, marks in _centerface_landmarks(rotated, config.centerface_threshold):
                 doubtful = score < config.centerface_sure
                 if doubtful and _recheck(rotated, box) < config.centerface_recheck:
                     continue
                 d = centerface_to_dlib(box / factor, conversion)
                 candidates.append(
                     Candidate(
-                        d, _map_box(d, inverse), score, f"centerface@{degrees}", len(views) - 1
+                        d,
+                        _map_box(d, inverse),
+                        score,
+                        f"centerface@{degrees}",
+                        len(views) - 1,
+                        landmarks=marks / factor,
                     )
                 )
 
@@ -629,13 +655,75 @@ def _encode(
     return encodings
 
 
+def _roll(marks: np.ndarray) -> float:
+    """Degrees the line through the eyes turns from level (positive: clockwise on screen)."""
+    (lx, ly), (rx, ry) = marks[0], marks[1]
+    return math.degrees(math.atan2(ry - ly, rx - lx))
+
+
+def _dlib_eyes(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The eyes (2x2, left one in the picture first) from dlib's five landmarks, for faces
+    found without CenterFace's."""
+    import dlib
+
+    padded, pad = _pad_for_chips(image, [box])
+    rect = dlib.rectangle(*(round(float(v)) + pad for v in box))
+    shape = _dlib_models().landmarks(padded, rect)
+    points = np.array([(p.x - pad, p.y - pad) for p in shape.parts()], dtype=float)
+    eyes = np.array([points[0:2].mean(axis=0), points[2:4].mean(axis=0)])
+    return eyes[np.argsort(eyes[:, 0])]
+
+
+def _levelled_encoding(image: np.ndarray, c: Candidate) -> np.ndarray:
+    """The face encoded from a copy of its surroundings turned so that its eyes are level.
+
+    dlib's landmark model starts from an upright box and, on a face tilted by 60 degrees,
+    can place the landmarks wrongly: the encoding is then of a wrongly cut chip, and such
+    a stranger came within 0.54 of a consented record. Turned level and found again by
+    CenterFace, the face is cut as an upright one; ``decision.match_face`` takes the worse
+    of the two views."""
+    import cv2
+
+    marks = c.landmarks if c.landmarks is not None else _dlib_eyes(image, c.box)
+    roll = _roll(marks)
+    x1, y1, x2, y2 = c.box
+    side = float(x2 - x1)
+    cx, cy = float(marks[:, 0].mean()), float(marks[:, 1].mean())
+    if c.landmarks is None:
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    half = math.ceil(1.6 * side)
+    # The surroundings (edge pixels repeated past the frame), turned about the face.
+    matrix = cv2.getRotationMatrix2D((cx, cy), roll, 1.0)
+    matrix[:, 2] += (half - cx, half - cy)
+    level = cv2.warpAffine(
+        image, matrix, (2 * half, 2 * half), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    factor = LEVEL_SEARCH_SIDE / side
+    found = [
+        centerface_to_dlib(box / factor)
+        for box, _, _ in _centerface_landmarks(_resize(level, factor), 0.2)
+    ]
+    near = [
+        b
+        for b in found
+        if abs((b[0] + b[2]) / 2 - half) < side / 2 and abs((b[1] + b[3]) / 2 - half) < side / 2
+    ]
+    if near:
+        box = min(near, key=lambda b: abs((b[0] + b[2]) / 2 - half) + abs((b[1] + b[3]) / 2 - half))
+    else:  # not found again: the same box, turned with the face
+        centre = matrix @ np.array([(x1 + x2) / 2, (y1 + y2) / 2, 1.0])
+        box = np.array([*(centre - side / 2), *(centre + side / 2)])
+    return _encode_boxes(level, [box])[0]
+
+
 def detect_faces(
     image_bytes: bytes,
     encode: bool = True,
     config: DetectorConfig = DEFAULT_CONFIG,
     source: str = "",
 ) -> list[DetectedFace]:
-    """Every face in every frame of an image, with its 128-d encoding when `encode`.
+    """Every face in every frame of an image, with its 128-d encodings when `encode`: as
+    found, and from its eye-levelled copy (``_levelled_encoding``).
 
     Raises FaceError when the bytes are not a readable image.
     """
@@ -645,12 +733,18 @@ def detect_faces(
         chosen = merge_candidates(candidates, config.nms_iou, config.cut_share)
         encodings = _encode(views, chosen, config.encode_min_px) if encode else [None] * len(chosen)
         for c, encoding in zip(chosen, encodings, strict=True):
+            levelled = encoding
+            if encoding is not None:
+                marks = c.landmarks
+                if marks is None or abs(_roll(marks)) > LEVEL_MIN_ROLL:
+                    levelled = _levelled_encoding(views[c.view], c)
             faces.append(
                 DetectedFace(
                     box=_to_facebox(c.original, rgb.shape),
                     detector=c.detector,
                     score=round(c.score, 4),
                     encoding=encoding,
+                    levelled=levelled,
                 )
             )
     return faces

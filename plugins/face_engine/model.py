@@ -137,6 +137,9 @@ class DetectedFace:
     detector: str
     score: float
     encoding: np.ndarray | None = None
+    # The encoding of its eye-levelled copy (``faces._levelled_encoding``): matching takes
+    # the worse of the two. The same array as `encoding` when the face is nearly upright.
+    levelled: np.ndarray | None = None
 
 
 @dataclass
