@@ -3,13 +3,16 @@ S3 server (SeaweedFS on 127.0.0.1) and serve the published bucket like a web hos
 
 The demo keeps its own consent registry and key (consent/demo-registry.sqlite3,
 consent/demo.key, both git-ignored), so it never touches a school's real records.
+
+`make publish-local` (`--publish-local`): build the site as it will be published, but with the
+local server's website address as SITEURL, and publish it into the running demo's bucket
+(starting a background server when none runs on the data folder); prints the address.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import os
 import signal
 import socket
 import subprocess
@@ -19,26 +22,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "site"
+DEMO_REGISTRY = "consent/demo-registry.sqlite3"
+DEMO_KEY = "consent/demo.key"
 
 
 def step(message: str) -> None:
     print(f"\n==> {message}", flush=True)
 
 
-def build(env: dict[str, str], output: Path) -> None:
-    cmd = [sys.executable, "-m", "pelican", "content", "-o", str(output), "-s", "pelicanconf.py"]
+def build(env: dict[str, str], output: Path, settings: str = "pelicanconf.py") -> None:
+    cmd = [sys.executable, "-m", "pelican", "content", "-o", str(output), "-s", settings]
     proc = subprocess.run(cmd, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"demo: the site build failed (pelican exited with {proc.returncode})")
 
 
-def publish(env: dict[str, str], output: Path) -> None:
+def publish(env: dict[str, str], output: Path, settings: str = "pelicanconf.py") -> None:
     cmd = [
         sys.executable,
         "-m",
         "s3_publish",
         "--settings",
-        "pelicanconf.py",
+        settings,
         "--output",
         str(output),
         "--bucket",
@@ -100,9 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-serve", action="store_true", help="build and publish, then stop the server"
     )
+    parser.add_argument(
+        "--publish-local",
+        action="store_true",
+        help="build with the local server's address as SITEURL and publish into its bucket "
+        "(the running demo's, else a background server is started); `make publish-local`",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "output")
     parser.add_argument("--s3-data", type=Path, default=ROOT / ".s3data")
     args = parser.parse_args(argv)
+    if args.publish_local:
+        return publish_local(args)
     if not args.no_serve:
         host, port = check_serve_address(args.serve)
     # SIGINT too: Python leaves it ignored when the demo was started with it ignored (from
@@ -118,10 +131,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, address: tuple[str, int] | None) -> int:
     from consent_registry.demo import prepare_demo
+    from s3_publish.local_s3 import clean_env
 
-    registry = ROOT / "consent" / "demo-registry.sqlite3"
-    key_file = ROOT / "consent" / "demo.key"
-    env = {**os.environ, "CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key_file)}
+    registry = ROOT / DEMO_REGISTRY
+    key_file = ROOT / DEMO_KEY
+    # The caller's AWS_* variables (another account's keys, a profile) never reach the local
+    # server's publish: it uses the server's own credentials only.
+    env = {**clean_env(), "CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key_file)}
 
     step("Copying the demo photos and seeding the demo consent registry")
     copied = prepare_demo(ROOT / "content", registry, key_file)
@@ -133,10 +149,18 @@ def _run(args, address: tuple[str, int] | None) -> int:
     build(env, args.output)
 
     step("Starting the local S3 server (SeaweedFS on 127.0.0.1)")
-    from s3_publish.local_s3 import LocalS3, SiteProxy
+    from s3_publish.local_s3 import LocalS3, LocalS3Busy, SiteProxy
 
-    # The `with` stops the server however the demo ends: Ctrl-C, SIGTERM, SIGHUP, an error.
-    with LocalS3(args.s3_data, public_buckets=[BUCKET]) as server:
+    # The `with` stops the server however the demo ends: Ctrl-C, SIGTERM, SIGHUP, an error;
+    # the server also dies with the demo when the demo is killed outright.
+    try:
+        server = LocalS3(args.s3_data, public_buckets=[BUCKET]).start()
+    except LocalS3Busy as exc:
+        raise SystemExit(
+            f"demo: {exc}\n`make publish-local` publishes into that server; `make s3-stop` "
+            "stops it."
+        ) from None
+    with server:
         server.create_bucket(BUCKET)
         print(f"    endpoint: {server.endpoint_url}  (data in {args.s3_data})")
         step(f"Publishing output/ to s3://{BUCKET}")
@@ -144,7 +168,7 @@ def _run(args, address: tuple[str, int] | None) -> int:
         print(f"\nThe published site, straight from the bucket: {server.site_url(BUCKET)}")
         print("The consent report (never published): reports/consent-report.json")
         print(
-            "Try: uv run consent list --registry consent/demo-registry.sqlite3 "
+            "Try: .venv/bin/consent list --registry consent/demo-registry.sqlite3 "
             "--key-file consent/demo.key"
         )
         if address is None:
@@ -158,7 +182,10 @@ def _run(args, address: tuple[str, int] | None) -> int:
                 f"`make demo PORT={free_port_after(host, port) or port + 1}` instead."
             ) from None
         proxy.serve_in_thread()
+        # `make publish-local` and `local_s3 status` find the server and its website here.
+        server.record(site_url=proxy.url, bucket=BUCKET)
         print(f"\nServing the published site at {proxy.url}  (Ctrl-C stops the demo)", flush=True)
+        print("To publish your own changes here: `make publish-local` in another terminal.")
         try:
             while True:
                 # Short naps: a signal sent to the process may be taken by another thread
@@ -169,6 +196,65 @@ def _run(args, address: tuple[str, int] | None) -> int:
             print("\nStopping the demo and its local S3 server...", flush=True)
             proxy.shutdown()
     return 0
+
+
+def publish_local(args) -> int:
+    """Build with the local website's address as SITEURL (publishconf.py, as for the real
+    site) and publish into the local bucket; print the address."""
+    from s3_publish import local_s3
+
+    state = local_s3.find_running(args.s3_data)
+    if state is None:
+        step(f"No local S3 server runs on {args.s3_data}: starting one in the background")
+        host, _, port_text = args.serve.rpartition(":")
+        host, port = host or "127.0.0.1", int(port_text)
+        if port_in_use(host, port):
+            port = free_port_after(host, port) or 0
+        code = local_s3.main(
+            ["start", "--data-dir", str(args.s3_data), "--bucket", BUCKET, "--listen",
+             f"{host}:{port}"]
+        )  # fmt: skip
+        state = local_s3.find_running(args.s3_data)
+        if code != 0 or state is None:
+            raise SystemExit("demo: the local S3 server did not start (see the message above)")
+        print(f"    stop it with `make s3-stop` (data in {args.s3_data})")
+    else:
+        print(
+            f"Using the local S3 server running on {args.s3_data}: {state.get('endpoint_url')} "
+            f"(pid {state['pid']})"
+        )
+    bucket = state.get("bucket") or BUCKET
+    endpoint = state["endpoint_url"]
+    website = state.get("site_url") or local_s3.site_url(endpoint, bucket, page="")
+    if not state.get("site_url"):
+        print(
+            "    note: this server serves no website (started without --listen): pages open "
+            f"under {website}, but links to folders need `make demo`'s or `local_s3 serve`'s."
+        )
+    siteurl = website.rstrip("/")
+    env = {**local_s3.clean_env(), **local_s3.server_env(state), "SITEURL": siteurl}
+    if "CONSENT_REGISTRY" not in env and (ROOT / DEMO_REGISTRY).exists():
+        env["CONSENT_REGISTRY"] = str(ROOT / DEMO_REGISTRY)
+        env.setdefault("CONSENT_KEY_FILE", str(ROOT / DEMO_KEY))
+    print(f"    consent registry: {env.get('CONSENT_REGISTRY', 'the settings default')}")
+    _ensure_bucket(state, bucket)
+
+    step(f"Building the site for {siteurl} (publishconf.py with SITEURL={siteurl})")
+    build(env, args.output, settings="publishconf.py")
+    step(f"Publishing {args.output} to s3://{bucket} on {endpoint}")
+    publish(env, args.output, settings="publishconf.py")
+    print(f"\nPublished: {website}", flush=True)
+    return 0
+
+
+def _ensure_bucket(state: dict, bucket: str) -> None:
+    from s3_publish.local_s3 import client_for
+
+    client = client_for(
+        state["endpoint_url"], state["AWS_ACCESS_KEY_ID"], state["AWS_SECRET_ACCESS_KEY"]
+    )
+    if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=bucket)
 
 
 if __name__ == "__main__":
