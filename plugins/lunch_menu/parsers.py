@@ -78,15 +78,28 @@ def parse_nutrislice(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
         items = [item for item in entry.get("menu_items") or [] if isinstance(item, dict)]
         items.sort(key=lambda item: item.get("position") or 0)
         section = ""
+        # A text-only entry (no food) is a section title ("Option 1", "Side Options"), even
+        # sent with is_section_title false, when foods follow it; a text-only entry followed
+        # by another title or by nothing is a dish the kitchen typed as text.
+        typed_title = ""
         for item in items:
             text = clean_text(item.get("text"))
             food = item.get("food") if isinstance(item.get("food"), dict) else None
             if item.get("is_holiday") or (not food and text and NO_SCHOOL.search(text)):
                 menu.no_school = True
                 menu.note = text or "No school"
-            elif item.get("is_section_title") or item.get("is_station_header"):
+                continue
+            is_title = item.get("is_section_title") or item.get("is_station_header")
+            if typed_title and (is_title or (not food and text)):
+                menu.add_item(MenuItem(typed_title), section)
+                typed_title = ""
+            if is_title:
                 section = text
+            elif not food and text:
+                typed_title = text
             elif food:
+                if typed_title:
+                    section, typed_title = typed_title, ""
                 name = clean_text(food.get("name"))
                 if not name:
                     continue
@@ -106,8 +119,8 @@ def parse_nutrislice(raw: bytes, labels: dict[str, str], source: str) -> Parsed:
                 )
                 description = clean_text(food.get("description"))
                 menu.add_item(MenuItem(name, item_labels, nutrition, description), section)
-            elif text:
-                menu.add_item(MenuItem(text), section)
+        if typed_title:
+            menu.add_item(MenuItem(typed_title), section)
         if menu.has_items or menu.no_school:
             days.append(menu)
     return days, problems
