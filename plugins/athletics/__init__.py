@@ -15,6 +15,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import Generator
 
+from .model import PLACEHOLDER_LOCATIONS
 from .settings import AthleticsSettings, publish_defaults
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,21 @@ def set_defaults(pelican) -> None:
     publish_defaults(pelican.settings)
 
 
-def _load(settings: dict):
+def _adjust(games, closings: dict, home_field: str) -> None:
+    """What the page and the calendars both show: games on a closing alert's days are
+    cancelled; a home game whose place is only "Home" is at the school's field."""
+    for game in games:
+        if game.day in closings and game.status != "cancelled" and not game.result:
+            game.status = "cancelled"
+        if (
+            game.home_away == "home"
+            and home_field
+            and game.location.strip().lower() in PLACEHOLDER_LOCATIONS
+        ):
+            game.location = home_field
+
+
+def _load(settings: dict, closings: dict | None = None):
     from school_feeds.paths import cache_dir, data_dir, uid_domain
     from school_feeds.site_date import SiteDateError, site_now
     from school_feeds.stop import stop_build
@@ -59,6 +74,7 @@ def _load(settings: dict):
     )
     for problem in result.problems:
         logger.warning("Athletics schedule: %s", problem)
+    _adjust(games, closings or {}, config.home_field)
     teams = group_teams(games)
     for team in teams:
         team.url = config.team_url.format(slug=team.slug)
@@ -93,7 +109,8 @@ def _load(settings: dict):
 def add_schedule_to_context(generator) -> None:
     # Every generator shares one context: load once per build.
     if "athletics" not in generator.context:
-        view, result = _load(generator.settings)
+        _state["closings"] = generator.context.get("alert_closings") or {}
+        view, result = _load(generator.settings, _state["closings"])
         generator.context["athletics"] = view
         _state["env"] = generator.env
         _state["result"] = result
@@ -194,12 +211,15 @@ class AthleticsGenerator(Generator):
 
     def _write_calendars(self, view, config: AthleticsSettings) -> set[Path]:
         from school_feeds.ics_out import write_calendar
-        from school_feeds.paths import uid_domain
+        from school_feeds.paths import cache_dir, uid_domain
 
         from .calendar import athletics_calendars
+        from .revisions import FILE_NAME as REVISIONS_FILE
+        from .revisions import Revisions
 
         if not config.calendar_save_as:
             return set()
+        revisions = Revisions(cache_dir(self.settings, "ATHLETICS_CACHE_PATH") / REVISIONS_FILE)
         calendars = athletics_calendars(
             _state["result"],
             list(config.school_names),
@@ -208,7 +228,11 @@ class AthleticsGenerator(Generator):
             config.site_name,
             datetime.combine(view.today, datetime.min.time(), tzinfo=UTC),
             {team.slug for team in view.teams},
+            adjust=lambda games: _adjust(games, _state.get("closings") or {}, config.home_field),
+            revisions=revisions,
+            revised_at=view.now,
         )
+        revisions.save()
         output = Path(self.output_path)
         written = set()
         for slug, calendar in calendars.items():

@@ -34,12 +34,19 @@ def _label(event: icalendar.Event, game: Game) -> icalendar.Event:
     categories = [part for part in (game.sport, game.level, game.gender) if part]
     if categories:
         event.add("categories", categories)
-    summary = STATUS_MARKERS.sub(" ", str(event.get("SUMMARY") or "")).strip(" -–—:")
-    if any(word and word.lower() not in summary.lower() for word in (game.level, game.sport)):
-        summary = f"{game.team_name}: {summary}" if summary else game.team_name
+    if game.opponent or game.kind == "practice":
+        # The page's title ("Varsity Soccer vs. Lakeview"), not the feed's raw text.
+        summary = f"{game.team_name} {game.title}"
+    else:
+        summary = STATUS_MARKERS.sub(" ", str(event.get("SUMMARY") or "")).strip(" -–—:")
+        summary = " ".join(summary.split())
+        if any(word and word.lower() not in summary.lower() for word in (game.level, game.sport)):
+            summary = f"{game.team_name}: {summary}" if summary else game.team_name
     event["SUMMARY"] = icalendar.vText(STATUS_PREFIX.get(game.status, "") + summary)
     if game.cancelled:
         event["STATUS"] = icalendar.vText("CANCELLED")
+    if game.location and game.home_away == "home":
+        event["LOCATION"] = icalendar.vText(game.location)
     return event
 
 
@@ -81,21 +88,35 @@ def athletics_calendars(
     site_name: str,
     stamp: datetime,
     teams: set[str] | None = None,
+    adjust=None,
+    revisions=None,
+    revised_at: datetime | None = None,
 ) -> dict[str, icalendar.Calendar]:
     """{"": the merged calendar, team slug: that team's calendar} (only for `teams`, the
-    teams with a page, when given)."""
+    teams with a page, when given). `adjust(games)` applies what the page applies too (a
+    closing alert's cancellations, the home field); `revisions` (revisions.Revisions) sets
+    SEQUENCE and DTSTAMP from what was published before."""
     zone = ZoneInfo(tz)
-    entries: list[tuple[Game, icalendar.Event]] = []
+    pairs: list[tuple[Game, icalendar.Event]] = []
     for source in result.events:
         game = game_from_component(
             source.component, source.labels, source.source, school_names, zone, False
         )
-        entries.append((game, _label(_copy(source.component, stamp), game)))
+        pairs.append((game, _copy(source.component, stamp)))
     for (row, source), uid in zip(
         result.csv_games, csv_uids(result.csv_games, uid_domain), strict=True
     ):
         game = game_from_csv(row, uid, source, zone)
-        entries.append((game, _label(_csv_event(game, stamp), game)))
+        pairs.append((game, None))
+    if adjust is not None:
+        adjust([game for game, _ in pairs])
+    entries = [
+        (game, _label(event if event is not None else _csv_event(game, stamp), game))
+        for game, event in pairs
+    ]
+    if revisions is not None:
+        for _, event in entries:
+            revisions.apply(event, revised_at or stamp)
 
     calendars = {"": new_calendar(f"{site_name} athletics", f"All teams at {site_name}", tz)}
     for game, event in entries:

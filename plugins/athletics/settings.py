@@ -15,6 +15,9 @@ DEFAULTS: dict[str, object] = {
     "ATHLETICS_FUTURE_DAYS": 150,
     "ATHLETICS_UPCOMING_LIMIT": 40,
     "ATHLETICS_HOME_LIMIT": 5,  # games in the home page panel
+    # The place of a home game whose feed says only "Home" (page, map link and calendars):
+    # the field's name and address; empty: the school's name (SITENAME).
+    "ATHLETICS_HOME_FIELD": "",
     "ATHLETICS_URL": "athletics/",
     "ATHLETICS_TEAM_URL": "athletics/{slug}/",
     "ATHLETICS_TEAM_SAVE_AS": "athletics/{slug}/index.html",
@@ -56,6 +59,7 @@ class AthleticsSettings:
     embed_hosts: tuple[str, ...]
     timezone: str
     site_name: str
+    home_field: str = ""
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object]) -> AthleticsSettings:
@@ -86,6 +90,7 @@ class AthleticsSettings:
             embed_hosts=tuple(get("ATHLETICS_EMBED_HOSTS") or ()),
             timezone=str(settings.get("TIMEZONE") or "UTC"),
             site_name=site or "School",
+            home_field=str(get("ATHLETICS_HOME_FIELD") or site or ""),
         )
 
 

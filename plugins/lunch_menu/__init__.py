@@ -26,7 +26,18 @@ def set_defaults(pelican) -> None:
     publish_defaults(pelican.settings)
 
 
-def _load(settings: dict):
+def _close_days(menus, closings: dict) -> None:
+    """A closing alert's days: every menu of those days is "no school", with the alert's
+    heading as the note (the page, the home page and lunch.ics all say so)."""
+    for menu in menus:
+        alert = closings.get(menu.day)
+        if alert is not None:
+            menu.no_school = True
+            menu.note = alert.heading
+            menu.sections = []
+
+
+def _load(settings: dict, closings: dict | None = None):
     from school_feeds.paths import cache_dir, data_dir
     from school_feeds.site_date import SiteDateError, site_today
     from school_feeds.stop import stop_build
@@ -55,6 +66,7 @@ def _load(settings: dict):
     )
     for problem in result.problems:
         logger.warning("Lunch menu: %s", problem)
+    _close_days(result.menus, closings or {})
     view = build_view(result, today, weeks)
     view.calendar_url = config.calendar_save_as
     view.subscription = subscription(settings, config.calendar_save_as, "the lunch menus")
@@ -72,7 +84,9 @@ def _load(settings: dict):
 def add_menus_to_context(generator) -> None:
     # Every generator shares one context: load once per build.
     if "lunch" not in generator.context:
-        generator.context["lunch"] = _load(generator.settings)
+        generator.context["lunch"] = _load(
+            generator.settings, generator.context.get("alert_closings")
+        )
         _state["env"] = generator.env
 
 

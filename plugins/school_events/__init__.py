@@ -72,6 +72,7 @@ class EventsGenerator(Generator):
             lambda path, name, **values: subscription(self.settings, path, name, **values),
             athletics=self.context.get("athletics"),
             lunch=self.context.get("lunch"),
+            closings=self.context.get("alert_closings"),
         )
         self.context["events"] = view
         self._result, self._derived = result, derived
@@ -126,6 +127,7 @@ class EventsGenerator(Generator):
             config.site_name,
             stamp,
             own_categories,
+            closed=self.context.get("alert_closings"),
         )
         if config.calendar_save_as:
             write_calendar(everything, output / config.calendar_save_as)

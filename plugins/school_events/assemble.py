@@ -35,6 +35,7 @@ def assemble(
     subscribe: Subscribe,
     athletics: object | None = None,
     lunch: object | None = None,
+    closings: dict | None = None,
 ) -> tuple[EventsView, list[Event]]:
     """The calendar view and the events made from the other plugins' data (written to the
     calendar files as single events). `athletics` and `lunch` are those plugins' views."""
@@ -42,6 +43,16 @@ def assemble(
     labels = dict(config.categories)
     window = (today - timedelta(days=config.past_days), today + timedelta(days=config.future_days))
     events = expand(result, config.timezone, window[0], window[1], labels)
+    # A closing alert's days (site_alerts): that day's events are cancelled, on the page
+    # and in the calendars (a multi-day event, a closing itself, is left as it is).
+    for event in events:
+        if (
+            closings
+            and event.first_day in closings
+            and event.last_day <= event.first_day + timedelta(days=1)
+            and event.category != "closings"
+        ):
+            event.status = "cancelled"
     derived: list[Event] = []
     if config.include_athletics and athletics is not None and "athletics" in labels:
         derived += events_from_games(athletics.games, athletics.team_url, labels["athletics"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 from school_feeds.ics_out import new_calendar
@@ -29,13 +30,33 @@ def event_slug(uid: str) -> str:
     return hashlib.sha256(uid.encode("utf-8")).hexdigest()[:16]
 
 
-def _copy(source: SourceEvent, label: str, stamp: datetime) -> icalendar.Event:
+def _closed(source: SourceEvent, closed: dict, tz: str) -> bool:
+    """A one-off event (not a recurring series) on a closing alert's day."""
+    component = source.component
+    if not closed or "RRULE" in component or "RDATE" in component:
+        return False
+    if source.category == "closings" or "DTSTART" not in component:
+        return False
+    start = component.decoded("DTSTART")
+    if isinstance(start, datetime):
+        start = (start if start.tzinfo else start.replace(tzinfo=ZoneInfo(tz))).astimezone(
+            ZoneInfo(tz)
+        )
+        start = start.date()
+    return start in closed
+
+
+def _copy(
+    source: SourceEvent, label: str, stamp: datetime, closed: dict | None = None, tz: str = "UTC"
+) -> icalendar.Event:
     event = icalendar.Event()
     for name in COPIED:
         if name in source.component:
             event[name] = source.component[name]
     event["DTSTAMP"] = source.component.get("DTSTAMP") or icalendar.vDDDTypes(stamp)
     event.add("categories", [label])
+    if _closed(source, closed or {}, tz):
+        event["STATUS"] = icalendar.vText("CANCELLED")
     if str(event.get("STATUS") or "").upper() == "CANCELLED":
         summary = str(event.get("SUMMARY") or "")
         if not summary.upper().startswith("CANCELLED"):
@@ -74,8 +95,10 @@ def build_calendars(
     site_name: str,
     stamp: datetime,
     categories: set[str],
+    closed: dict | None = None,
 ) -> tuple[icalendar.Calendar, dict[str, icalendar.Calendar], dict[str, icalendar.Calendar]]:
-    """(all events, {category slug: calendar} for `categories`, {event slug: calendar})."""
+    """(all events, {category slug: calendar} for `categories`, {event slug: calendar}).
+    `closed`: a closing alert's days, whose one-off events are written as cancelled."""
     everything = new_calendar(f"{site_name} events", f"Events at {site_name}", tz)
     per_category = {
         slug: new_calendar(
@@ -85,7 +108,7 @@ def build_calendars(
     }
     per_event: dict[str, icalendar.Calendar] = {}
     entries: list[tuple[str, str, icalendar.Event]] = [
-        (s.uid, s.category, _copy(s, labels.get(s.category, s.category), stamp))
+        (s.uid, s.category, _copy(s, labels.get(s.category, s.category), stamp, closed, tz))
         for s in result.events
     ]
     entries += [(e.uid, e.category, _single(e, stamp)) for e in derived]
