@@ -5,6 +5,15 @@ const status = document.getElementById("search-status");
 const input = document.getElementById("search-page-q");
 const query = (new URLSearchParams(window.location.search).get("q") || "").trim();
 
+// The language switch keeps the search: the other language's search page, with the same ?q=.
+if (query) {
+  for (const link of document.querySelectorAll(".language-switch a[hreflang]")) {
+    const url = new URL(link.getAttribute("href"), window.location.href);
+    url.searchParams.set("q", query);
+    link.href = url.toString();
+  }
+}
+
 function fill(message, values) {
   return message.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
 }
