@@ -184,6 +184,24 @@ class ImportSummary:
                 out.append(f"Skipped {self.count(action)}: {why}: {ids}.")
         if revoked:
             out.append(f"Revoked (the export now says no): {', '.join(self.ids('revoke'))}.")
+        if self.dry_run:
+            out += self.change_lines()
+        return out
+
+    def change_lines(self) -> list[str]:
+        """Each record the import would change, withdrawals first, with every changed
+        field before and after."""
+        order = {"revoke": 0, "update": 1}
+        changed = sorted(
+            (r for r in self.rows if r.action in order),
+            key=lambda r: (order[r.action], r.row),
+        )
+        out = ["Changes, withdrawals first:"] if changed else []
+        for row in changed:
+            fields = "; ".join(
+                f"{what}: {before} -> {after}" for what, before, after in row.changes
+            )
+            out.append(f"  {row.label}, {row.name}: {fields or 'nothing differs'}")
         return out
 
 

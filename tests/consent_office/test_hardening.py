@@ -570,6 +570,8 @@ def test_times_are_shown_in_the_schools_time_zone(office):
     assert " CST<" in audit and " UTC<" not in audit and "When (UTC)" not in audit
     at = audit_entries(office)[0].at.astimezone(settings.zone)
     assert at.strftime("%Y-%m-%d %H:%M") in audit
+    record = client.get("/records/S1").text  # the record's history too
+    assert at.strftime("%Y-%m-%d %H:%M CST") in record and " UTC," not in record
 
 
 # ---------------------------------------------------------------- decoding limits

@@ -382,6 +382,14 @@ def test_every_page_passes_axe_at_1280_and_375(served, browser, office, tmp_path
         for number, seed in ((1280, 1), (375, 2)):  # one record to remove at each width
             template = np.random.default_rng(seed).normal(0, 0.1, 128)
             registry.add(f"R{number}", f"Leaving Student {number}", [template])
+        # Long words in a table at 375 px: wrapped between words, never inside one.
+        registry.add(
+            "S5005",
+            "Maximiliana Featherstonehaugh-Worthington",
+            [np.random.default_rng(3).normal(0, 0.1, 128)],
+            grade="Kindergarten",
+            expires=date.today() + timedelta(days=20),
+        )
     problems = []
     for width in (1280, 375):
         context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)

@@ -280,9 +280,10 @@ def test_windows_csv_and_missing_file(paths, fake_faces, capsys, tmp_path, photo
 def test_a_semicolon_export_from_a_european_excel(paths, fake_faces, capsys, tmp_path, photos):
     export = tmp_path / "semicolons.csv"
     export.write_bytes(
-        "\ufeffStudent_Number;LastFirst;Photo Release\nS1001;Núñez, Inés;Y\nS1002;O'Brien, Seán;Y\n".encode(
-            "utf-8"
-        )
+        (
+            "\ufeffStudent_Number;LastFirst;Photo Release\n"
+            "S1001;Núñez, Inés;Y\nS1002;O'Brien, Seán;Y\n"
+        ).encode("utf-8")
     )
     code, out, err = run(capsys, "import", str(export), "--photos-dir", str(photos))
     assert code == 0, err
@@ -295,3 +296,34 @@ def test_parse_date():
     assert parse_date(" 6/30/2027 ").isoformat() == "2027-06-30"
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_date("30.06.2027")
+
+
+def test_a_dry_run_shows_each_change_before_and_after_withdrawals_first(
+    paths, fake_faces, capsys, tmp_path, photos
+):
+    first = csv_file(
+        tmp_path,
+        """
+        Student_Number,Name,Grade_Level,Photo Release
+        S1001,Jamie Rivera,5,Y
+        S1002,Chidi Okafor,6,Y
+        """,
+    )
+    assert run(capsys, "import", str(first), "--photos-dir", str(photos))[0] == 0
+    second = csv_file(
+        tmp_path,
+        """
+        Student_Number,Name,Grade_Level,Photo Release
+        S1001,Jamie Rivera-Long,6,Y
+        S1002,Chidi Okafor,6,N
+        """,
+        name="second.csv",
+    )
+    code, out, err = run(capsys, "import", str(second), "--dry-run")
+    assert code == 0, err
+    lines = out.splitlines()
+    start = lines.index("Changes, withdrawals first:")
+    assert lines[start + 1].startswith("  row 3 (S1002), Chidi Okafor: consent: on file -> revoked")
+    assert lines[start + 2] == (
+        "  row 2 (S1001), Jamie Rivera-Long: name: Jamie Rivera -> Jamie Rivera-Long; grade: 5 -> 6"
+    )
