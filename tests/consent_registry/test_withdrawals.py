@@ -398,3 +398,26 @@ def test_a_withdrawal_rolled_back_journals_nothing(office, settings):
     office.revoke("S1", settings=settings)  # the next one starts the journal cleanly
     journal = withdrawals.read(withdrawals.journal_path(office.path), office._key)
     assert journal.problems == [] and [e.seq for e in journal.entries] == [1]
+
+
+def test_each_blocked_person_is_measured_on_their_own_templates(settings):
+    """Many withdrawn people, some kept by photo only: the face is named against the right
+    one, at its own distance."""
+    from face_engine.model import BlockedPerson, RegistrySnapshot
+
+    people = [BlockedPerson("W0", date.today(), "consent revoked", (), frozenset({PHOTO}))] + [
+        BlockedPerson(
+            f"W{i}",
+            date.today(),
+            "consent revoked",
+            (fake_encoding(i), near(i, 0.9, direction=50 + i)),
+        )
+        for i in range(1, 40)
+    ]
+    snapshot = RegistrySnapshot((), {}, date.today(), "test", tuple(people))
+    result = verdict_for_faces(OTHER, [face(near(17, 0.33))], snapshot, settings)
+    assert result.verdict == WITHHOLD
+    (reason,) = result.reasons
+    assert "close to W17 (consent revoked" in reason and "distance 0.33" in reason
+    far = verdict_for_faces(OTHER, [face(near(17, 0.7))], snapshot, settings)
+    assert [r for r in far.reasons if "close to" in r] == []  # unknown, no more
