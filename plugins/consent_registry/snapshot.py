@@ -58,7 +58,9 @@ def check_dated(
 ) -> None:
     """Refuse (``clock.ClockError``) to decide by `today` on the open registry `opened`
     when its audit log shows the clock to be wrong (``clock.check_clock``). `told`: the
-    date the user gave; True (the default) reads SITE_DATE."""
+    date the user gave; True (the default) reads SITE_DATE, which counts only when it is
+    the day decided for (an older SITE_DATE, e.g. a feeds preview, leaves the clock's day,
+    and the clock is checked)."""
     from school_feeds.site_date import SiteDateError
 
     from .clock import check_clock, told_day
@@ -67,6 +69,8 @@ def check_dated(
         try:
             told = told_day(timezone)
         except SiteDateError:
+            told = None
+        if told != today:
             told = None
     expiries = [
         (p.person_id, p.expires)

@@ -118,6 +118,10 @@ def test_the_build_and_publish_refuse_a_clock_behind_the_registry(expired_regist
         load_snapshot(settings, consent_today(NY))
     with pytest.raises(PublishError, match="earlier than .* Nothing was published"):
         open_snapshot(settings)
+    # An older SITE_DATE (a feeds preview) does not decide the day: the clock is checked.
+    monkeypatch.setenv("SITE_DATE", "2020-01-27")
+    with pytest.raises(ClockError, match="earlier than the consent registry's newest"):
+        load_snapshot(settings, consent_today(NY))
     # Told the date, both go ahead.
     monkeypatch.setenv("SITE_DATE", datetime.now(UTC).date().isoformat())
     load_snapshot(settings, consent_today(NY))
