@@ -4,7 +4,7 @@ import in ``imports``.)"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, redirect, url_for
+from flask import Flask, Response, g, redirect, request, url_for
 
 from .audit import record as audit_record
 from .web import Workspace, credentials_found
@@ -33,6 +33,7 @@ def register(app: Flask, ws: Workspace) -> None:
             mode=takedown_mode(),
             run=takedowns.current,
             requests=g.accounts.takedown_requests(),
+            follow=request.args.get("follow") == "1",
         )
 
     def _start(actor: str, details: dict) -> str:
@@ -61,7 +62,7 @@ def register(app: Flask, ws: Workspace) -> None:
     @office_only
     def takedown_start() -> Response:
         flash(_start(g.session.user.name, {}))
-        return redirect(url_for("takedown"), 303)
+        return redirect(url_for("takedown", follow=1), 303)
 
     @app.post("/takedown/photo/<sha256>")
     @office_only
@@ -83,19 +84,23 @@ def register(app: Flask, ws: Workspace) -> None:
             registry.withdraw_approval(sha256, actor=actor)
         label = approval.label or sha256[:12]
         flash(f"The approval of {label} was withdrawn. " + _start(actor, {"sha256": sha256}))
-        return redirect(url_for("takedown"), 303)
+        return redirect(url_for("takedown", follow=1), 303)
 
     @app.get("/takedown/status")
     def takedown_status() -> Response:
-        """The takedown's state, framed in the takedown page: it refreshes itself while a
-        publish runs or a request waits, so the page around it never reloads."""
+        """The takedown's state, framed in the takedown page. Followed (`follow=1`: after
+        the officer starts a takedown, or asks to), it refreshes itself while a publish
+        runs or a request waits, so the page around it never reloads; a link stops it
+        (WCAG 2.2.2: updates the reader did not start can be stopped)."""
         requests = g.accounts.takedown_requests()
         run = takedowns.current
-        waiting = any(r["ran_at"] is None for r in requests)
+        busy = (run is not None and run.running) or any(r["ran_at"] is None for r in requests)
+        follow = request.args.get("follow") == "1"
         return page(
             "takedown_status.html",
             title="Takedown progress",
             run=run,
             requests=requests,
-            refresh=(run is not None and run.running) or waiting,
+            busy=busy,
+            refresh=follow and busy,
         )

@@ -149,9 +149,10 @@ def test_a_queued_takedown_shows_when_the_scheduled_publish_ran(client, office, 
     sign_in(client)
     token = csrf_of(client.get("/takedown").get_data(as_text=True))
     assert client.post("/takedown", data={"csrf_token": token}).status_code == 303
-    status = client.get("/takedown/status").get_data(as_text=True)  # framed in /takedown
+    status = client.get("/takedown/status?follow=1").get_data(as_text=True)  # in /takedown
     assert "waiting for the scheduled publish" in status
     assert '<meta http-equiv="refresh"' in status  # it follows the request by itself
+    assert "Stop following" in status
     assert main(["takedowns-ran", "--starting"]) == 0  # the scheduled publish starts
     # A request made while it runs waits for the next publish.
     assert client.post("/takedown", data={"csrf_token": token}).status_code == 303

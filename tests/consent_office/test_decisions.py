@@ -173,13 +173,17 @@ def test_take_one_photo_down_now_queues_it_and_shows_its_state(client, office):
     sign_in(client)
     token = csrf_of(client.get("/decisions").get_data(as_text=True))
     done = client.post(f"/takedown/photo/{photo['sha256']}", data={"csrf_token": token})
-    assert done.status_code == 303 and done.headers["Location"].endswith("/takedown")
-    page = client.get("/takedown").get_data(as_text=True)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/takedown?follow=1")
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "The approval of images/p1.png was withdrawn" in page and "Queued" in page
-    assert 'src="/takedown/status"' in page
-    status = client.get("/takedown/status")
+    assert 'src="/takedown/status?follow=1"' in page
+    # The framed state follows the request by itself, and can be stopped.
+    status = client.get("/takedown/status?follow=1")
     html = status.get_data(as_text=True)
     assert "waiting for the scheduled publish" in html and 'http-equiv="refresh"' in html
+    assert "Stop following" in html
+    stopped = client.get("/takedown/status").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in stopped and "Follow the progress here" in stopped
     assert "frame-ancestors 'self'" in status.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in client.get("/takedown").headers["Content-Security-Policy"]
     with registry(office) as r:
