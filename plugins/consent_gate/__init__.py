@@ -179,6 +179,7 @@ def check_output(pelican) -> None:
             site=final,
             static_sources=_static_sources,
             uncopied=_uncopied,
+            theme=pelican.settings.get("THEME"),
         )
         # Everything that can fail on a full disk is written before the swap: the cache's
         # ledger, then the new manifest (as a temp file, renamed into place after it).

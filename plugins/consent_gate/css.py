@@ -4,8 +4,9 @@ A browser reads CSS with the CSS Syntax tokenizer, so this does too, as far as p
 go: comments, strings with their escapes, and function names with escapes
 (``\\75 rl(face.jpg)`` is ``url(face.jpg)``) are read the way a browser reads them. What
 loads a picture (or more CSS that may): ``url(...)`` in any spelling, the strings inside
-``image-set()``, ``-webkit-image-set()``, ``image()``, ``src()`` and ``cross-fade()``, and
-``@import "..."``.
+``image-set()``, ``-webkit-image-set()``, ``image()``, ``src()`` and ``cross-fade()``,
+``@import "..."``, and any other string holding an absolute address (a custom property
+that ``image-set(var(--x))`` uses).
 
 A blocked reference becomes ``none`` (an ``image-set()`` holding one goes whole); every
 other byte of the sheet stays as written, so a sheet with nothing blocked is unchanged.
@@ -39,6 +40,8 @@ _TOKEN = re.compile(
 )
 _UNESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|(.))", re.S)
 _WS = " \t\n\r\f"
+# An absolute address in a CSS string: another host, or a picture written into it.
+_ABSOLUTE_URL = re.compile(r"[\s]*(?:(?:https?|ftp|blob|data|filesystem):|//|\\\\)", re.I)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,10 @@ def css_urls(text: str) -> list[CssUrl]:
             elif import_open and not stack:
                 found.append(CssUrl(value, "css-import", match.start(), end))
                 import_open = False
+            elif _ABSOLUTE_URL.match(value):
+                # Any absolute address in a string (a custom property that an image-set()
+                # uses by var(), a content: value) may name a picture.
+                found.append(CssUrl(value, "css", match.start(), end))
             position = end
             continue
         if token == "func":

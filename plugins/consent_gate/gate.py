@@ -18,6 +18,9 @@ Steps, after every writer has finished:
    picture is replaced by the placeholder; remote pictures are warned about, and replaced
    under CONSENT_STRICT; a text file still holding a picture (a data: URL or base64 image
    that no rewrite could remove) is withheld whole;
+   content scripts are removed and every page gets a Content-Security-Policy (``scripts``);
+   then every page is rendered in Chromium and every face on it must be a passed
+   picture's, where it is drawn, or a person with consent (``render_check``);
 5. the report (every picture, its verdict and reasons) is written outside the output
    folder, and the outcome lists the manifest entries (every remaining file: path,
    SHA-256, kind, Content-Type, persons seen).
@@ -36,7 +39,7 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -63,6 +66,7 @@ from .pages import ImageUse, code_key, is_blocked, resolve_uses, rewrite_documen
 from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import Placed, RasterError, ReencodeCache, replace_bytes
 from .report import check_report_path, write_report
+from .scripts import harden_site, script_file_problem, theme_script_hashes
 from .sniff import TEXT_KINDS, TEXT_RULES_VERSION, Kind, Sniffed, content_type, sniff
 from .staging import is_disk_failure
 
@@ -71,7 +75,7 @@ logger = logging.getLogger(__name__)
 # Bump when page rewriting changes: cached rewrites are keyed by it.
 REWRITE_VERSION = "4"
 # Documents that can show a picture by a URL: their uses are found and rewritten.
-_DOCUMENT_KINDS = (Kind.HTML, Kind.XML, Kind.CSS, Kind.SVG)
+_DOCUMENT_KINDS = (Kind.HTML, Kind.XML, Kind.CSS, Kind.SVG, Kind.JSON)  # JSON: manifests
 # Text that is not a drawing: checked for pictures after pages are rewritten.
 TEXT_ONLY_KINDS = TEXT_KINDS - {Kind.SVG}
 
@@ -96,6 +100,8 @@ class GateOutcome:
     missing: list[str] = field(default_factory=list)  # shown by a page, but not built
     sources: set[str] = field(default_factory=set)  # every picture's hash as built
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    # Whether the rendered pages were face-checked (False: no Chromium, a development build).
+    rendered_check: bool = False
     built_with: BuildSettings | None = None  # the settings the gate ran with
 
     def write_manifest(self, path: Path, output: Path, staged: bool = False) -> Path | None:
@@ -103,12 +109,14 @@ class GateOutcome:
         `staged`: only its temp file, returned (``manifest.write_manifest``)."""
         if self.built_with is None:
             raise GateError("the gate's outcome does not say which settings built it")
+        # Whether the rendered pages were face-checked is known once that check has run.
+        ran = bool(getattr(self, "rendered_check", False))
         return write_manifest(
             path,
             output=output,
             registry_fingerprint=self.registry_fingerprint,
             entries=self.entries,
-            built_with=self.built_with,
+            built_with=replace(self.built_with, render_check=ran),
             missing=self.missing,
             staged=staged,
         )
@@ -149,6 +157,7 @@ def run_gate(
     site: Path | None = None,
     static_sources: Mapping[str, Path] | None = None,
     uncopied: Collection[str] = (),
+    theme: Path | str | None = None,
 ) -> GateOutcome:
     """Check every file in `output`; see the module docstring. `missing_placeholder`
     stands in for pictures that are not in the site at all (default: `placeholder`).
@@ -162,7 +171,7 @@ def run_gate(
         settings.check_outside(output)
         site_cache = site_folder(settings.cache_dir, site) if site else None
         built = BuiltPhotos(site_cache, static_sources, uncopied)
-        return _run(output, settings, siteurl, placeholders, today, progress, passed, built)
+        return _run(output, settings, siteurl, placeholders, today, progress, passed, built, theme)
     except BaseException as exc:
         removed = remove_unverified(output, passed)
         if isinstance(exc, Exception):
@@ -188,6 +197,7 @@ def _run(
     progress: bool,
     passed: set[Path],
     built: BuiltPhotos,
+    theme: Path | str | None = None,
 ) -> GateOutcome:
     report_path = check_report_path(settings.report_path, output)
     files = inventory(output, built)
@@ -227,12 +237,26 @@ def _run(
         progress,
         built,
     )
+    for f in files:  # scripts from content (``scripts``)
+        problem = script_file_problem(f.rel, built.sources) if f.kind == Kind.JS else None
+        if problem:
+            verdicts[f.rel] = _withheld_verdict(f, problem)
+            withheld.add(f.rel)
     for rel in withheld:
         by_rel[rel].path.unlink(missing_ok=True)
 
     # 4. Pages, feeds and style sheets.
     pages = _PageWork(output, files, withheld, settings, siteurl, placeholders)
     pages.run()
+    harden_site(
+        files,
+        withheld,
+        pages.rewritten,
+        pages.resolver.resolve,
+        theme_script_hashes(theme),
+        settings.strict,
+        settings.cache_dir / "pages" / "scripts",
+    )
     residual = _withhold_text_with_pictures(files, withheld, settings.cache_dir)
     residual += [(by_rel[rel], reason) for rel, reason in pages.unreadable.items()]
     for f, reason in residual:
@@ -259,6 +283,9 @@ def _run(
     for warning in name_warnings:
         logger.warning("%s", warning["message"])
 
+    # The site as a visitor sees it: every page rendered, every face on it accounted for.
+    render = _check_rendered(output, files, withheld, pages.rewritten, verdicts, settings, today)
+
     checked = sorted(verdicts)
     published = len(checked) - len(withheld & set(checked))
     summary = {
@@ -275,6 +302,7 @@ def _run(
         "registry": "present" if memo.has_registry else "missing",
         "mode": settings.mode,
         "strict": settings.strict,
+        "render_check": render.to_json(),
     }
     write_report(
         report_path,
@@ -327,6 +355,7 @@ def _run(
         missing=sorted(pages.missing_anywhere),
         verdicts=verdicts,
         sources={f.source_sha256 for f in files if f.kind in FACE_KINDS and f.source_sha256},
+        rendered_check=render.ran,
         built_with=BuildSettings.of(settings),
     )
 
@@ -411,6 +440,37 @@ def _decide_pictures(
     if memo_key(settings, today, MODEL_VERSION) == key:
         fresh.save(built.site_cache)
     return fresh
+
+
+def _check_rendered(output, files, withheld, rewritten, verdicts, settings, today):
+    """Step 4b (``render_check``): raises when a rendered page shows a face the gate
+    did not pass; the photo rule (``match_face``) against the registry as of today."""
+    from .render_check import RenderCheckError, check_rendered_site
+
+    def matcher_factory():
+        from face_engine.decision import match_face
+
+        snapshot, _ = load_snapshot(settings, today)
+
+        def matcher(face):
+            result = match_face(face, snapshot, settings)
+            return result.ok, result.reason
+
+        return matcher
+
+    try:
+        return check_rendered_site(
+            output,
+            files,
+            withheld,
+            verdicts,
+            lambda f: sha256_bytes(f.text) if f.rel in rewritten else f.sha256,
+            matcher_factory,
+            strict=settings.strict,
+            cache_dir=settings.cache_dir,
+        )
+    except RenderCheckError as exc:
+        raise GateError(str(exc)) from exc
 
 
 def _persons(verdict: Verdict, snapshot: RegistrySnapshot) -> tuple[str, ...]:

@@ -555,12 +555,13 @@ def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
     elif tag == "link":
         rel = set(attrs.get("rel", "").lower().split())
         # A stylesheet can draw pictures and an icon is one; the rest only point at one.
-        shown = bool(rel & {"stylesheet", "icon", "apple-touch-icon", "mask-icon"})
+        # A preload, image_src or web manifest names a picture for the page as well.
+        shown = bool(rel & _PICTURE_LINK_RELS)
         for name, url in _values(attr_list, "href"):
             yield ImageUse(index, "link", url, displays=shown, attr=name)
         for name, value in _values(attr_list, "imagesrcset"):
             for url in srcset_urls(value):
-                yield ImageUse(index, "link", url, displays=False, via="srcset", attr=name)
+                yield ImageUse(index, "link", url, displays=shown, via="srcset", attr=name)
     elif tag == "meta":
         key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").strip()
         if key.lower() in IMAGE_META:
@@ -614,6 +615,56 @@ def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
                                attribute.name, css.start, css.end)  # fmt: skip
 
 
+# <link rel> values that load or announce a picture (or a file naming pictures).
+_PICTURE_LINK_RELS = frozenset(
+    {"stylesheet", "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon"}
+    | {"image_src", "preload", "prefetch", "modulepreload", "manifest"}
+    | {"apple-touch-startup-image", "fluid-icon", "shortcut"}
+)
+# Structured data (JSON-LD) keys whose values are pictures, at any depth.
+JSON_LD_IMAGE_KEYS = frozenset(
+    {"image", "logo", "thumbnail", "thumbnailurl", "contenturl", "photo", "screenshot"}
+    | {"primaryimageofpage", "associatedmedia", "embedurl"}
+)
+
+
+def json_ld_images(body: str) -> list[str]:
+    """Every string under a picture key of a JSON-LD block (an ImageObject's url too);
+    a block that does not parse names nothing (no reader reads it either)."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def strings(value) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                strings(item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not str(key).startswith("@"):  # @type, @context: not addresses
+                    strings(item)
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower().removeprefix("schema:") in JSON_LD_IMAGE_KEYS:
+                    strings(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return [url.strip() for url in found if url.strip()]
+
+
 class PageDoc:
     """A parsed page: its elements with source positions and the pictures it uses."""
 
@@ -633,6 +684,10 @@ class PageDoc:
                                    "srcdoc", "srcdoc")  # fmt: skip
             elif element.tag == "style":
                 yield from self._style_uses(index, element)
+            elif element.tag == "script" and "json" in element.attrs.get("type", "").lower():
+                body_end = element.end_tag_start if element.end_tag_start >= 0 else element.end
+                for url in json_ld_images(self.text[element.start_end : body_end]):
+                    yield ImageUse(index, "json-ld", url, via="json-ld", attr="#text")
 
     def _style_uses(self, index: int, element: Element) -> Iterator[ImageUse]:
         body_end = element.end_tag_start if element.end_tag_start >= 0 else element.end
@@ -739,7 +794,7 @@ class PageDoc:
                     edits.append((element.end_tag_start, element.end, ""))
             elif tag in ("image", "feimage") and element_uses:
                 replace_whole(element)  # outside any <svg> a browser shows <image> as <img>
-            elif tag in ("link", "base") and element_uses:
+            elif tag in ("link", "base", "script") and element_uses:
                 edits.append((element.start, element.end, ""))
             elif tag == "meta" and element_uses:
                 edits.append((element.start, element.end, ""))

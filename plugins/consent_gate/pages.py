@@ -80,7 +80,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when what a scan finds changes: cached scans are keyed by it.
 PARSER_VERSION = "pages-2"
-KINDS = ("html", "css", "xml", "svg")
+KINDS = ("html", "css", "xml", "svg", "json")
 EMPTY_SVG = '<svg xmlns="http://www.w3.org/2000/svg"/>\n'
 # A host no site uses, to resolve a <base href> with the standard library's urljoin.
 _SITE = "http://site.invalid/"
@@ -102,6 +102,8 @@ def _parse(text: str, kind: str) -> list[ImageUse]:
             raise ValueError(f"it is not well-formed XML ({exc})") from exc
     if kind == "svg":
         return svg_uses(text.encode("utf-8", "surrogateescape"))
+    if kind == "json":
+        return [ImageUse(-1, "manifest-icon", url, via="json") for url in manifest_images(text)]
     raise ValueError(f"unknown document kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
@@ -200,7 +202,68 @@ def rewrite_document(
         from .feeds import FeedDoc
 
         return FeedDoc(text).rewrite(blocked, placeholder)
+    if kind == "json":
+        return _rewrite_manifest(text, blocked)
     return EMPTY_SVG, 1  # "svg": a drawing that shows a blocked picture goes whole
+
+
+# Web app manifest members that list pictures ({"src": ...} entries).
+_MANIFEST_LISTS = ("icons", "screenshots")
+
+
+def _manifest(text: str) -> dict | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None  # not a manifest a browser would read
+    return (
+        data
+        if isinstance(data, dict) and any(k in data for k in _MANIFEST_LISTS + ("shortcuts",))
+        else None
+    )
+
+
+def _picture_lists(data: dict) -> list[list]:
+    lists = [data.get(key) for key in _MANIFEST_LISTS]
+    for shortcut in data.get("shortcuts") or []:
+        if isinstance(shortcut, dict):
+            lists.append(shortcut.get("icons"))
+    return [items for items in lists if isinstance(items, list)]
+
+
+def manifest_images(text: str) -> list[str]:
+    """The pictures a web app manifest names (icons, screenshots, shortcut icons); any
+    other JSON names none."""
+    data = _manifest(text)
+    if data is None:
+        return []
+    return [
+        item["src"]
+        for items in _picture_lists(data)
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("src"), str)
+    ]
+
+
+def _rewrite_manifest(text: str, blocked: Callable[[ImageUse], bool]) -> tuple[str, int]:
+    """The manifest without its blocked pictures (the entries go; the rest stays)."""
+    data = _manifest(text)
+    if data is None:
+        return text, 0
+    removed = 0
+    for items in _picture_lists(data):
+        keep = [
+            item
+            for item in items
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("src"), str)
+                and blocked(ImageUse(-1, "manifest-icon", item["src"], via="json"))
+            )
+        ]
+        removed += len(items) - len(keep)
+        items[:] = keep
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n", removed
 
 
 def _as_use(css: CssUrl) -> ImageUse:

@@ -267,12 +267,17 @@ def test_a_css_rewrite_that_changes_how_the_rest_reads_is_read_again():
     assert count == 2 and "face.jpg" not in new
 
 
-def test_the_theme_icon_drawn_as_data_svg_is_kept():
+def test_the_theme_icon_is_a_file_of_the_site_and_kept():
+    """The placeholder's icon is the theme's own file, not a data: URL: the pages' policy
+    (``scripts.content_security_policy``) lets pictures come only from the site under
+    CONSENT_STRICT."""
     sheet = (ROOT / "themes/school/static/css/site.css").read_text(encoding="utf-8")
     uses, blocked, new, count = gate(sheet, "css", page="theme/css/site.css", strict=True)
-    icons = [use for use in uses if use.url.startswith("data:image/svg+xml")]
-    assert icons, "the theme's placeholder icon should be a data: SVG"
-    assert RESOLVER.resolve(icons[0].url, "theme/css/site.css").kind == "other"
+    assert not [use for use in uses if use.url.strip().lower().startswith("data:")]
+    icons = [use for use in uses if use.url.endswith("photo-withheld.svg")]
+    assert icons, "the theme's placeholder icon should be theme/images/photo-withheld.svg"
+    target = RESOLVER.resolve(icons[0].url, "theme/css/site.css")
+    assert target.kind == "local" and (ROOT / "themes/school/static" / target.path[6:]).is_file()
     assert not blocked and new == sheet and count == 0
 
 

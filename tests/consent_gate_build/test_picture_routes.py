@@ -1,0 +1,162 @@
+"""Every way a page names a picture, and scripts as pictures (no Pelican, no face models):
+JSON-LD, image_src, preload, web-manifest icons and absolute addresses in CSS strings are
+picture uses; content scripts are removed and pages get a Content-Security-Policy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from consent_gate.css import css_urls
+from consent_gate.output_scan import UrlResolver
+from consent_gate.pages import is_blocked, rewrite_document, scan_document, target_of
+from consent_gate.scripts import (
+    content_security_policy,
+    harden_page,
+    script_file_problem,
+    script_hash,
+)
+
+RESOLVER = UrlResolver("https://www.example.org")
+REMOTE = "https://cdn.example.com/kid.jpg"
+PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'
+
+
+def _gate(text: str, kind: str = "html", page: str = "news/index.html", strict: bool = True):
+    uses = scan_document(text, kind, None)
+
+    def blocked(use):
+        target = target_of(RESOLVER, use, page, uses)
+        return is_blocked(use, target, withheld={"images/face.jpg"}, missing=set(), strict=strict)
+
+    new, _count = rewrite_document(text, kind, blocked, PLACEHOLDER, None)
+    return [use for use in uses if blocked(use)], new
+
+
+REMOTE_ROUTES = {
+    "json_ld_image": (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "image": '
+        f'["{REMOTE}"]}}</script><p>Hi</p>'
+    ),
+    "json_ld_image_object": (
+        '<script type="application/ld+json">{"@graph": [{"@type": "Person", "photo": '
+        f'{{"@type": "ImageObject", "url": "{REMOTE}"}}}}]}}</script>'
+    ),
+    "image_src": f'<link rel="image_src" href="{REMOTE}">',
+    "preload": f'<link rel="preload" as="image" href="{REMOTE}">',
+    "preload_srcset": f'<link rel="preload" as="image" imagesrcset="{REMOTE} 2x">',
+    "manifest_link": '<link rel="manifest" href="https://cdn.example.com/app.webmanifest">',
+    "css_custom_property": (
+        f'<style>:root{{--p: "{REMOTE}"}} .x{{background-image:image-set(var(--p) 1x)}}</style>'
+    ),
+    "css_custom_property_attribute": (
+        f"<div style='--p: \"{REMOTE}\"; background-image: image-set(var(--p) 1x)'>x</div>"
+    ),
+}
+
+
+@pytest.mark.parametrize("route", sorted(REMOTE_ROUTES))
+def test_remote_pictures_are_blocked_under_strict(route):
+    text = REMOTE_ROUTES[route]
+    blocked, new = _gate(text, strict=True)
+    assert blocked, f"{route}: no blocked use in {text!r}"
+    assert "cdn.example.com" not in new
+
+
+@pytest.mark.parametrize("route", sorted(REMOTE_ROUTES))
+def test_remote_pictures_are_only_warned_about_in_a_development_build(route):
+    blocked, new = _gate(REMOTE_ROUTES[route], strict=False)
+    assert not blocked and new == REMOTE_ROUTES[route]
+
+
+def test_local_json_ld_and_preload_of_a_withheld_photo_are_removed():
+    text = (
+        '<head><script type="application/ld+json">{"image": "/images/face.jpg"}</script>'
+        '<link rel="preload" as="image" href="/images/face.jpg"></head><p>Hi</p>'
+    )
+    blocked, new = _gate(text, strict=False)
+    assert len(blocked) == 2 and "face.jpg" not in new and "<p>Hi</p>" in new
+
+
+def test_manifest_icons_are_picture_uses():
+    manifest = json.dumps(
+        {
+            "name": "School",
+            "icons": [
+                {"src": REMOTE, "sizes": "192x192"},
+                {"src": "/images/face.jpg", "sizes": "512x512"},
+                {"src": "/theme/images/logo.png", "sizes": "64x64"},
+            ],
+            "shortcuts": [{"name": "Lunch", "icons": [{"src": REMOTE}]}],
+        }
+    )
+    uses = scan_document(manifest, "json", None)
+    assert [use.url for use in uses].count(REMOTE) == 2
+    blocked, new = _gate(manifest, kind="json", page="site.webmanifest", strict=True)
+    assert len(blocked) == 3
+    data = json.loads(new)
+    assert [icon["src"] for icon in data["icons"]] == ["/theme/images/logo.png"]
+    assert data["shortcuts"][0]["icons"] == []
+    # Any other JSON names no picture, and is left byte for byte.
+    assert scan_document('{"image": "x.jpg"}', "json", None) == []
+
+
+def test_css_strings_with_absolute_addresses_are_picture_uses():
+    found = [use.url for use in css_urls(f':root{{--a:"{REMOTE}";--b:"//cdn.example.com/x.png"}}')]
+    assert found == [REMOTE, "//cdn.example.com/x.png"]
+    assert css_urls('.x::before{content:"Note: see below"}') == []
+
+
+# ---------------------------------------------------------------- scripts
+
+THEME_JS = "console.log('theme');"
+
+
+def _harden(text: str, strict: bool = True, allowed=lambda url: url == "/theme/js/site.js"):
+    return harden_page(text, frozenset({script_hash(THEME_JS)}), allowed, strict)
+
+
+def test_content_scripts_are_removed_and_the_theme_script_stays():
+    page = (
+        "<!doctype html><html><head><title>t</title>"
+        f"<script type=module>\n{THEME_JS}\n</script>"
+        '<script src="/theme/js/site.js"></script></head><body>'
+        "<canvas id=c></canvas><script>paint(document.getElementById('c'))</script>"
+        "<SCRIPT SRC=https://evil.example/x.js></SCRIPT>"
+        '<script src="/images/draw.js"></script>'
+        "<img src=/images/a.jpg onload=\"this.src=atob('...')\" alt=a>"
+        '<a href=" javascript:draw()">x</a>'
+        "<svg><script>draw()</script></svg>"
+        '<script type="application/ld+json">{"name": "x"}</script>'
+        "</body></html>"
+    )
+    result = _harden(page)
+    text = result.text
+    assert THEME_JS in text and 'src="/theme/js/site.js"' in text
+    for gone in ("paint(", "evil.example", "draw.js", "onload", "javascript:", "draw()"):
+        assert gone not in text, gone
+    assert '"name": "x"' in text  # data, not a script
+    assert len(result.removed) == 6
+    # The policy comes first in <head>, with the theme script's hash.
+    head = text.index("<head>") + len("<head>")
+    assert text[head:].startswith('<meta http-equiv="Content-Security-Policy"')
+    assert "script-src &#x27;self&#x27; &#x27;sha256-" in text
+    assert "img-src &#x27;self&#x27;;" in text
+
+
+def test_the_policy_allows_only_the_site_s_own_pictures_under_strict():
+    strict = content_security_policy(True)
+    assert "img-src 'self';" in strict and "'unsafe-inline'" not in strict.split("style-src")[0]
+    assert "script-src-attr 'none'" in strict and "object-src 'none'" in strict
+    assert "blob:" not in strict and "data:" not in strict
+    assert "img-src 'self' https: data:" in content_security_policy(False)
+
+
+def test_a_page_without_head_gets_the_policy_first():
+    text = _harden("<!DOCTYPE html><p>Hi</p>").text
+    assert text.startswith('<!DOCTYPE html><meta http-equiv="Content-Security-Policy"')
+
+
+def test_script_files_from_content_are_withheld():
+    assert script_file_problem("images/draw.js", {"images/draw.js": "content/images/draw.js"})
+    assert script_file_problem("pagefind/pagefind.js", {}) is None
