@@ -66,9 +66,9 @@ class BuildSettings:
     render_check: bool = False
 
     @classmethod
-    def of(cls, settings: object) -> BuildSettings:
-        """From a ``consent_registry.settings.GateSettings`` (the rendered-page check is
-        its `render_check`, False where the settings have none)."""
+    def of(cls, settings: object, render_check: bool = False) -> BuildSettings:
+        """From a ``consent_registry.settings.GateSettings``; `render_check`: whether the
+        rendered pages were face-checked (the build), or must have been (publish)."""
         return cls(
             mode=str(settings.mode),
             strict=bool(settings.strict),
@@ -77,7 +77,7 @@ class BuildSettings:
             margin=float(settings.margin),
             min_face_px=int(settings.min_face_px),
             scope=str(settings.scope),
-            render_check=bool(getattr(settings, "render_check", False)),
+            render_check=render_check,
         )
 
     def weaker_than(self, wanted: BuildSettings) -> list[str]:
@@ -98,7 +98,9 @@ class BuildSettings:
         if self.scope != wanted.scope:
             found.append(f"CONSENT_SCOPE was {self.scope!r}, not {wanted.scope!r}")
         if wanted.render_check and not self.render_check:
-            found.append("the rendered-page face check did not run")
+            found.append(
+                "the rendered-page face check did not run (no Chromium: a development build)"
+            )
         return found
 
 

@@ -133,7 +133,8 @@ def check_built_with(gate: GateSettings, output: Path) -> None:
     from consent_gate.manifest import BuildSettings, ManifestError, read_manifest
 
     try:
-        read_manifest(gate.manifest_path, output, wanted=BuildSettings.of(gate))
+        # A published site has had its rendered pages face-checked (consent_gate.render_check).
+        read_manifest(gate.manifest_path, output, wanted=BuildSettings.of(gate, render_check=True))
     except ManifestError as exc:
         raise PublishError(f"{exc}. Nothing was changed.") from exc
 

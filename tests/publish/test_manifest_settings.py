@@ -84,6 +84,7 @@ def test_a_development_build_is_refused_by_publish(
         content, tmp_path, "prod", _Registry(registry_env), cache, extra={"CONSENT_STRICT": True}
     )
     assert REMOTE not in build.page("field-day")
+    assert json.loads(manifest_path(build.output).read_text())["built_with"]["render_check"]
     conf = _publish_conf(tmp_path, local_s3, s3_bucket, build.output, cache)
     assert main(["--settings", str(conf), "--quiet"]) == 0, capsys.readouterr().err
     assert "news/2026/field-day/index.html" in _keys(local_s3, s3_bucket)
@@ -124,9 +125,8 @@ def test_every_weaker_setting_is_refused(tmp_path, built, said):
 def test_stricter_builds_and_render_check_compare_as_expected():
     assert _settings(mode="detect-only", tolerance=0.5).weaker_than(_settings()) == []
     assert _settings().weaker_than(_settings(mode="detect-only"))
-    assert _settings().weaker_than(_settings(render_check=True)) == [
-        "the rendered-page face check did not run"
-    ]
+    (said,) = _settings().weaker_than(_settings(render_check=True))
+    assert said.startswith("the rendered-page face check did not run")
 
 
 def test_a_manifest_that_does_not_record_its_settings_is_refused(tmp_path):
@@ -146,3 +146,33 @@ def test_a_manifest_that_does_not_record_its_settings_is_refused(tmp_path):
     )
     with pytest.raises(ManifestError, match="another version"):
         read_manifest(path, output)
+
+
+def test_a_build_whose_pages_were_not_rendered_is_refused(
+    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys
+):
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    content = tmp_path / "content"
+    write_article(content, "notice", "The office is closed on Friday.")
+    cache = tmp_path / "cache"
+    # Strict, but without a browser: the rendered-page check cannot run (a development build).
+    build = build_site(
+        content,
+        tmp_path,
+        "no-browser",
+        _Registry(registry_env),
+        cache,
+        extra={"CONSENT_STRICT": True},
+        env={"CONSENT_CHROMIUM": str(tmp_path / "no-such-browser")},
+        check=False,
+    )
+    if build.returncode == 0:
+        recorded = json.loads(manifest_path(build.output).read_text())["built_with"]
+        assert recorded["render_check"] is False
+        conf = _publish_conf(tmp_path, local_s3, s3_bucket, build.output, cache)
+        assert main(["--settings", str(conf), "--quiet"]) == 1
+        assert "rendered-page face check did not run" in capsys.readouterr().err
+    else:  # or the build refuses to finish without its browser: no manifest at all
+        assert not manifest_path(build.output).exists()
+    assert _keys(local_s3, s3_bucket) == set()
