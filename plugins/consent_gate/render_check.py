@@ -14,6 +14,9 @@ must be accounted for:
 - matched by the same rule as a face in a photo (``face_engine.decision.match_face``):
   a person with consent on file.
 
+Every SVG file of the site is opened and searched the same way, so a photo traced into
+paths is caught whether a page shows it or not.
+
 Any other face fails the build, naming the page, the width and the place; the output
 folder then keeps the last good site. Under CONSENT_STRICT a page that tries to load
 anything from another host fails the build too (the browser is only ever let onto the
@@ -29,6 +32,7 @@ Nothing here imports Pelican.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import io
@@ -113,6 +117,7 @@ class RenderOutcome:
             "pages": self.pages,
             "rendered": self.rendered,
             "faces": self.faces,
+            "seconds_rendering": round(self.seconds_rendering, 2),
             "problems": [p.message() for p in self.problems],
             "remote_requests": [{"page": p, "url": u} for p, u in self.remote],
         }
@@ -439,6 +444,7 @@ class RenderCache:
             logger.debug("could not cache the rendering %s: %s", key, exc)
 
 
+@functools.cache
 def _code_key() -> str:
     digest = hashlib.sha256(RENDER_VERSION.encode())
     digest.update(Path(__file__).read_bytes())
@@ -799,7 +805,8 @@ def check_rendered_site(
             pictures[f.rel] = Picture(
                 f.rel, f.path, [(b.top, b.right, b.bottom, b.left) for b in faces]
             )
-    pages = sorted(f.rel for f in kept if f.kind == Kind.HTML)
+    # SVG drawings are opened as a page too: a traced photo is a face on their screenshot.
+    pages = sorted(f.rel for f in kept if f.kind in (Kind.HTML, Kind.SVG))
     return render_check(
         output,
         pages,

@@ -173,3 +173,46 @@ def bytes_hold_face(path: Path) -> bool:
     from face_engine.faces import detect_faces
 
     return bool(detect_faces(path.read_bytes(), encode=False))
+
+
+def portrait_font(relative: str = STRANGER, columns: int = 64, plain: bool = False) -> bytes:
+    """A TrueType font whose glyph for "A" is the photo, dithered to black and white and
+    drawn as one square per black pixel (`plain`: a box like "B" instead); "B" is a box."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    photo = portrait(relative, width=columns).convert("L").convert("1")  # Floyd-Steinberg
+    cell = 10
+    pen = TTGlyphPen(None)
+    width, height = photo.size
+    pixels = photo.load()
+    for y in range(height):
+        for x in range(width):
+            if not pixels[x, y]:
+                left, top = x * cell, (height - y) * cell
+                pen.moveTo((left, top))
+                pen.lineTo((left, top - cell))
+                pen.lineTo((left + cell, top - cell))
+                pen.lineTo((left + cell, top))
+                pen.closePath()
+    box = TTGlyphPen(None)
+    for point in ((100, 0), (100, 700), (600, 700), (600, 0)):
+        (box.moveTo if point == (100, 0) else box.lineTo)(point)
+    box.closePath()
+    portrait_glyph = box.glyph() if plain else pen.glyph()
+    em = height * cell
+    builder = FontBuilder(em, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "A", "B"])
+    builder.setupCharacterMap({ord("A"): "A", ord("B"): "B"})
+    empty = TTGlyphPen(None).glyph()
+    builder.setupGlyf({".notdef": empty, "A": portrait_glyph, "B": box.glyph()})
+    builder.setupHorizontalMetrics(
+        {".notdef": (em // 2, 0), "A": (width * cell, 0), "B": (700, 100)}
+    )
+    builder.setupHorizontalHeader(ascent=em, descent=0)
+    builder.setupNameTable({"familyName": "Portrait", "styleName": "Regular"})
+    builder.setupOS2(sTypoAscender=em, usWinAscent=em, usWinDescent=0)
+    builder.setupPost()
+    buffer = io.BytesIO()
+    builder.save(buffer)
+    return buffer.getvalue()

@@ -5,6 +5,7 @@ picture uses; content scripts are removed and pages get a Content-Security-Polic
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from consent_gate.css import css_urls
@@ -18,6 +19,8 @@ from consent_gate.scripts import (
 )
 
 RESOLVER = UrlResolver("https://www.example.org")
+# An outline font of the system's, when there is one: text glyphs pass.
+ROOT_FONTS = sorted(Path("/usr/share/fonts/truetype").rglob("DejaVuSans.ttf"))
 REMOTE = "https://cdn.example.com/kid.jpg"
 PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'
 
@@ -160,3 +163,25 @@ def test_a_page_without_head_gets_the_policy_first():
 def test_script_files_from_content_are_withheld():
     assert script_file_problem("images/draw.js", {"images/draw.js": "content/images/draw.js"})
     assert script_file_problem("pagefind/pagefind.js", {}) is None
+
+
+def test_a_font_whose_glyph_is_a_portrait_is_withheld():
+    from consent_gate.fonts import font_problem
+
+    from tests.consent_gate_build.render_helpers import portrait_font
+
+    problem = font_problem(portrait_font())
+    assert problem and "draws a face" in problem, problem
+
+
+def test_an_outline_font_without_pictures_passes_and_an_unreadable_outline_is_withheld():
+    from consent_gate.fonts import font_problem
+
+    from tests.consent_gate_build.render_helpers import portrait_font
+
+    # Too many points for FreeType to draw: it cannot be checked, so it is withheld.
+    assert "cannot be checked" in (font_problem(portrait_font(columns=112)) or "")
+    assert font_problem(portrait_font(plain=True)) is None
+    # A font of thousands of characters is a system font, not a site's: withheld.
+    if ROOT_FONTS:
+        assert "more than" in (font_problem(ROOT_FONTS[0].read_bytes()) or "")
