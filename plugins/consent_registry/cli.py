@@ -934,6 +934,8 @@ def cmd_reconsent(args: argparse.Namespace) -> int:
             evidence=args.evidence,
             actor=_actor(args),
             expected_version=args.if_version,
+            scopes=args.scope or None,
+            expires=_parse_expires(args.expires, today),
         )
     templates = (
         f"its {_plural(person.templates, 'kept face template')} recognise them again"
@@ -1096,6 +1098,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="where the new consent is kept, e.g. 'signed form, office file 2026/14'",
     )
+    p.add_argument(
+        "--scope",
+        action="append",
+        choices=KNOWN_SCOPES,
+        help="where photos may be used under the new consent (repeat; default: as before)",
+    )
+    p.add_argument("--expires", metavar="YYYY-MM-DD", help="the date the new consent ends")
     p.set_defaults(func=cmd_reconsent)
 
     p = sub.add_parser("list", parents=[where], help="list everyone in the registry")

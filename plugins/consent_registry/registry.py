@@ -1116,13 +1116,17 @@ class Registry:
         evidence: str,
         actor: str | None = None,
         expected_version: int | None = None,
+        scopes: Sequence[str] | None = None,
+        expires: date | None = None,
     ) -> Person:
         """The family gives consent again to a withdrawn (revoked, or expired and purged)
         record: the one action that makes it active again and lifts its block. The
         templates kept on the block list come back (when retention has not purged them:
         otherwise add reference photos with `consent add ID --replace`). `given_on` is the
         date of the new consent, `by` who gave it (a parent), `evidence` where it is kept
-        (the signed form). Never-publish is a safeguarding flag and is not lifted here."""
+        (the signed form); `scopes` and `expires`, when given, are those of the new
+        consent (else the record's stay). Never-publish is a safeguarding flag and is not
+        lifted here."""
         person_id = check_person_id(person_id)
         by = " ".join(str(by).split())
         evidence = " ".join(str(evidence).split())
@@ -1137,6 +1141,11 @@ class Registry:
             given_on = given_on.date()
         if not isinstance(given_on, date):
             raise RegistryError(f"the date consent was given must be a date, not {given_on!r}")
+        new_scopes = None if scopes is None else ",".join(_check_scopes(scopes))
+        if isinstance(expires, datetime):
+            expires = expires.date()
+        if expires is not None and not isinstance(expires, date):
+            raise RegistryError(f"the expiry date must be a date, not {expires!r}")
         with self.transaction():
             person = self._require(person_id, change=True)
             self._check_version(person, expected_version)
@@ -1158,9 +1167,9 @@ class Registry:
                 restored = len(kept)
             self._drop_block(person_id)
             self._db.execute(
-                "UPDATE people SET status = 'active', updated_at = ?, version = version + 1 "
-                "WHERE id = ?",
-                (_now(), person_id),
+                "UPDATE people SET status = 'active', updated_at = ?, version = version + 1, "
+                "scopes = COALESCE(?, scopes), expires = COALESCE(?, expires) WHERE id = ?",
+                (_now(), new_scopes, expires and expires.isoformat(), person_id),
             )
             self._seal_person(person_id)
             self._journal(RECONSENT, person_id, given_on, "consent given again", (), actor)
@@ -1173,6 +1182,8 @@ class Registry:
                     "given_by": by,
                     "evidence": evidence,
                     "templates_restored": restored,
+                    "scopes": new_scopes and new_scopes.split(","),
+                    "expires": expires and expires.isoformat(),
                 },
             )
             return self._require(person_id)

@@ -421,3 +421,16 @@ def test_each_blocked_person_is_measured_on_their_own_templates(settings):
     assert "close to W17 (consent revoked" in reason and "distance 0.33" in reason
     far = verdict_for_faces(OTHER, [face(near(17, 0.7))], snapshot, settings)
     assert [r for r in far.reasons if "close to" in r] == []  # unknown, no more
+
+
+def test_consent_given_again_after_expiry_takes_the_new_terms(registry, settings):
+    registry.add("S1", "Jamie Rivera", [fake_encoding(1)], expires=date(2026, 6, 30))
+    registry.purge_expired(date(2026, 7, 1), settings=settings)
+    renewed = date.today() + timedelta(days=365)
+    person = registry.give_consent_again(
+        "S1", given_on=date.today(), by="Ana Rivera", evidence="form", expires=renewed,
+        scopes=("website", "print"),
+    )  # fmt: skip
+    assert person.expires == renewed and person.scopes == ("print", "website")
+    assert person.templates == 1 and registry.withdrawals() == []
+    assert verdict(registry, settings, PHOTO, near(1, 0.3)).verdict == PUBLISH
