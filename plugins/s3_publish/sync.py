@@ -144,6 +144,12 @@ class Plan:
         return self.delete_limit is not None and len(self.deletions) > self.delete_limit
 
 
+def split_search_index(keys: list[str]) -> tuple[list[str], list[str]]:
+    """(the keys of Pagefind's search index, the others)."""
+    search = [key for key in keys if "/pagefind/" in f"/{key}"]
+    return search, [key for key in keys if "/pagefind/" not in f"/{key}"]
+
+
 @dataclass
 class PublishResult:
     plan: Plan
@@ -174,6 +180,13 @@ class PublishResult:
                 f"{self.deleted} deleted ({self.takedowns} takedowns), "
                 f"{len(plan.unchanged)} unchanged."
             ]
+            search, other = split_search_index(plan.deletions)
+            if search:
+                lines.append(
+                    f"  deleted  {len(search)} old search-index files (pagefind/: Pagefind "
+                    "names its files anew at every build)"
+                )
+            lines += [f"  deleted  {key}" for key in other]
         lines += [f"  takedown {t.key}: {'; '.join(t.reasons)}" for t in plan.takedowns]
         lines += [f"  withheld {d.name}: {'; '.join(d.reasons)}" for d in plan.withheld]
         lines += [
@@ -610,8 +623,11 @@ def _execute(
         result.deleted += result.takedowns
     if plan.over_delete_limit:
         done = f"{result.takedowns} takedowns were carried out; " if plan.takedowns else ""
+        search = len(split_search_index(plan.deletions)[0])
+        of_which = f" ({search} of them old Pagefind search-index files)" if search else ""
         raise PublishError(
-            f"this publish would delete {len(plan.deletions)} objects from {plan.location}, "
+            f"this publish would delete {len(plan.deletions)} objects from {plan.location}"
+            f"{of_which}, "
             f"more than S3_MAX_DELETES allows ({plan.delete_limit}). Is --output the right, "
             f"fully built folder? {done}nothing else was uploaded or deleted. If the deletions "
             "are intended, raise S3_MAX_DELETES or pass --max-deletes."
