@@ -6,6 +6,7 @@ or queued, its state shown on the takedown page)."""
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from consent_registry.registry import RegistryError
 from flask import Flask, Response, abort, g, redirect, url_for
@@ -35,11 +36,15 @@ def register(app: Flask, ws: Workspace) -> None:
             with registry:
                 people = ws.people_by_id(registry)
                 snapshot = ws.snapshot(registry)
-                for approval in sorted(
-                    registry.approvals().values(), key=lambda a: a.at, reverse=True
-                ):
-                    faces = ws.matcher.faces(approval.sha256) or []
-                    verdict = verdict_for_faces(approval.sha256, faces, snapshot, ws.gate)
+                given = sorted(registry.approvals().values(), key=lambda a: a.at, reverse=True)
+                # The photos' faces from the face cache, matched as the review queue does.
+                now = ws.matcher.verdicts(
+                    [SimpleNamespace(sha256=a.sha256) for a in given], snapshot, ws.gate
+                )
+                for approval in given:
+                    verdict = now.get(approval.sha256) or verdict_for_faces(
+                        approval.sha256, [], snapshot, ws.gate
+                    )
                     approvals.append(
                         {
                             "approval": approval,

@@ -84,9 +84,7 @@ def register(app: Flask, ws: Workspace) -> None:
                 people = people_by_id(registry)
                 revoked = revoked_dates(registry)
                 waiting = waiting_images(registry, built)
-                all_tags = g.accounts.all_tags() if hasattr(g.accounts, "all_tags") else None
-                if all_tags is None:
-                    all_tags = {i.sha256: g.accounts.tags(i.sha256) for i in waiting}
+                all_tags = g.accounts.all_tags()
                 for image in waiting:
                     photo_lib.describe_faces(image, people, today(), revoked, built.built_at)
                 shown, pages_total, number = _paged(waiting, filters, number, all_tags)

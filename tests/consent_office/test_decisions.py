@@ -145,7 +145,7 @@ def test_every_decision_is_listed_and_can_be_undone(client, office):
     page = client.get("/decisions").get_data(as_text=True)
     row = page.split(f'id="approval-{approved["sha256"]}"')[1].split("</tr>")[0]
     assert "images/p1.png" in row and "k.lee" in row and "family agreed by phone" in row
-    assert "Ana Gómez (S1)" in row
+    assert "Ana Gómez (S1)" in row and "published while everyone shown keeps consent" in row
     assert f'id="kept-{kept["sha256"]}"' in page
     token = csrf_of(page)
     # Undo "keep withheld": the photo waits in the review queue again.
