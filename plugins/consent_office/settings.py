@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from consent_registry.settings import (
     GateSettings,
@@ -93,15 +93,9 @@ class OfficeSettings:
             for h in re.split(r"[\s,]+", str(merged["CONSENT_OFFICE_ALLOWED_HOSTS"]))
             if h.strip()
         )
-        timezone = str(settings.get("TIMEZONE") or "UTC")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"TIMEZONE {timezone!r} is not a time zone: write one such as America/Chicago"
-            ) from None
+        gate = GateSettings.from_mapping(settings)  # checks TIMEZONE (the one rule)
         return cls(
-            gate=GateSettings.from_mapping(settings),
+            gate=gate,
             content_path=Path(str(settings.get("PATH", "content"))).expanduser(),
             host=str(merged["CONSENT_OFFICE_HOST"]),
             port=port,
@@ -112,7 +106,7 @@ class OfficeSettings:
             project=project,
             allowed_hosts=hosts,
             trusted_proxy=str(merged["CONSENT_OFFICE_TRUSTED_PROXY"]).strip(),
-            timezone=timezone,
+            timezone=gate.timezone or "UTC",
         )
 
     def with_gate(self, gate: GateSettings) -> OfficeSettings:

@@ -700,3 +700,15 @@ def test_a_face_too_small_to_check_is_shown_enlarged(client, office):
         red, green, _ = shown.convert("RGB").getpixel((shown.width // 2, shown.height // 2))
     assert red > 150 and green < 80  # the face itself is in the middle
     assert client.get(f"/thumb/{sha}/face/2").status_code == 404
+
+
+def test_the_workspace_reads_the_sites_timezone_through_the_one_rule():
+    from consent_office.settings import OfficeSettings
+    from consent_registry.settings import SettingsError
+
+    assert OfficeSettings.from_mapping({"TIMEZONE": "America/Chicago"}).timezone == (
+        "America/Chicago"
+    )
+    assert OfficeSettings.from_mapping({}).timezone == "UTC"
+    with pytest.raises(SettingsError):
+        OfficeSettings.from_mapping({"TIMEZONE": "Mars/Olympus_Mons"})
