@@ -234,3 +234,40 @@ def test_an_approval_says_who_every_unmatched_face_is(client, office):
     assert approval.not_student == "face 2: a visiting grandparent"
     assert any(e.details.get("not_student") == "a visiting grandparent" for e in entries)
     assert sections(client.get("/review").get_data(as_text=True)) == []
+
+
+def test_real_faces_of_the_last_build_matched_against_a_record_added_since(
+    client, office, monkeypatch
+):
+    """The real face engine: the build scanned a group photo before Rose had a record; the
+    queue matches its cached faces against her record as it is now, with no new scan."""
+    from face_engine import faces as engine
+
+    from tests.conftest import SHARED_FACES
+
+    group = (SHARED_FACES / "groups" / "kit_and_rose.jpg").read_bytes()
+    path = office.content / "images" / "group.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(group)
+    sha = sha256_bytes(group)
+    found = engine.detect_faces(group, encode=True, source="group.jpg")  # what the build did
+    assert sum(f.encoding is not None for f in found) == 2  # Kit and Rose (and a speck)
+    FaceCache(office.settings.gate.cache_dir).put(sha, found, encoded=True)
+    boxes = [{"top": f.box.top, "right": f.box.right, "bottom": f.box.bottom,
+              "left": f.box.left} for f in found]  # fmt: skip
+    write_report(office, [{
+        "path": "images/group.jpg", "output_path": "images/group.jpg", "sha256": sha,
+        "verdict": "withhold", "kind": "raster", "reasons": ["unknown faces"],
+        "pages": ["news/a/index.html"],
+        "faces": [{"box": b, "person_id": None, "ok": False, "reason": "unknown face"}
+                  for b in boxes],
+    }])  # fmt: skip
+    rose = (SHARED_FACES / "people" / "rose_leslie" / "rose2.jpg").read_bytes()
+    with registry(office) as r:
+        r.add("S2", "Rose Leslie", engine.reference_templates(rose, "rose2.jpg"))
+    monkeypatch.setattr(engine, "detect_faces", None)  # no scan: the face cache is read
+    sign_in(client)
+    page = client.get("/review").get_data(as_text=True)
+    assert page.count("Rose Leslie: consent on file") == 1
+    assert "not on file" in page  # Kit: no record
+    assert "Closest records:" in page and "Rose Leslie (S2" in page
