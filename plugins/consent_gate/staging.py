@@ -172,10 +172,11 @@ def promote(
     Pelican's OUTPUT_RETENTION names (such as a .git folder). A kill at any point leaves
     the old site or the new one, in `final` or where ``recover`` finds it.
 
-    `manifest`: (the new publish manifest, already written to a temp file; its path). The
-    old manifest goes just before the renames and the new one lands just after them, with
-    Ctrl-C and SIGTERM held until both are done; only SIGKILL between them can leave the
-    site without a manifest (publish then refuses it, and the next build writes one)."""
+    `manifest`: (the new publish manifest, already written to a temp file; its path). It
+    replaces the old one right after the renames, with Ctrl-C and SIGTERM held until all
+    three are done. A SIGKILL between the renames leaves the old site (``recover``) with
+    its own manifest; after them, the new site with the old manifest, which passes none of
+    the new site's changed files (publish refuses them) until the next build."""
     final = Path(final)
     previous = final.parent / f"{PREFIX}{final.name}{PREVIOUS}{os.getpid()}"
     pause_point("before-swap")
@@ -185,8 +186,6 @@ def promote(
     if masked:
         signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
-        if manifest is not None:
-            Path(manifest[1]).unlink(missing_ok=True)
         if final.exists():
             for name in retention:
                 if (final / name).exists() and not (staging / name).exists():

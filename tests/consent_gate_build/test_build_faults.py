@@ -245,7 +245,7 @@ def test_a_kill_at_any_step_of_the_swap_never_loses_the_site(
     content, registry = small_site
     output = tmp_path / "output"
     assert build(content, output, face_cache, registry.env).returncode == 0
-    old = snapshot(output)
+    old, old_manifest = snapshot(output), manifest_path(output).read_bytes()
     write_article(content, "later", "A later article.")
     new_page = "news/2026/later/index.html"
     assert new_page not in old
@@ -256,8 +256,19 @@ def test_a_kill_at_any_step_of_the_swap_never_loses_the_site(
     if step == "between-renames":
         assert not output.exists()  # the window the recovery is for
         assert any(".previous-" in name for name in leftovers(output))
+        assert manifest_path(output).read_bytes() == old_manifest
+        # publish puts the last good site back and finds it as its manifest says
+        from consent_gate.manifest import read_manifest
+        from s3_publish.sync import scan_output
+
+        from tests.publish.publish_helpers import settings_for
+
+        manifest = read_manifest(manifest_path(output), output)
+        files, refused = scan_output(output, settings_for("site"), manifest)
+        assert refused == [] and snapshot(output) == old
     elif step == "before-swap":
         assert snapshot(output) == old
+        assert manifest_path(output).read_bytes() == old_manifest
     else:
         assert new_page in snapshot(output)
 
@@ -287,3 +298,41 @@ def test_a_kill_at_any_step_of_the_swap_never_loses_the_site(
     assert done.returncode == 0, done.stderr
     assert new_page in snapshot(output)
     assert leftovers(output) == []
+
+
+@pytest.mark.parametrize("step", ["before-swap", "between-renames", "after-swap"])
+def test_the_swap_alone_killed_at_each_step(tmp_path, step):
+    """The swap in a real process of its own (no build around it), SIGKILLed at each
+    step: the old site with its manifest, or the new site with its new manifest (or, after
+    the renames, the old manifest, which passes none of the new site's changes)."""
+    final, staged = tmp_path / "output", tmp_path / ".output.building-1"
+    for folder, text in ((final, "old"), (staged, "new")):
+        (folder / "news").mkdir(parents=True)
+        (folder / "news" / "index.html").write_text(text)
+    manifest, new_manifest = tmp_path / "manifest.json", tmp_path / ".tmp-manifest-1-x"
+    manifest.write_text("old manifest")
+    new_manifest.write_text("new manifest")
+    code = (
+        "from pathlib import Path; from consent_gate.staging import promote; "
+        f"promote(Path({str(staged)!r}), Path({str(final)!r}), "
+        f"manifest=(Path({str(new_manifest)!r}), Path({str(manifest)!r})))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, PAUSE_ENV: step, "PYTHONPATH": str(ROOT / "plugins")},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert f"paused at {step}" in proc.stderr.readline()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    from consent_gate.staging import clear_leftovers
+
+    clear_leftovers(final)  # what the next build (or publish) does first
+    site = (final / "news" / "index.html").read_text()
+    if step == "after-swap":
+        assert (site, manifest.read_text()) == ("new", "new manifest")
+    else:
+        assert (site, manifest.read_text()) == ("old", "old manifest")
+    assert not any(".previous-" in p.name for p in tmp_path.iterdir())
