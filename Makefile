@@ -138,7 +138,7 @@ s3-stop: bootstrap
 s3_upload: bootstrap
 	$(RUN) publish --build
 
-# The consent office's workspace in a browser (127.0.0.1 only; see README "For the consent office").
+# The consent office's workspace in a browser (127.0.0.1 only; see docs/consent-office.md).
 consent-office: bootstrap
 	$(RUN) consent serve
 

@@ -74,7 +74,7 @@ def index_site(pelican) -> None:
                 "Site search is off for this build: the consent gate would withhold %d of "
                 "the search index's files (%s: %s), so the index was removed and the search "
                 "page says search is unavailable. The gate needs a rule for Pagefind's "
-                "files (README, 'Site search'); everything else is published as usual.",
+                "files (docs/webmaster.md, 'Site search'); everything else is published as usual.",
                 len(refused),
                 rel,
                 reason,
