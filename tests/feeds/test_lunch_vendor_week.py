@@ -1,7 +1,8 @@
 """A real Nutrislice week's shape: section titles sent as title-only entries with
 `is_section_title: false` ("Option 1", "Option 2 - Potato Bar", "Side Options") are headings,
 not dishes, on the page and in lunch.ics; the vendor's marketing text under each dish is
-"more" away; and at 375 px today's menus (both schools) fit two phone screens, a school's week eight."""
+"more" away; and at 375 px today's menus (both schools) fit two phone screens, a school's
+week eight."""
 
 from __future__ import annotations
 
