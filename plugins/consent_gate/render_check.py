@@ -63,10 +63,14 @@ INSTALL_HINT = (
 # A screenshot taller than this is searched in bands (with an overlap a face fits in).
 BAND_HEIGHT = 3000
 BAND_OVERLAP = 400
+# Page background kept around what is drawn, so a face at its edge is searched whole.
+BACKGROUND_MARGIN = 16
 # The longest page rendered (CSS pixels): a page longer than this fails closed.
 MAX_PAGE_HEIGHT = 60_000
 # Time given to a page's scripts and timers (the page's clock is run forward, not waited).
 SCRIPT_TIME_MS = 10_000
+# A full-page screenshot of a long page on a loaded machine can take a while.
+SCREENSHOT_TIMEOUT_MS = 180_000
 # Mean absolute difference (0-255 grey) under which the screenshot at a face shows the
 # passed picture's own pixels there. Resampling and JPEG cost 2-8 on the shared photos; a
 # scrambled picture unscrambled by a filter, or another picture over it, is 40 or more.
@@ -311,7 +315,7 @@ def _faces_on(png: bytes, scale: float) -> list[dict]:
     """Every face on a full-page screenshot (device pixels), searched in bands; boxes in
     page CSS pixels (divided by `scale`), with their encodings."""
     from face_engine.faces import detect_faces
-    from PIL import Image
+    from PIL import Image, ImageChops
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     found: list[dict] = []
@@ -319,15 +323,27 @@ def _faces_on(png: bytes, scale: float) -> list[dict]:
     while True:
         bottom = min(image.height, top + BAND_HEIGHT)
         band = image.crop((0, top, image.width, bottom))
-        buffer = io.BytesIO()
-        band.save(buffer, "PNG")
-        for face in detect_faces(buffer.getvalue(), encode=True, source="a rendered page"):
+        # Only the part that is not plain page background is searched (a page's margins
+        # are half a desktop screenshot); a band of background alone holds no face.
+        drawn = ImageChops.difference(band, Image.new("RGB", band.size, band.getpixel((0, 0))))
+        bbox = drawn.getbbox()
+        faces = []
+        left = upper = 0
+        if bbox is not None:
+            left = max(0, bbox[0] - BACKGROUND_MARGIN)
+            upper = max(0, bbox[1] - BACKGROUND_MARGIN)
+            right = min(band.width, bbox[2] + BACKGROUND_MARGIN)
+            lower = min(band.height, bbox[3] + BACKGROUND_MARGIN)
+            buffer = io.BytesIO()
+            band.crop((left, upper, right, lower)).save(buffer, "PNG")
+            faces = detect_faces(buffer.getvalue(), encode=True, source="a rendered page")
+        for face in faces:
             b = face.box
             box = [
-                (b.top + top) / scale,
-                b.right / scale,
-                (b.bottom + top) / scale,
-                b.left / scale,
+                (b.top + top + upper) / scale,
+                (b.right + left) / scale,
+                (b.bottom + top + upper) / scale,
+                (b.left + left) / scale,
             ]
             if any(_iou(box, other["box"]) > 0.3 for other in found):
                 continue
@@ -546,7 +562,11 @@ class _Renderer:
                     f"{MAX_PAGE_HEIGHT} px the render check reads: split the page"
                 )
             page.clock.run_for(1000)
-            png = page.screenshot(full_page=True, type="png", animations="disabled")
+            # Time flows again for the screenshot, which waits for the page to paint a frame.
+            page.clock.resume()
+            png = page.screenshot(
+                full_page=True, type="png", animations="disabled", timeout=SCREENSHOT_TIMEOUT_MS
+            )
             drawn = page.evaluate(_DRAWN_JS)
         finally:
             context.close()

@@ -202,7 +202,18 @@ def _blob_route(folder: Path) -> str:
     )
 
 
+def _font_route(folder: Path) -> str:
+    path = folder / "images" / "portrait.ttf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(rh.portrait_font())
+    return (
+        "<style>@font-face { font-family: Portrait; src: url(/images/portrait.ttf); }</style>"
+        '<p style="font-family: Portrait; font-size: 360px; line-height: 1">A</p>'
+    )
+
+
 ROUTES = {
+    "font-glyph": _font_route,
     "tiles": _tiles_route,
     "sprite": _sprite_route,
     "squeeze": _squeeze_route,
