@@ -13,3 +13,5 @@ DELETE_OUTPUT_DIRECTORY = True
 
 # Withhold hot-linked images that the gate cannot check.
 CONSENT_STRICT = True
+# Face-check every page as Chromium renders it; `publish` refuses a build made without it.
+CONSENT_RENDER_CHECK = True

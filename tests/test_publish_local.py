@@ -70,6 +70,9 @@ def site_env(tmp_path):
     site = fresh_copy(tmp_path / "site")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CONSENT_"))}
     env.update(JUNK_AWS)
+    # The rendered-page check has its own tests (consent_gate_build/test_render_check.py); a
+    # cold render of every page of the sample site would take this test minutes more.
+    env["CONSENT_RENDER_CHECK"] = "0"
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = f"{site / 'plugins'}{os.pathsep}{site}"
     return site, env

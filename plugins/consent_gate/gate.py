@@ -284,7 +284,15 @@ def _run(
         logger.warning("%s", warning["message"])
 
     # The site as a visitor sees it: every page rendered, every face on it accounted for.
-    render = _check_rendered(output, files, withheld, pages.rewritten, verdicts, settings, today)
+    if settings.render_check:
+        render = _check_rendered(
+            output, files, withheld, pages.rewritten, verdicts, settings, today
+        )
+    else:
+        from .render_check import RenderOutcome
+
+        logger.info("rendered-page face check off (CONSENT_RENDER_CHECK): a preview build")
+        render = RenderOutcome(ran=False)
 
     checked = sorted(verdicts)
     published = len(checked) - len(withheld & set(checked))

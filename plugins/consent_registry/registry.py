@@ -631,17 +631,17 @@ class Registry:
         the clock: it is recorded at the newest entry's time, with the clock's reading."""
         at, actor = _now(), actor or default_actor()
         newest = self.newest_audit_at()
-        if newest is not None and _aware(datetime.fromisoformat(at)) < newest:
-            if action in NEVER_WAITS:
-                log.warning(
-                    "the clock reads %s, earlier than the registry's newest audit entry (%s): "
-                    "the %s is recorded at that entry's time. Set the clock right.",
-                    at,
-                    newest.isoformat(timespec="seconds"),
-                    action,
-                )
-                details = {**details, "clock_read": at}
-                at = newest.isoformat(timespec="seconds")
+        behind = newest is not None and _aware(datetime.fromisoformat(at)) < newest
+        if behind and action in NEVER_WAITS:
+            log.warning(
+                "the clock reads %s, earlier than the registry's newest audit entry (%s): "
+                "the %s is recorded at that entry's time. Set the clock right.",
+                at,
+                newest.isoformat(timespec="seconds"),
+                action,
+            )
+            details = {**details, "clock_read": at}
+            at = newest.isoformat(timespec="seconds")
         if newest is not None and _aware(datetime.fromisoformat(at)) < newest:
             raise RegistryError(
                 f"this machine's clock reads {at[:16].replace('T', ' ')} UTC, earlier than the "

@@ -40,6 +40,12 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_MIN_FACE_PX": 40,
     # Withhold pictures from other sites (they cannot be checked) instead of only warning.
     "CONSENT_STRICT": False,
+    # Render every page in Chromium and face-check the screenshots (consent_gate/
+    # render_check.py). publishconf.py turns it on, and `publish` then refuses a build made
+    # without it; a preview (`make html`) leaves it off: a cold render of the 165-page
+    # sample site takes about 1.1 s per page and width, minutes where the gate alone takes
+    # seconds. The environment variable wins, so a preview and its publish agree.
+    "CONSENT_RENDER_CHECK": False,
     # Detection and encoding cache, keyed by content hash and model version.
     "CONSENT_CACHE_DIR": ".cache/consent",
     # Pruned once a day (consent_gate/cache_upkeep.py): a photo no site built in this many
@@ -76,7 +82,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 # Settings an environment variable of the same name overrides (a service's or a test's).
-ENVIRONMENT_OVERRIDES = ("CONSENT_REGISTRY", "CONSENT_KEY_FILE")
+ENVIRONMENT_OVERRIDES = ("CONSENT_REGISTRY", "CONSENT_KEY_FILE", "CONSENT_RENDER_CHECK")
 # dlib's face model is documented for distances up to 0.6; past it, strangers match.
 MAX_TOLERANCE = 0.6
 GATE_PLUGIN = "consent_gate"
@@ -91,6 +97,18 @@ REMOVED = {
 
 class SettingsError(ValueError):
     """A consent setting is missing, malformed or unsafe; the message says what to do."""
+
+
+def _flag(key: str, value: object) -> bool:
+    """A yes/no setting, also as typed in an environment variable ("1", "true", "0", "no")."""
+    if not isinstance(value, str):
+        return bool(value)
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false (1 or 0), not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ class GateSettings:
     shared_cache_key_file: Path = Path()
     shared_cache_endpoint: str | None = None
     block_retention_days: int = 1825
+    render_check: bool = False
     # The school's time zone (Pelican's TIMEZONE; None: the machine's): the day consent
     # decisions are made for is ``clock.consent_today(timezone)``.
     timezone: str | None = None
@@ -197,6 +216,7 @@ class GateSettings:
             base = Path.cwd() if key in ENVIRONMENT_OVERRIDES and os.environ.get(key) else root
             values[name] = base / Path(str(values[name])).expanduser()
         values["strict"] = bool(values["strict"])
+        values["render_check"] = _flag("CONSENT_RENDER_CHECK", values["render_check"])
         values["enabled"] = bool(values["enabled"])
         values["blur"] = bool(values["blur"])
         return cls(**values)

@@ -133,8 +133,10 @@ def check_built_with(gate: GateSettings, output: Path) -> None:
     from consent_gate.manifest import BuildSettings, ManifestError, read_manifest
 
     try:
-        # A published site has had its rendered pages face-checked (consent_gate.render_check).
-        read_manifest(gate.manifest_path, output, wanted=BuildSettings.of(gate, render_check=True))
+        # Its rendered pages face-checked (consent_gate.render_check) when these settings
+        # ask for it, as publishconf.py does.
+        wanted = BuildSettings.of(gate, render_check=gate.render_check)
+        read_manifest(gate.manifest_path, output, wanted=wanted)
     except ManifestError as exc:
         raise PublishError(f"{exc}. Nothing was changed.") from exc
 

@@ -37,8 +37,13 @@ def site(tmp_path_factory, encodings, face_cache):
     return root, content, registry
 
 
+# The check is publishconf.py's (CONSENT_RENDER_CHECK); these builds turn it on.
+RENDER = {"CONSENT_RENDER_CHECK": True}
+
+
 def _build(site, face_cache, name, extra=None, env=None):
     root, content, registry = site
+    extra = {**RENDER, **(extra or {})}
     return build_site(content, root, name, registry, face_cache, extra=extra, env=env, check=False)
 
 
@@ -57,6 +62,7 @@ def _rebuild_into(content, site, face_cache, output):
         "CONSENT_REPORT_PATH": str(root / f"report-{output.name}-2.json"),
         "CONSENT_MANIFEST_PATH": str(manifest_path(output)),
         "CONSENT_CACHE_DIR": str(face_cache),
+        **RENDER,
     }
     cmd = [sys.executable, "-m", "pelican", str(content), "-o", str(output)]
     cmd += ["-s", str(ROOT / "pelicanconf.py"), "-e"]
@@ -316,7 +322,7 @@ def test_remote_pictures_never_reach_a_strict_build(site, face_cache, encodings)
         "remote",
         site[2],
         face_cache,
-        extra={"CONSENT_STRICT": True, "STATIC_PATHS": ["images", "extra"]},
+        extra={**RENDER, "CONSENT_STRICT": True, "STATIC_PATHS": ["images", "extra"]},
         check=False,
     )
     assert build.returncode == 0, build.log[-3000:]
@@ -345,14 +351,16 @@ def test_without_chromium_a_strict_build_fails_and_a_dev_build_says_so(site, fac
         "nochrome-strict",
         registry,
         cache,
-        extra={"CONSENT_STRICT": True},
+        extra={**RENDER, "CONSENT_STRICT": True},
         env=env,
         check=False,
     )
     assert strict.returncode != 0
     assert "no Chromium at" in strict.log and "apt-get install chromium" in strict.log
     assert not (strict.output / "index.html").exists()
-    dev = build_site(content, root, "nochrome-dev", registry, cache, env=env, check=False)
+    dev = build_site(
+        content, root, "nochrome-dev", registry, cache, extra=RENDER, env=env, check=False
+    )
     assert dev.returncode == 0, dev.log[-2000:]
     assert "rendered pages were NOT face-checked" in dev.log
     assert dev.report["summary"]["render_check"]["ran"] is False

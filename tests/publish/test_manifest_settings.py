@@ -81,7 +81,12 @@ def test_a_development_build_is_refused_by_publish(
     # Built with the settings it is published with, the same content goes up, without
     # the hot-linked picture.
     build = build_site(
-        content, tmp_path, "prod", _Registry(registry_env), cache, extra={"CONSENT_STRICT": True}
+        content,
+        tmp_path,
+        "prod",
+        _Registry(registry_env),
+        cache,
+        extra={"CONSENT_STRICT": True, "CONSENT_RENDER_CHECK": True},
     )
     assert REMOTE not in build.page("field-day")
     assert json.loads(manifest_path(build.output).read_text())["built_with"]["render_check"]
@@ -163,7 +168,7 @@ def test_a_build_whose_pages_were_not_rendered_is_refused(
         "no-browser",
         _Registry(registry_env),
         cache,
-        extra={"CONSENT_STRICT": True},
+        extra={"CONSENT_STRICT": True, "CONSENT_RENDER_CHECK": True},
         env={"CONSENT_CHROMIUM": str(tmp_path / "no-such-browser")},
         check=False,
     )
