@@ -233,7 +233,14 @@ def publish_local(args) -> int:
         )
     siteurl = website.rstrip("/")
     env = {**local_s3.clean_env(), **local_s3.server_env(state), "SITEURL": siteurl}
-    if "CONSENT_REGISTRY" not in env and (ROOT / DEMO_REGISTRY).exists():
+    if "CONSENT_REGISTRY" not in env and not (ROOT / "consent" / "registry.sqlite3").exists():
+        # No school registry yet: the demo's, seeded as `make demo` does when missing (a
+        # publish without any registry is refused: it would take every photo down).
+        if not (ROOT / DEMO_REGISTRY).exists():
+            from consent_registry.demo import prepare_demo
+
+            step("No consent registry yet: seeding the demo registry, as `make demo` does")
+            prepare_demo(ROOT / "content", ROOT / DEMO_REGISTRY, ROOT / DEMO_KEY)
         env["CONSENT_REGISTRY"] = str(ROOT / DEMO_REGISTRY)
         env.setdefault("CONSENT_KEY_FILE", str(ROOT / DEMO_KEY))
     print(f"    consent registry: {env.get('CONSENT_REGISTRY', 'the settings default')}")

@@ -469,6 +469,9 @@ class LocalS3:
         return site_url(self.endpoint_url, bucket, prefix, page)
 
     def __enter__(self) -> LocalS3:
+        # A server this object started already (`with LocalS3(...).start() as server`).
+        if self.process is not None and self.process.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc) -> None:

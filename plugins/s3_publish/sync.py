@@ -161,6 +161,7 @@ class PublishResult:
 
     def summary(self) -> str:
         plan = self.plan
+        takedowns = [f"  takedown {t.key}: {'; '.join(t.reasons)}" for t in plan.takedowns]
         if self.dry_run:
             lines = [
                 f"Dry run for {plan.location}: {len(plan.uploads)} to upload, "
@@ -174,11 +175,14 @@ class PublishResult:
             ]
             lines += [f"  delete   {key}" for key in plan.deletions]
             lines += [f"  refused  {name}: {why}" for name, why in plan.refused]
+            lines += takedowns
         else:
+            # Takedowns right under the totals: what the consent office reads the summary for.
             lines = [
                 f"Published to {plan.location}: {self.uploaded} uploaded, "
                 f"{self.deleted} deleted ({self.takedowns} takedowns), "
-                f"{len(plan.unchanged)} unchanged."
+                f"{len(plan.unchanged)} unchanged.",
+                *takedowns,
             ]
             search, other = split_search_index(plan.deletions)
             if search:
@@ -187,7 +191,6 @@ class PublishResult:
                     "names its files anew at every build)"
                 )
             lines += [f"  deleted  {key}" for key in other]
-        lines += [f"  takedown {t.key}: {'; '.join(t.reasons)}" for t in plan.takedowns]
         lines += [f"  withheld {d.name}: {'; '.join(d.reasons)}" for d in plan.withheld]
         lines += [
             f"  page     {name}: withheld photo replaced by the placeholder"
