@@ -100,7 +100,12 @@ def test_second_start_on_a_busy_folder_touches_nothing(tmp_path, capsys):
         assert "already running" in out and "nothing was changed" in out
         assert "goroutine" not in out
         for name, before in files.items():
-            assert (data / name).read_bytes() == before, f"{name} was changed"
+            after = (data / name).read_bytes()
+            if name == local_s3.LOG_NAME:
+                # The running server goes on logging: its log grows, never starts afresh.
+                assert after.startswith(before), f"{name} was written over"
+            else:
+                assert after == before, f"{name} was changed"
         # `status` finds the server of a library caller (the demo) by its folder...
         assert local_s3.main(["status", "--data-dir", str(data)]) == 0
         assert json.loads(capsys.readouterr().out)["pid"] == first.process.pid
