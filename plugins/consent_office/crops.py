@@ -7,7 +7,6 @@ memory from the content folder's file and never written to disk.
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 from face_engine.imaging import open_bounded
@@ -57,11 +56,8 @@ def register(app: Flask, ws: Workspace) -> None:
         image = next((i for i in ws.report().images if i.sha256 == sha256), None)
         if image is None or not 1 <= number <= len(image.faces):
             abort(404)
-        source = ws.content.find(sha256)
-        if source is None:
-            abort(404)
-        photo = source.read_bytes()
-        if hashlib.sha256(photo).hexdigest() != sha256:  # changed since it was indexed
+        photo = ws.content.read(sha256)
+        if photo is None:
             abort(404)
         try:
             data = face_crop(photo, image.faces[number - 1].box)

@@ -494,6 +494,16 @@ class ContentIndex:
             self._known = seen
             return found
 
+    def read(self, sha256: str) -> bytes | None:
+        """The bytes of the content file with this hash, or None: none found, unreadable,
+        or changed since it was indexed."""
+        path = self.find(sha256)
+        try:
+            data = path.read_bytes() if path is not None else None
+        except OSError:
+            return None
+        return data if data is not None and hashlib.sha256(data).hexdigest() == sha256 else None
+
 
 def thumbnail(data: bytes, faces: list[dict], side: int = THUMBNAIL_SIDE) -> bytes:
     """A JPEG at most `side` pixels, with each face box drawn and numbered (1, 2, …).
