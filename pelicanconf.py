@@ -4,10 +4,12 @@ import os
 import sys
 from pathlib import Path
 
-# Plugins import shared helpers (school_feeds) from their own folder.
-_PLUGINS_DIR = str(Path(__file__).resolve().parent / "plugins")
-if _PLUGINS_DIR not in sys.path:
-    sys.path.insert(0, _PLUGINS_DIR)
+# The project's packages (lib/, plugins/, apps/) are installed into the environment
+# (`make bootstrap`); this puts them on the path for a checkout that is not installed.
+_ROOT = Path(__file__).resolve().parent
+for _folder in ("apps", "plugins", "lib"):
+    if str(_ROOT / _folder) not in sys.path:
+        sys.path.insert(0, str(_ROOT / _folder))
 
 AUTHOR = "Cedar Hollow School"
 SITENAME = "Cedar Hollow School"

@@ -61,7 +61,7 @@ def previous_engine(folder: Path) -> ModuleType | None:
     """faces.py as of PREVIOUS, importable beside the current face_engine modules."""
     try:
         source = subprocess.run(
-            ["git", "show", f"{PREVIOUS}:plugins/face_engine/faces.py"],
+            ["git", "show", f"{PREVIOUS}:lib/face_engine/faces.py"],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -164,7 +164,12 @@ def _measure_in_child(which: str, paths: list[Path], repeats: int) -> dict:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "lib"), str(ROOT / "plugins"), str(ROOT / "apps"), str(ROOT)]
+            ),
+        },
     )
     if result.returncode != 0:
         raise RuntimeError(f"measuring the {which} detector failed:\n{result.stderr[-2000:]}")

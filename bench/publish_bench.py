@@ -168,7 +168,7 @@ def gate_site(output: Path, gate) -> None:
     """The consent gate over the generated site, as a build ends: it writes the manifest."""
     from datetime import date
 
-    from consent_gate.gate import run_gate
+    from site_gate.gate import run_gate
 
     outcome = run_gate(output, gate, siteurl="", placeholder="", today=date.today(), progress=False)
     outcome.write_manifest(gate.manifest_path, output)

@@ -296,8 +296,8 @@ def _print_table(rows: list[tuple], header: tuple) -> None:
 def _report_blur(cases: list[Case], snapshot, settings, cold: float) -> None:
     """CONSENT_BLUR on: which photos holding an unconsented face it publishes blurred, and
     the cost of a blurred photo's re-encoding against the plain re-encoding."""
-    from consent_gate.blur import blurred_bytes
-    from consent_gate.raster import reencode
+    from site_gate.blur import blurred_bytes
+    from site_gate.raster import reencode
 
     blurred = []
     for case in cases:

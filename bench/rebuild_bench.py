@@ -106,7 +106,7 @@ def reencoding_cost(content: Path) -> None:
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "plugins"))
-    from consent_gate.raster import reencode
+    from site_gate.raster import reencode
 
     photos = sorted(p for p in (content / "images").rglob("*") if p.is_file())
     before = after = 0

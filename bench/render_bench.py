@@ -1,4 +1,4 @@
-"""Cost of the rendered-page face check (``consent_gate.render_check``).
+"""Cost of the rendered-page face check (``site_gate.render_check``).
 
 A generated site (the rebuild bench's photos and articles, faces from the shared face
 photos) is built three ways, each into an emptied output folder:

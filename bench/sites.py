@@ -92,8 +92,9 @@ def write_articles(content: Path, photos: list[Path], per_article: int) -> None:
         )
 
 
-def seed_registry(registry: Path, key_file: Path, plugins: Path = ROOT / "plugins") -> None:
-    """A registry of the CONSENTED people, made by the registry and face engine in `plugins`.
+def seed_registry(registry: Path, key_file: Path, plugins: Path = ROOT / "lib") -> None:
+    """A registry of the CONSENTED people, made by the registry and face engine in `plugins`
+    (a checkout's lib/, or plugins/ in a checkout from before the layout by layer).
 
     Imports them into this process: for another checkout use seed_registry_of."""
     sys.path.insert(0, str(plugins))
@@ -119,7 +120,8 @@ def seed_registry_of(tree: Path, registry: Path, key_file: Path) -> None:
         "import sys; from pathlib import Path; from bench.sites import seed_registry; "
         "seed_registry(*map(Path, sys.argv[1:]))"
     )
-    args = [str(registry), str(key_file), str(tree / "plugins")]
+    packages = tree / "lib" if (tree / "lib").is_dir() else tree / "plugins"
+    args = [str(registry), str(key_file), str(packages)]
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True
     )

@@ -74,7 +74,7 @@ def site_env(tmp_path):
     # cold render of every page of the sample site would take this test minutes more.
     env["CONSENT_RENDER_CHECK"] = "0"
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = f"{site / 'plugins'}{os.pathsep}{site}"
+    env["PYTHONPATH"] = os.pathsep.join(str(site / f) for f in ("lib", "plugins", "apps", "."))
     return site, env
 
 

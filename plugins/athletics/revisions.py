@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
-from school_feeds.fetch import _write_atomic
+from site_common.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class Revisions:
 
     def save(self) -> None:
         try:
-            _write_atomic(self.path, json.dumps(self.known, indent=1, sort_keys=True).encode())
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, json.dumps(self.known, indent=1, sort_keys=True))
         except OSError as exc:
             logger.warning(
                 "athletics: calendar revisions not saved to %s (%s): the next build cannot "

@@ -15,25 +15,16 @@ from pathlib import Path
 
 from consent_registry.clock import consent_today
 from consent_registry.settings import GateSettings, check_plugins
-
-from . import cache_upkeep, staging
-from .manifest import clear_stale_temps, remove_manifest
+from site_gate import cache_upkeep, staging
+from site_gate.manifest import clear_stale_temps, remove_manifest
+from site_gate.placeholders import (
+    MISSING_HTML,
+    MISSING_TEMPLATE,
+    PLACEHOLDER_HTML,
+    PLACEHOLDER_TEMPLATE,
+)
 
 logger = logging.getLogger(__name__)
-
-PLACEHOLDER_TEMPLATE = "partials/photo_withheld.html"
-# Used when the theme has no placeholder template.
-PLACEHOLDER_HTML = (
-    '<figure class="photo-withheld" role="img" aria-label="Photo withheld: consent not on file">'
-    "<figcaption>Photo withheld: consent not on file</figcaption></figure>"
-)
-# Where a page shows a picture that is not in the site at all (a mistyped path): parents
-# are not told a consent story about it.
-MISSING_TEMPLATE = "partials/photo_missing.html"
-MISSING_HTML = (
-    '<figure class="photo-withheld photo-missing" role="img" aria-label="Photo not available">'
-    "<figcaption>Photo not available</figcaption></figure>"
-)
 
 _template_env = {}
 _write_failures = staging.WriteFailures()
@@ -77,7 +68,7 @@ def skip_unchanged_photos(generators) -> None:
         return
     if not settings.enabled:
         return
-    from .inventory import BuiltPhotos
+    from site_gate.inventory import BuiltPhotos
 
     built = BuiltPhotos(
         cache_upkeep.site_folder(settings.cache_dir, _build["final"]), _static_sources
@@ -145,7 +136,7 @@ def stage(pelican) -> None:
 
 def check_output(pelican) -> None:
     """After every writer: check the staging folder, then let it replace the output."""
-    from .gate import GateError, remove_unverified, run_gate
+    from site_gate.gate import GateError, remove_unverified, run_gate
 
     final = _published_output(pelican)
     folder = Path(pelican.output_path)

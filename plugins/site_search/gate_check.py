@@ -1,5 +1,5 @@
 """Which files of the search bundle the consent gate would withhold, asked of the gate's
-own rules (``consent_gate.sniff`` and ``consent_gate.policy``), so this plugin never keeps
+own rules (``site_gate.sniff`` and ``site_gate.policy``), so this plugin never keeps
 a second copy of them. Nothing here imports Pelican."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 def gate_refusals(bundle: Path, site: Path) -> list[tuple[str, str]]:
     """(path in the site, the gate's reason) for every bundle file the gate would withhold."""
-    from consent_gate.policy import FACE_KINDS, file_problem
-    from consent_gate.sniff import sniff
+    from site_gate.policy import FACE_KINDS, file_problem
+    from site_gate.sniff import sniff
 
     refused = []
     for path in sorted(p for p in bundle.rglob("*") if p.is_file()):

@@ -314,7 +314,12 @@ def test_a_24_megapixel_photo_is_checked_within_1_gb(tmp_path):
         "print(next(int(line.split()[1]) for line in status if line.startswith('VmHWM:')))\n"
     )
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "plugins"), str(root)])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(root / "lib"), str(root / "plugins"), str(root / "apps"), str(root)]
+        ),
+    }
     done = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from consent_gate.raster import RasterError, reencode
 from face_engine import decision
 from face_engine.imaging import MAX_PIXELS
 from face_engine.model import WITHHOLD
 from PIL import Image
+from site_gate.raster import RasterError, reencode
 
 from .conftest import snapshot
 

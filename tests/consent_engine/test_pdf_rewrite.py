@@ -10,11 +10,11 @@ import io
 
 import pikepdf
 import pytest
-from consent_gate.raster import RasterError, reencode
 from face_engine.decision import decide
 from face_engine.model import PUBLISH, WITHHOLD
 from face_engine.pdf import PdfUnreadable, rewrite_pdf
 from PIL import Image
+from site_gate.raster import RasterError, reencode
 
 from . import pdf_routes
 from .conftest import SHARED_FACES, record, snapshot

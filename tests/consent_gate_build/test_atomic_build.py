@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_gate.staging import process_alive
 from PIL import Image
+from site_common.processes import process_alive
 
 from tests.conftest import ROOT, manifest_path
 from tests.consent_gate_build.gate_helpers import (

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_gate.blur import blur_region, blurred_bytes
 from consent_registry.settings import GateSettings
 from face_engine import faces as engine
 from face_engine.decision import check_files, decide
 from face_engine.model import FaceBox, RegistrySnapshot, sha256_bytes
 from PIL import Image
+from site_gate.blur import blur_region, blurred_bytes
 
 from tests.consent_engine.conftest import TODAY, record
 from tests.consent_gate_build.gate_helpers import (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_gate.staging import PAUSE_ENV
 from PIL import Image
+from site_gate.staging import PAUSE_ENV
 
 from tests.conftest import ROOT, manifest_path
 from tests.consent_gate_build.gate_helpers import (
@@ -258,8 +258,8 @@ def test_a_kill_at_any_step_of_the_swap_never_loses_the_site(
         assert any(".previous-" in name for name in leftovers(output))
         assert manifest_path(output).read_bytes() == old_manifest
         # publish puts the last good site back and finds it as its manifest says
-        from consent_gate.manifest import read_manifest
         from s3_publish.sync import scan_output
+        from site_gate.manifest import read_manifest
 
         from tests.publish.publish_helpers import settings_for
 
@@ -313,21 +313,25 @@ def test_the_swap_alone_killed_at_each_step(tmp_path, step):
     manifest.write_text("old manifest")
     new_manifest.write_text("new manifest")
     code = (
-        "from pathlib import Path; from consent_gate.staging import promote; "
+        "from pathlib import Path; from site_gate.staging import promote; "
         f"promote(Path({str(staged)!r}), Path({str(final)!r}), "
         f"manifest=(Path({str(new_manifest)!r}), Path({str(manifest)!r})))"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**os.environ, PAUSE_ENV: step, "PYTHONPATH": str(ROOT / "plugins")},
+        env={
+            **os.environ,
+            PAUSE_ENV: step,
+            "PYTHONPATH": os.pathsep.join(str(ROOT / f) for f in ("lib", "plugins", "apps")),
+        },
         stderr=subprocess.PIPE,
         text=True,
     )
     assert f"paused at {step}" in proc.stderr.readline()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    from consent_gate.staging import clear_leftovers
+    from site_gate.staging import clear_leftovers
 
     clear_leftovers(final)  # what the next build (or publish) does first
     site = (final / "news" / "index.html").read_text()

@@ -7,16 +7,16 @@ from html import unescape
 from urllib.parse import quote
 
 import pytest
-from consent_gate.feeds import FeedDoc
-from consent_gate.html_rewrite import PageDoc, scan_uses
-from consent_gate.output_scan import (
+from face_engine.model import ConsentRecord
+from site_gate.feeds import FeedDoc
+from site_gate.html_rewrite import PageDoc, scan_uses
+from site_gate.output_scan import (
     UrlResolver,
     find_derivatives,
     names_in,
     student_name_tokens,
-    svg_embedded_images,
 )
-from face_engine.model import ConsentRecord
+from site_gate.svg import svg_embedded_images
 
 PLACEHOLDER = '<figure class="photo-withheld">withheld</figure>'
 

@@ -9,18 +9,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from consent_gate.css import css_urls, rewrite_css, rewrite_css_where
-from consent_gate.html_rewrite import PageDoc, srcset_urls
-from consent_gate.output_scan import UrlResolver, svg_embedded_images
-from consent_gate.pages import (
+from PIL import Image
+from site_gate.css import css_urls, rewrite_css, rewrite_css_where
+from site_gate.html_rewrite import PageDoc, srcset_urls
+from site_gate.output_scan import UrlResolver
+from site_gate.pages import (
     is_blocked,
     resolve_uses,
     rewrite_document,
     scan_document,
     target_of,
 )
-from consent_gate.sniff import decode_data_url
-from PIL import Image
+from site_gate.sniff import decode_data_url
+from site_gate.svg import svg_embedded_images
 
 from tests.conftest import ROOT
 

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from consent_gate.css import css_urls
-from consent_gate.output_scan import UrlResolver
-from consent_gate.pages import is_blocked, rewrite_document, scan_document, target_of
-from consent_gate.scripts import (
+from site_gate.css import css_urls
+from site_gate.output_scan import UrlResolver
+from site_gate.pages import is_blocked, rewrite_document, scan_document, target_of
+from site_gate.scripts import (
     content_security_policy,
     harden_page,
     script_file_problem,
@@ -166,7 +166,7 @@ def test_script_files_from_content_are_withheld():
 
 
 def test_a_font_whose_glyph_is_a_portrait_is_withheld():
-    from consent_gate.fonts import font_problem
+    from site_gate.fonts import font_problem
 
     from tests.consent_gate_build.render_helpers import portrait_font
 
@@ -175,7 +175,7 @@ def test_a_font_whose_glyph_is_a_portrait_is_withheld():
 
 
 def test_an_outline_font_without_pictures_passes_and_an_unreadable_outline_is_withheld():
-    from consent_gate.fonts import font_problem
+    from site_gate.fonts import font_problem
 
     from tests.consent_gate_build.render_helpers import portrait_font
 

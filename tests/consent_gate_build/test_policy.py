@@ -1,5 +1,5 @@
 """What may be published as it is, for every kind but photos and PDFs: unit tests of
-consent_gate.policy with crafted files (no face models)."""
+site_gate.policy with crafted files (no face models)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import base64
 import gzip
 import io
 
-from consent_gate.policy import file_problem
-from consent_gate.sniff import SEARCH_MARKER, Kind, sniff
 from PIL import Image
+from site_gate.policy import file_problem
+from site_gate.sniff import SEARCH_MARKER, Kind, sniff
 
 
 def _jpeg() -> bytes:

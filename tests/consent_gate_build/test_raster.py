@@ -1,5 +1,5 @@
 """Published rasters hold only the pixels the face engine checked: unit tests of the shared
-decoder (face_engine.imaging) and the re-encoder (consent_gate.raster), no face models."""
+decoder (face_engine.imaging) and the re-encoder (site_gate.raster), no face models."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import io
 
 import numpy as np
 import pytest
-from consent_gate.raster import RasterError, reencode
-from consent_gate.sniff import Kind, sniff
 from face_engine.imaging import decode_display, detection_views
 from PIL import ExifTags, Image, ImageCms
+from site_gate.raster import RasterError, reencode
+from site_gate.sniff import Kind, sniff
 
 
 def _bytes(image: Image.Image, fmt: str, **params) -> bytes:

@@ -230,7 +230,7 @@ ROUTES = {
     "canvas": _canvas_route,
     "blob": _blob_route,
 }
-# Routes taken out by the script rule (``consent_gate.scripts``) before any rendering.
+# Routes taken out by the script rule (``site_gate.scripts``) before any rendering.
 SCRIPT_ROUTES = {"canvas", "blob"}
 
 

@@ -1,6 +1,6 @@
 """What a warm rebuild skips, and why that never publishes unchecked bytes: the built-photo
-index (consent_gate.inventory), re-encoded copies linked into place (consent_gate.raster),
-remembered verdicts (consent_gate.memo) and the cache's upkeep (consent_gate.cache_upkeep).
+index (site_gate.inventory), re-encoded copies linked into place (site_gate.raster),
+remembered verdicts (site_gate.memo) and the cache's upkeep (site_gate.cache_upkeep).
 Unit tests, no face models."""
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_gate import cache_upkeep
-from consent_gate.inventory import BuiltPhotos, inventory
-from consent_gate.memo import VerdictMemo, memo_key
-from consent_gate.output_scan import names_in, student_name_tokens
-from consent_gate.raster import RasterError, ReencodeCache, reencode
-from consent_gate.sniff import Kind
 from consent_registry.settings import GateSettings
 from face_engine.model import (
     PUBLISH,
@@ -32,6 +26,12 @@ from face_engine.model import (
     sha256_bytes,
 )
 from PIL import ExifTags, Image
+from site_gate import cache_upkeep
+from site_gate.inventory import BuiltPhotos, inventory
+from site_gate.memo import VerdictMemo, memo_key
+from site_gate.output_scan import names_in, student_name_tokens
+from site_gate.raster import RasterError, ReencodeCache, reencode
+from site_gate.sniff import Kind
 
 
 def _jpeg(seed: int, gps: bool = False, size: tuple[int, int] = (64, 48)) -> bytes:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+from consent_cli.cli import main
 from consent_office.accounts import FREE_FAILURES, Accounts, office_db_path
-from consent_office.imports import unknown_columns
-from consent_registry.cli import main
 from consent_registry.csv_files import decode
 from consent_registry.registry import Registry
+from consent_registry.sis_import import unknown_columns
 
 from tests.consent_office.conftest import PASSWORD, VIEWER_PASSWORD, csrf_of, sign_in
 

@@ -490,7 +490,7 @@ def test_consent_serve_starts_on_loopback_and_stops(office):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "consent_registry.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "consent_cli.cli", "serve", "--port", str(port)],
         cwd=office.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

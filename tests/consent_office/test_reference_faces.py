@@ -8,7 +8,7 @@ import io
 import cv2
 import numpy as np
 import pytest
-from consent_registry.cli import main
+from consent_cli.cli import main
 from face_engine import faces
 from PIL import Image
 

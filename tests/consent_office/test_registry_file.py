@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consent_registry.cli import main
+from consent_cli.cli import main
 from consent_registry.registry import Registry
 
 from tests.conftest import ROOT, SHARED_FACES, run_pelican
@@ -27,7 +27,7 @@ WRITER = textwrap.dedent(
     faces.reference_templates = lambda data, source="", face=None: [
         np.random.default_rng(10_000 + int(data)).normal(0, 0.1, 128)
     ]
-    from consent_registry.cli import main
+    from consent_cli.cli import main
     photo = sys.argv[1]
     for n in range(100000):
         open(photo, "w").write(str(n))
@@ -70,7 +70,10 @@ def test_backups_taken_while_consent_add_writes_restore_whole(paths, tmp_path, c
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(photo)],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(ROOT / f) for f in ("lib", "plugins", "apps")),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

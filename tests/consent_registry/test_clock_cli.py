@@ -102,8 +102,8 @@ def test_the_last_day_in_new_york_is_the_last_day_on_a_utc_machine(office):
 BUILD_DAY = """
 import sys
 from pathlib import Path
-from consent_gate import consent_today
-from consent_gate.gate import load_snapshot
+from consent_registry.clock import consent_today
+from site_gate.gate import load_snapshot
 from consent_registry.settings import load_settings
 from face_engine.decision import check_files
 settings = load_settings(Path(sys.argv[1]))

@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from consent_cli.cli import main
 from consent_registry.advice import approve_command
-from consent_registry.cli import main
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
 from face_engine.model import PUBLISH, WITHHOLD, FaceBox, FaceResult, Verdict, sha256_bytes
@@ -407,7 +407,7 @@ def _command_in(advice: str) -> list[str]:
 
 @pytest.mark.parametrize("shows", [(), ("S1",)])
 def test_the_builds_approve_advice_is_a_command_that_works(paths, capsys, shows):
-    from consent_gate.gate import approve_hint
+    from site_gate.gate import approve_hint
 
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
         registry.add("S1", "Jamie Rivera", [fake_encoding(1)])

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from consent_registry.cli import main
+from consent_cli.cli import main
 from consent_registry.registry import Registry
 from face_engine.model import sha256_bytes
 

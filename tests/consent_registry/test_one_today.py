@@ -88,7 +88,7 @@ def _templates(paths) -> dict[str, int]:
 
 
 def test_the_build_withholds_expired_consent_and_never_deletes_it(expired_registry):
-    from consent_gate.gate import load_snapshot
+    from site_gate.gate import load_snapshot
 
     paths = expired_registry
     settings = GateSettings.from_mapping({"TIMEZONE": NY})
@@ -106,9 +106,9 @@ def _clock_at(monkeypatch, moment: datetime) -> None:
 
 
 def test_the_build_and_publish_refuse_a_clock_behind_the_registry(expired_registry, monkeypatch):
-    from consent_gate.gate import load_snapshot
     from s3_publish.consent import open_snapshot
     from s3_publish.errors import PublishError
+    from site_gate.gate import load_snapshot
 
     monkeypatch.delenv("SITE_DATE", raising=False)
     settings = GateSettings.from_mapping({"TIMEZONE": NY})

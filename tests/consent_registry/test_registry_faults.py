@@ -8,8 +8,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from consent_cli.cli import main
 from consent_registry import storage
-from consent_registry.cli import main
 from consent_registry.registry import Registry
 
 from .conftest import fake_encoding, write_photo

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from consent_registry.cli import main
+from consent_cli.cli import main
 from consent_registry.registry import Registry
 from consent_registry.sis_import import parse_date
 

@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from consent_cli.cli import main
 from consent_registry import withdrawals
-from consent_registry.cli import main
 from consent_registry.registry import Registry
 
 from .conftest import write_photo

@@ -14,7 +14,8 @@ from tests.conftest import ROOT
 from tests.i18n.conftest import html_lang
 from tests.site.helpers import parse
 
-sys.path.insert(0, str(ROOT / "plugins"))
+for _folder in ("lib", "plugins"):
+    sys.path.insert(0, str(ROOT / _folder))
 
 TRANSLATIONS = ROOT / "themes" / "school" / "translations"
 

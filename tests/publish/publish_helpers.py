@@ -86,10 +86,10 @@ def gate_manifest(output: Path, missing: tuple[str, ...] = ()) -> Path:
     writes it at the end of a build (kinds and Content-Types from the bytes)."""
     import hashlib
 
-    from consent_gate.manifest import BuildSettings, ManifestEntry, write_manifest
-    from consent_gate.policy import FACE_KINDS
-    from consent_gate.sniff import content_type, sniff
     from consent_registry.settings import GateSettings
+    from site_gate.manifest import BuildSettings, ManifestEntry, write_manifest
+    from site_gate.policy import FACE_KINDS
+    from site_gate.sniff import content_type, sniff
 
     entries = []
     for path in sorted(p for p in output.rglob("*") if p.is_file()):

@@ -22,11 +22,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from consent_gate.manifest import read_manifest
 from PIL import Image
 from s3_publish.consent import registry_checker
 from s3_publish.errors import PublishError
 from s3_publish.sync import publish
+from site_gate.manifest import read_manifest
 
 from tests.conftest import ROOT, SHARED_FACES, manifest_path
 from tests.consent_gate_build.gate_helpers import build_site, seed_registry, write_article

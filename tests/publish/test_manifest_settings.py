@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from consent_gate.manifest import BuildSettings, ManifestError, read_manifest
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
 from s3_publish.cli import main
+from site_gate.manifest import BuildSettings, ManifestError, read_manifest
 
 from tests.conftest import ROOT, manifest_path
 from tests.consent_gate_build.gate_helpers import build_site, write_article
@@ -112,7 +112,7 @@ def _settings(**changes) -> BuildSettings:
     ],
 )
 def test_every_weaker_setting_is_refused(tmp_path, built, said):
-    from consent_gate.manifest import write_manifest
+    from site_gate.manifest import write_manifest
 
     output = tmp_path / "output"
     output.mkdir()

@@ -11,10 +11,10 @@ import hashlib
 
 import numpy as np
 import pytest
-from consent_gate.manifest import read_manifest
 from PIL import Image
 from s3_publish.consent import registry_checker
 from s3_publish.sync import publish
+from site_gate.manifest import read_manifest
 
 from tests.conftest import SHARED_FACES, manifest_path
 from tests.consent_engine import pdf_routes

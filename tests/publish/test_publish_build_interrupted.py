@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from consent_gate.staging import PAUSE_ENV
 from consent_registry.registry import Registry
+from site_gate.staging import PAUSE_ENV
 
 from tests.conftest import ROOT
 from tests.consent_gate_build.gate_helpers import no_face_image, write_article

@@ -12,13 +12,13 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
-from consent_gate.manifest import read_manifest
 from moto import mock_aws
 from s3_publish import sync
 from s3_publish.errors import PublishError
 from s3_publish.headers import cache_control_for, content_type_for
 from s3_publish.settings import DEFAULTS, PublishSettings, normalize_prefix
 from s3_publish.sync import changed_paths, plan_publish, publish
+from site_gate.manifest import read_manifest
 
 from tests.publish.publish_helpers import (
     SITE_FILES,

@@ -20,7 +20,8 @@ from tests.consent_gate_build.gate_helpers import (
 )
 from tests.search.search_helpers import bundle_bytes, search_plugins
 
-sys.path.insert(0, str(ROOT / "plugins"))
+for _folder in ("lib", "plugins"):
+    sys.path.insert(0, str(ROOT / _folder))
 
 from site_search.indexer import build_index, excluded, page_text  # noqa: E402
 from site_search.settings import SearchSettings  # noqa: E402

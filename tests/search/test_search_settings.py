@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.site.helpers import build, parse
 
-sys.path.insert(0, str(ROOT / "plugins"))
+for _folder in ("lib", "plugins"):
+    sys.path.insert(0, str(ROOT / _folder))
 
 from site_search.settings import SearchSettings  # noqa: E402
 

@@ -3,7 +3,7 @@ which the sample site has at that address."""
 
 from __future__ import annotations
 
-from consent_gate import PLACEHOLDER_TEMPLATE
+from site_gate.placeholders import PLACEHOLDER_TEMPLATE
 
 from tests.conftest import ROOT
 
