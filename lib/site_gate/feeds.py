@@ -99,6 +99,23 @@ class FeedDoc:
                                       use.attr))  # fmt: skip
         return found
 
+    def map_entries(self, change: Callable[[str], str]) -> str:
+        """The feed with `change` applied to the HTML of every entry (and of every other
+        element whose text is markup); the feed's text unchanged when nothing changed."""
+        changed = False
+        for element in self.parts:
+            new_text = change(element.text)
+            if new_text != element.text:
+                element.text = new_text
+                changed = True
+        return self._serialized() if changed else self.text
+
+    def _serialized(self) -> str:
+        for prefix, uri in self.namespaces:
+            ET.register_namespace(prefix, uri)
+        body = ET.tostring(self.root, encoding="unicode")
+        return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
     def rewrite(self, blocked: Callable[[ImageUse], bool], placeholder: str) -> tuple[str, int]:
         changed = 0
         total = 0
@@ -124,7 +141,4 @@ class FeedDoc:
             changed += 1
         if not changed:
             return self.text, 0
-        for prefix, uri in self.namespaces:
-            ET.register_namespace(prefix, uri)
-        body = ET.tostring(self.root, encoding="unicode")
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n", total
+        return self._serialized(), total

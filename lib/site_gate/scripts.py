@@ -8,6 +8,7 @@ can check. So content carries no script:
   with the exact text (the hash) of one of the theme's ``.js`` files, or loading a script
   file that is published; every other ``<script>``, event-handler attribute
   (``onload=``...) and ``javascript:`` URL is removed, with a warning naming the page;
+- the HTML that feed entries carry (Atom, RSS) loses every script, the theme's too;
 - every page gets a Content-Security-Policy ``<meta>`` (first in its ``<head>``): scripts
   only from the site itself and the theme's inline scripts by hash, no inline handlers,
   pictures only from the site itself under CONSENT_STRICT, no plugins, no ``<base>``
@@ -107,18 +108,47 @@ def _is_js(attrs: dict[str, str]) -> bool:
     return kind in _JS_TYPES or "json" not in kind
 
 
+def strip_scripts(
+    text: str,
+    theme_hashes: frozenset[str],
+    script_allowed: Callable[[str], bool],
+) -> Hardened:
+    """The HTML without content scripts: every ``<script>`` but the theme's own, every
+    event-handler attribute and ``javascript:`` URL removed. The one rule for pages and
+    for the HTML that feed entries carry (``feeds.FeedDoc.map_entries``).
+    `script_allowed(url)`: whether a ``<script src>`` loads a published script file."""
+    result, edits, _head_at = _script_edits(text, theme_hashes, script_allowed)
+    result.text = _apply(text, _outermost(edits))
+    return result
+
+
 def harden_page(
     text: str,
     theme_hashes: frozenset[str],
     script_allowed: Callable[[str], bool],
     strict: bool,
 ) -> Hardened:
-    """The page without content scripts, with the policy meta first in its head.
-    `script_allowed(url)`: whether a ``<script src>`` loads a published script file."""
+    """The page without content scripts (``strip_scripts``), with the policy meta first
+    in its head."""
+    result, edits, head_at = _script_edits(text, theme_hashes, script_allowed)
+    edits = _outermost(edits)
+    policy = content_security_policy(strict, result.inline)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">'
+    insert_at = head_at if head_at is not None else _after_doctype(text)
+    edits.append((insert_at, insert_at, meta))
+    result.text = _apply(text, edits)
+    return result
+
+
+def _script_edits(
+    text: str,
+    theme_hashes: frozenset[str],
+    script_allowed: Callable[[str], bool],
+) -> tuple[Hardened, list[tuple[int, int, str]], int | None]:
+    """What to remove from `text` (edits by offset), and where its ``<head>`` opens."""
     elements = _TreeBuilder(text).finish()
     edits: list[tuple[int, int, str]] = []
     result = Hardened(text)
-    inline_sources = []
     head_at = None
     for element in elements:
         if element.tag == "head" and head_at is None and not element.foreign:
@@ -136,7 +166,7 @@ def harden_page(
                 body_end = element.end_tag_start if element.end_tag_start >= 0 else end
                 body = text[element.start_end : body_end]
                 if script_hash(body) in theme_hashes and not element.foreign:
-                    inline_sources.append(csp_source(body))
+                    result.inline.append(csp_source(body))
                     continue
                 result.removed.append("a script written into the page")
             edits.append((element.start, end, ""))
@@ -149,11 +179,10 @@ def harden_page(
             ):
                 result.removed.append(f"the {name} attribute of a <{element.tag}>")
                 edits.append((attribute.start, attribute.end, ""))
-    edits = _outermost(edits)
-    policy = content_security_policy(strict, inline_sources)
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">'
-    insert_at = head_at if head_at is not None else _after_doctype(text)
-    edits.append((insert_at, insert_at, meta))
+    return result, edits, head_at
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     pieces, position = [], 0
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
         if start < position:
@@ -161,9 +190,29 @@ def harden_page(
         pieces += [text[position:start], replacement]
         position = end
     pieces.append(text[position:])
-    result.text = "".join(pieces)
-    result.inline = inline_sources
-    return result
+    return "".join(pieces)
+
+
+def harden_feed(text: str) -> Hardened:
+    """The feed with no script in the HTML its entries carry (``strip_scripts``; a feed
+    reader runs none, but a page or another site may show the entry's HTML as it is).
+    Raises ``ValueError`` when the feed is not well-formed XML."""
+    import xml.etree.ElementTree as ET
+
+    from .feeds import FeedDoc
+
+    try:
+        doc = FeedDoc(text)
+    except ET.ParseError as exc:
+        raise ValueError(f"it is not well-formed XML ({exc})") from exc
+    removed: list[str] = []
+
+    def strip(html: str) -> str:
+        stripped = strip_scripts(html, frozenset(), lambda _url: False)
+        removed.extend(stripped.removed)
+        return stripped.text
+
+    return Hardened(doc.map_entries(strip), removed)
 
 
 def _outermost(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -220,12 +269,18 @@ def harden_site(
     )
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     for f in files:
-        if f.rel in withheld or f.kind != Kind.HTML or f.text is None:
+        if f.rel in withheld or f.kind not in (Kind.HTML, Kind.XML) or f.text is None:
             continue
         text = f.text.decode("utf-8", errors="surrogateescape")
-        key = sha256_bytes(f"{code}\0{key_base}\0{f.rel}\0".encode() + f.text)
+        key = sha256_bytes(f"{code}\0{key_base}\0{f.kind}\0{f.rel}\0".encode() + f.text)
         cached = cache_dir / key[:2] / key if cache_dir else None
         hardened = _read_cached(cached)
+        if hardened is None and f.kind == Kind.XML:
+            try:
+                hardened = harden_feed(text)
+            except ValueError:
+                continue  # unreadable: the page rewrite has withheld it already
+            _write_cached(cached, hardened)
         if hardened is None:
 
             def allowed(url: str, page: str = f.rel) -> bool:

@@ -13,6 +13,7 @@ from site_gate.output_scan import UrlResolver
 from site_gate.pages import is_blocked, rewrite_document, scan_document, target_of
 from site_gate.scripts import (
     content_security_policy,
+    harden_feed,
     harden_page,
     script_file_problem,
     script_hash,
@@ -158,6 +159,29 @@ def test_the_policy_allows_only_the_site_s_own_pictures_under_strict():
 def test_a_page_without_head_gets_the_policy_first():
     text = _harden("<!DOCTYPE html><p>Hi</p>").text
     assert text.startswith('<!DOCTYPE html><meta http-equiv="Content-Security-Policy"')
+
+
+def test_feed_entries_lose_every_script_and_keep_the_rest():
+    from html import escape
+
+    entry = (
+        f"<p>News</p><script>{THEME_JS}</script><script>paint()</script>"
+        '<img src="/images/a.jpg" onerror="draw()" alt="a">'
+    )
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>School</title><entry><title>News</title>"
+        f'<content type="html">{escape(entry)}</content></entry></feed>'
+    )
+    result = harden_feed(feed)
+    for gone in ("script", "paint(", "console.log", "onerror", "draw()"):
+        assert gone not in result.text, gone
+    assert "&lt;p&gt;News&lt;/p&gt;" in result.text and "/images/a.jpg" in result.text
+    assert len(result.removed) == 3
+    clean = '<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>'
+    assert harden_feed(clean).text == clean  # nothing to take out: the bytes as they were
+    with pytest.raises(ValueError, match="not well-formed"):
+        harden_feed("<feed><entry>")
 
 
 def test_script_files_from_content_are_withheld():
