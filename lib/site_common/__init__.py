@@ -1,2 +1,2 @@
-"""Small helpers every layer uses: files written whole (`files`) and processes (`processes`).
-They import no other package of the project."""
+"""Small helpers every layer uses: files written whole (`files`), processes (`processes`)
+and the one settings loader (`settings`). They import no other package of the project."""
