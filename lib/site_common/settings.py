@@ -86,6 +86,13 @@ def defaults_of(cls: type) -> dict[str, object]:
     return {s.key: s.default for s in settings_of(cls)}
 
 
+def publish_defaults(cls: type, settings: dict) -> None:
+    """Put the defaults of `cls`'s settings into Pelican's settings where the file left
+    them out, so templates and embeds read the same values the plugin does."""
+    for key, value in defaults_of(cls).items():
+        settings.setdefault(key, value)
+
+
 class Values(dict):
     """A concern's raw values by key: the default, else the settings file's value, else
     (by each setting's rule) the environment's. ``from_environment`` names the keys whose

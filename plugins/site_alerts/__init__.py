@@ -14,20 +14,19 @@ from pathlib import Path
 from pelican import signals
 
 from .alerts import active_alerts, closed_days, future_alerts, load_alerts
+from .settings import AlertSettings
 
 logger = logging.getLogger(__name__)
-
-DEFAULTS = {"ALERTS": [], "ALERTS_PATH": "alerts"}
 
 
 def _current_alerts(settings: dict) -> tuple[list, dict]:
     from school_feeds.site_date import SiteDateError, site_now
     from school_feeds.stop import stop_build
 
-    tz = settings.get("TIMEZONE") or "UTC"
-    folder = settings.get("ALERTS_PATH", DEFAULTS["ALERTS_PATH"])
-    alerts_dir = Path(settings["PATH"], folder) if folder else None
-    alerts, errors = load_alerts(settings.get("ALERTS", DEFAULTS["ALERTS"]), alerts_dir, tz)
+    config = AlertSettings.from_mapping(settings)
+    tz = config.timezone
+    alerts_dir = Path(settings["PATH"], config.path) if config.path else None
+    alerts, errors = load_alerts(config.alerts, alerts_dir, tz)
     if errors:
         # A closing or delay that silently fails to show is worse than no build.
         stop_build(logger, [f"Alert cannot be read: {message}" for message in errors])
