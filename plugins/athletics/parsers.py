@@ -1,7 +1,7 @@
 """Athletics parsers: ICS feeds as league platforms publish them, and CSV exports.
 
-ICS text is parsed with icalendar; recurrence (RRULE) is expanded by recurring-ical-events
-in schedule.py. Here: reading the files, and reading a SUMMARY such as
+ICS files are read by school_feeds.ics_in (icalendar; recurrence by recurring-ical-events).
+Here: reading CSV exports, and reading a SUMMARY such as
 "Track Girls Varsity Cedar Hollow at Northfield High School" or "Varsity Football vs. Central"
 into sport, level, opponent and home/away.
 """
@@ -13,11 +13,8 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-import icalendar
 from school_feeds.fetch import FeedError
-from school_feeds.ics_check import describe_event, event_problem
 from school_feeds.text import clean_text, parse_day, time_label
 
 SPORTS = [
@@ -198,33 +195,6 @@ def describe(
     return info
 
 
-def read_ics(raw: bytes) -> tuple[icalendar.Calendar, list[str]]:
-    """An iCalendar file without the events that cannot be shown, and one problem per
-    event left out. Raises FeedError when the whole file is unusable."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"not a UTF-8 text file: {exc.reason} at byte {exc.start}") from None
-    if "BEGIN:VCALENDAR" not in text[:2000].upper():
-        raise FeedError("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
-    try:
-        calendar = icalendar.Calendar.from_ical(text)
-    except ValueError as exc:
-        raise FeedError(f"not a valid iCalendar file: {exc}") from None
-    problems = []
-    for event in list(calendar.walk("VEVENT")):
-        problem = event_problem(event)
-        if problem:
-            problems.append(f"the event {describe_event(event)} {problem}; it was skipped")
-            calendar.subcomponents.remove(event)
-    return calendar, problems
-
-
-def parse_ics(raw: bytes) -> icalendar.Calendar:
-    """read_ics for callers that only need the usable events."""
-    return read_ics(raw)[0]
-
-
 # CSV exports: header spellings vary between platforms.
 CSV_COLUMNS = {
     "date": ("date", "game date", "event date"),
@@ -331,10 +301,3 @@ def parse_csv(raw: bytes) -> tuple[list[CsvGame], list[str]]:
             )
         )  # fmt: skip
     return games, problems
-
-
-def local_start(value: datetime | date, zone: ZoneInfo) -> datetime | date:
-    """An event start in the school's zone; floating times are school time."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-    return value

@@ -13,56 +13,29 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
+from school_feeds import ics_in
 from school_feeds.config import read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
+from school_feeds.ics_in import expand_series, local_time, merge_events, read_ics
 from school_feeds.ics_out import stable_uid
 from school_feeds.status import SourcesSummary, SourceStatus
 from school_feeds.subscribe import Subscription
 from school_feeds.text import clean_text, slugify
 
 from .model import Game, Team
-from .parsers import CsvGame, describe, local_start, parse_csv, read_ics
+from .parsers import CsvGame, describe, parse_csv
 
 logger = logging.getLogger(__name__)
 
 SUFFIX_FORMATS = {".ics": "ics", ".csv": "csv"}
 
 
-@dataclass
-class SourceEvent:
+class SourceEvent(ics_in.SourceEvent[dict[str, str]]):
     """A VEVENT as read, with what its source's labels and text say about it."""
 
-    component: icalendar.Event
-    source: str
-    labels: dict[str, str]
-    order: int
-
     @property
-    def uid(self) -> str:
-        return str(self.component.get("UID"))
-
-    @property
-    def recurrence_key(self) -> str:
-        rid = self.component.get("RECURRENCE-ID")
-        return rid.dt.isoformat() if rid is not None else ""
-
-    @property
-    def sequence(self) -> int:
-        try:
-            return int(self.component.get("SEQUENCE", 0))
-        except (TypeError, ValueError):
-            return 0
-
-    @property
-    def stamp(self) -> str:
-        value = self.component.get("LAST-MODIFIED") or self.component.get("DTSTAMP")
-        if value is None:
-            return ""
-        moment = value.dt
-        if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        return moment.isoformat()
+    def labels(self) -> dict[str, str]:
+        return self.about
 
 
 @dataclass
@@ -78,32 +51,6 @@ def _reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, FeedError | OSError) else f"unreadable ({exc!r})"
 
 
-def _calendar_name(data: object) -> str:
-    """The name a calendar gives itself (X-WR-CALNAME), as subscribers see it."""
-    if isinstance(data, icalendar.Calendar):
-        return clean_text(data.get("X-WR-CALNAME") or data.get("NAME"))
-    return ""
-
-
-def merge_events(events: list[SourceEvent]) -> list[SourceEvent]:
-    """One event per (UID, RECURRENCE-ID): the highest SEQUENCE wins across all feeds,
-    then the latest LAST-MODIFIED/DTSTAMP, then the source read last."""
-    best: dict[tuple[str, str], SourceEvent] = {}
-    for event in events:
-        key = (event.uid, event.recurrence_key)
-        current = best.get(key)
-        rank = (event.sequence, event.stamp, event.order)
-        if current is None or rank >= (current.sequence, current.stamp, current.order):
-            best[key] = event
-    masters = {uid: event.sequence for (uid, rid), event in best.items() if not rid}
-    # An override older than the series it belongs to was replaced by the new series.
-    return [
-        event
-        for (uid, rid), event in best.items()
-        if not rid or event.sequence >= masters.get(uid, 0)
-    ]
-
-
 def load_schedule(
     folder: Path,
     cache_dir: Path,
@@ -116,16 +63,7 @@ def load_schedule(
     result = LoadResult()
     config = read_folder(folder, SUFFIX_FORMATS, timeout)
     result.problems.extend(config.problems)
-    collected: list[SourceEvent] = []
-    tzids: set[str] = set()
-
-    def add_calendar(calendar: icalendar.Calendar, source: str, labels: dict) -> None:
-        for timezone in calendar.walk("VTIMEZONE"):
-            if str(timezone.get("TZID")) not in tzids:
-                tzids.add(str(timezone.get("TZID")))
-                result.timezones.append(timezone)
-        for component in calendar.walk("VEVENT"):
-            collected.append(SourceEvent(component, source, labels, len(collected)))
+    intake: ics_in.Intake[dict[str, str]] = ics_in.Intake(SourceEvent)
 
     for feed in config.feeds:
         labels = {**defaults, **feed.labels}
@@ -139,12 +77,12 @@ def load_schedule(
         outcome = fetch(feed.name, feed.url, parse_feed, cache_dir, timeout=feed.timeout)
         result.problems.extend(f"feed {feed.name!r} ({feed.url}): {p}" for p in problems)
         updated = outcome.updated.astimezone(zone) if outcome.updated else None
-        title = labels.get("title") or _calendar_name(outcome.data) or feed.name
+        title = labels.get("title") or ics_in.calendar_name(outcome.data) or feed.name
         result.sources.append(SourceStatus(feed.name, "feed", updated, outcome.error, title))
         if outcome.data is None:
             continue
         if feed.format == "ics":
-            add_calendar(outcome.data, feed.name, labels)
+            intake.add_calendar(outcome.data, feed.name, labels)
         else:
             result.csv_games.extend((game, feed.name) for game in outcome.data)
 
@@ -154,7 +92,7 @@ def load_schedule(
             raw = path.read_bytes()
             if path.suffix.lower() == ".ics":
                 calendar, problems = read_ics(raw)
-                add_calendar(calendar, path.name, labels)
+                intake.add_calendar(calendar, path.name, labels)
             else:
                 games, problems = parse_csv(raw)
                 result.csv_games.extend((game, path.name) for game in games)
@@ -165,7 +103,8 @@ def load_schedule(
         modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).astimezone(zone)
         result.sources.append(SourceStatus(path.name, "file", modified))
 
-    result.events = merge_events(collected)
+    result.events = merge_events(intake.events)
+    result.timezones = intake.timezones
     return result
 
 
@@ -182,7 +121,7 @@ def game_from_component(
     description = str(component.get("DESCRIPTION") or "")
     status = str(component.get("STATUS") or "")
     info = describe(summary, location, description, status, school_names, labels)
-    start = local_start(component.get("DTSTART").dt, zone)
+    start = local_time(component.get("DTSTART").dt, zone)
     return Game(
         uid=str(component.get("UID")),
         start=start,
@@ -248,36 +187,15 @@ def expand(
 ) -> list[Game]:
     """Every occurrence between the two dates, in the school's time zone, sorted."""
     zone = ZoneInfo(tz)
-    series: dict[str, list[SourceEvent]] = {}
-    for event in result.events:
-        series.setdefault(event.uid, []).append(event)
-    games: list[Game] = []
-    for uid, events in series.items():
-        # One small calendar per series, so one broken event names its file and
-        # does not take the others with it.
-        calendar = icalendar.Calendar()
-        for timezone in result.timezones:
-            calendar.add_component(timezone)
-        for event in events:
-            calendar.add_component(event.component)
-        master = next((e for e in events if not e.recurrence_key), events[0])
-        recurring = any(master.component.get(name) is not None for name in ("RRULE", "RDATE"))
-        try:
-            occurrences = recurring_ical_events.of(calendar).between(window_start, window_end)
-            games.extend(
-                game_from_component(
-                    occurrence, master.labels, master.source, school_names, zone, recurring
-                )
-                for occurrence in occurrences
-            )
-        except Exception as exc:  # untrusted feed data: skip this event, keep the rest
-            logger.warning(
-                "Athletics schedule: %s: the event %r (UID %s) was skipped: %s",
-                master.source,
-                clean_text(master.component.get("SUMMARY")),
-                uid,
-                exc,
-            )
+
+    def make(occurrence: icalendar.Event, master: SourceEvent, recurring: bool) -> Game:
+        return game_from_component(
+            occurrence, master.labels, master.source, school_names, zone, recurring
+        )
+
+    games = expand_series(
+        result.events, result.timezones, window_start, window_end, make, "Athletics schedule"
+    )
     for (game, source), uid in zip(
         result.csv_games, csv_uids(result.csv_games, uid_domain), strict=True
     ):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import nh3
-import recurring_ical_events
+from school_feeds.ics_in import expand_series, local_time
 from school_feeds.ics_out import stable_uid
 from school_feeds.text import clean_text
 
@@ -44,19 +44,12 @@ def plain_description(value: object) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _local(value: date | datetime, zone: ZoneInfo) -> date | datetime:
-    """A start or end in the school's zone; floating times are school time."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-    return value
-
-
 def event_from_component(
     component: icalendar.Event, source: SourceEvent, zone: ZoneInfo, label: str, recurring: bool
 ) -> Event:
-    start = _local(component.get("DTSTART").dt, zone)
+    start = local_time(component.get("DTSTART").dt, zone)
     end_prop = component.get("DTEND")
-    end = _local(end_prop.dt, zone) if end_prop is not None else None
+    end = local_time(end_prop.dt, zone) if end_prop is not None else None
     if end is None and component.get("DURATION") is not None:
         end = start + component.get("DURATION").dt
     status = str(component.get("STATUS") or "").upper()
@@ -84,41 +77,14 @@ def expand(
 ) -> list[Event]:
     """Every occurrence that touches [window_start, window_end), one Event each."""
     zone = ZoneInfo(tz)
-    series: dict[str, list[SourceEvent]] = {}
-    for event in result.events:
-        series.setdefault(event.uid, []).append(event)
-    events: list[Event] = []
-    for uid, members in series.items():
-        # One small calendar per series, so one broken event is named alone and does not
-        # take the rest of its feed with it.
-        calendar = icalendar.Calendar()
-        for timezone in result.timezones:
-            calendar.add_component(timezone)
-        for member in members:
-            calendar.add_component(member.component)
-        master = next((m for m in members if not m.recurrence_key), members[0])
-        recurring = any(master.component.get(n) is not None for n in ("RRULE", "RDATE"))
-        try:
-            occurrences = recurring_ical_events.of(calendar).between(window_start, window_end)
-            events.extend(
-                event_from_component(
-                    occurrence,
-                    master,
-                    zone,
-                    category_labels.get(master.category, master.category),
-                    recurring,
-                )
-                for occurrence in occurrences
-            )
-        except Exception as exc:  # untrusted calendar data: skip this series, keep the rest
-            logger.warning(
-                "Events calendar: %s: the event %r (UID %s) was skipped: %s",
-                master.source,
-                clean_text(master.component.get("SUMMARY")),
-                uid,
-                exc,
-            )
-    return events
+
+    def make(occurrence: icalendar.Event, master: SourceEvent, recurring: bool) -> Event:
+        label = category_labels.get(master.category, master.category)
+        return event_from_component(occurrence, master, zone, label, recurring)
+
+    return expand_series(
+        result.events, result.timezones, window_start, window_end, make, "Events calendar"
+    )
 
 
 def events_from_games(

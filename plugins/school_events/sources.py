@@ -18,9 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
+from school_feeds import ics_in
 from school_feeds.config import SKIPPED_NAMES, read_folder
 from school_feeds.fetch import FeedError, fetch_with_cache
-from school_feeds.ics_check import describe_event, event_problem
+from school_feeds.ics_in import calendar_name, read_ics
 from school_feeds.ics_out import stable_uid
 from school_feeds.status import SourceStatus
 from school_feeds.text import clean_text, parse_day, slugify
@@ -39,30 +40,12 @@ HEADER_KEYS = (
 CLOSING_TITLE = re.compile(r"\bno school\b|\bschools? (?:are |is )?closed\b", re.I)
 
 
-@dataclass
-class SourceEvent:
+class SourceEvent(ics_in.SourceEvent[str]):
     """A VEVENT as read, with the category its file or feed gives it."""
 
-    component: icalendar.Event
-    source: str
-    category: str
-    order: int
-
     @property
-    def uid(self) -> str:
-        return str(self.component.get("UID"))
-
-    @property
-    def recurrence_key(self) -> str:
-        rid = self.component.get("RECURRENCE-ID")
-        return rid.dt.isoformat() if rid is not None else ""
-
-    @property
-    def sequence(self) -> int:
-        try:
-            return int(self.component.get("SEQUENCE", 0))
-        except (TypeError, ValueError):
-            return 0
+    def category(self) -> str:
+        return self.about
 
 
 @dataclass
@@ -71,28 +54,6 @@ class LoadResult:
     timezones: list[icalendar.Timezone] = field(default_factory=list)
     sources: list[SourceStatus] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-def read_ics(raw: bytes) -> tuple[icalendar.Calendar, list[str]]:
-    """A calendar without the events that cannot be shown, and one problem per event left
-    out (naming its UID). Raises FeedError when the whole file is unusable."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"not a UTF-8 text file: {exc.reason} at byte {exc.start}") from None
-    if "BEGIN:VCALENDAR" not in text[:2000].upper():
-        raise FeedError("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
-    try:
-        calendar = icalendar.Calendar.from_ical(text)
-    except ValueError as exc:
-        raise FeedError(f"not a valid iCalendar file: {exc}") from None
-    problems = []
-    for event in list(calendar.walk("VEVENT")):
-        problem = event_problem(event)
-        if problem:
-            problems.append(f"the event {describe_event(event)} {problem}; it was skipped")
-            calendar.subcomponents.remove(event)
-    return calendar, problems
 
 
 class EventFileError(ValueError):
@@ -300,15 +261,10 @@ def event_category(component: icalendar.Event, fallback: str, categories: dict[s
 
 
 def merge_events(events: list[SourceEvent]) -> list[SourceEvent]:
-    """One event per (UID, RECURRENCE-ID): the highest SEQUENCE wins, then the source read
-    last (a file dropped in later replaces the same event from a feed)."""
-    best: dict[tuple[str, str], SourceEvent] = {}
-    for event in events:
-        key = (event.uid, event.recurrence_key)
-        current = best.get(key)
-        if current is None or (event.sequence, event.order) >= (current.sequence, current.order):
-            best[key] = event
-    return list(best.values())
+    """One event per (UID, RECURRENCE-ID) (``ics_in.merge_events``): the highest SEQUENCE
+    wins, then the source read last (a file dropped in later replaces the same event from
+    a feed, whatever their DTSTAMPs say)."""
+    return ics_in.merge_events(events, by_stamp=False)
 
 
 def load_events(
@@ -324,17 +280,12 @@ def load_events(
 ) -> LoadResult:
     zone = ZoneInfo(tz)
     result = LoadResult()
-    collected: list[SourceEvent] = []
-    tzids: set[str] = set()
+    intake: ics_in.Intake[str] = ics_in.Intake(SourceEvent)
 
     def add_calendar(calendar: icalendar.Calendar, source: str, category: str) -> None:
-        for timezone in calendar.walk("VTIMEZONE"):
-            if str(timezone.get("TZID")) not in tzids:
-                tzids.add(str(timezone.get("TZID")))
-                result.timezones.append(timezone)
-        for component in calendar.walk("VEVENT"):
-            found = event_category(component, category, categories)
-            collected.append(SourceEvent(component, source, found, len(collected)))
+        intake.add_calendar(
+            calendar, source, lambda component: event_category(component, category, categories)
+        )
 
     def labelled_category(labels: dict[str, str], where: str) -> str:
         found = _category(labels.get("category", ""), categories, default_category)
@@ -359,7 +310,7 @@ def load_events(
                 result.problems.append(f"{path}: {exc}; the event was skipped")
                 continue
             result.problems.extend(f"{path}: {note}" for note in notes)
-            collected.append(SourceEvent(component, path.name, category, len(collected)))
+            intake.add_event(component, path.name, category)
 
     config = read_folder(data_dir, SUFFIX_FORMATS, timeout)
     result.problems.extend(config.problems)
@@ -375,7 +326,7 @@ def load_events(
         outcome = fetch(feed.name, feed.url, parse_feed, cache_dir, timeout=feed.timeout)
         result.problems.extend(f"feed {feed.name!r} ({feed.url}): {p}" for p in problems)
         updated = outcome.updated.astimezone(zone) if outcome.updated else None
-        title = feed.labels.get("title") or _calendar_name(outcome.data) or feed.name
+        title = feed.labels.get("title") or calendar_name(outcome.data) or feed.name
         result.sources.append(SourceStatus(feed.name, "feed", updated, outcome.error, title))
         if outcome.data is not None:
             add_calendar(outcome.data, feed.name, category)
@@ -391,14 +342,9 @@ def load_events(
         add_calendar(calendar, path.name, category)
         modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).astimezone(zone)
         result.sources.append(
-            SourceStatus(path.name, "file", modified, None, _calendar_name(calendar))
+            SourceStatus(path.name, "file", modified, None, calendar_name(calendar))
         )
 
-    result.events = merge_events(collected)
+    result.events = merge_events(intake.events)
+    result.timezones = intake.timezones
     return result
-
-
-def _calendar_name(data: object) -> str:
-    if isinstance(data, icalendar.Calendar):
-        return clean_text(data.get("X-WR-CALNAME") or data.get("NAME"))
-    return ""

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from athletics.parsers import describe, parse_csv, parse_ics, read_ics
+from athletics.parsers import describe, parse_csv
 from athletics.schedule import LoadResult, SourceEvent, csv_uids, expand, merge_events
 from lunch_menu.menus import LoadResult as MenuLoad
 from lunch_menu.menus import build_view
@@ -15,6 +15,7 @@ from lunch_menu.parsers import parse_csv as parse_menu_csv
 from lunch_menu.parsers import parse_ics as parse_menu_ics
 from lunch_menu.parsers import parse_nutrislice
 from school_feeds.fetch import FeedError
+from school_feeds.ics_in import read_ics
 
 from tests.conftest import ROOT
 
@@ -190,12 +191,12 @@ def event(uid: str, start: str, summary: str, *extra: str, seq: int = 0) -> str:
 def games_from(*calendars: bytes, labels=None):
     collected = []
     for number, raw in enumerate(calendars):
-        calendar = parse_ics(raw)
+        calendar = read_ics(raw)[0]
         for component in calendar.walk("VEVENT"):
             collected.append(SourceEvent(component, f"feed{number}", labels or {}, len(collected)))
     result = LoadResult(events=merge_events(collected))
     for raw in calendars:
-        result.timezones.extend(parse_ics(raw).walk("VTIMEZONE"))
+        result.timezones.extend(read_ics(raw)[0].walk("VTIMEZONE"))
     return expand(
         result, SCHOOL, "America/New_York", date(2026, 9, 1), date(2027, 3, 1), "test.site"
     )
@@ -285,7 +286,7 @@ def test_csv_uids_are_stable_and_distinct():
 
 def test_broken_ics_is_rejected_with_reason():
     with pytest.raises(FeedError, match="BEGIN:VCALENDAR"):
-        parse_ics(b"<html>Service unavailable</html>")
+        read_ics(b"<html>Service unavailable</html>")
     # One bad event is left out with a reason naming it; the rest of the file is used.
     calendar, problems = read_ics(
         ics(
