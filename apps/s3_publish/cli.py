@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from consent_registry.clock import consent_today
-from consent_registry.settings import GateSettings, check_plugins
+from consent_registry.settings import ENVIRONMENT_OVERRIDES, GateSettings, check_plugins
 from face_engine.decision import end_with_parent
+from site_gate.manifest import BuildSettings
 
 from .consent import registry_checker
 from .errors import PublishError, PublishInterrupted
@@ -127,18 +129,62 @@ def page_fix_for(pelican_settings: dict, gate: GateSettings) -> PageFix:
     )
 
 
-def check_built_with(gate: GateSettings, output: Path) -> None:
-    """Refuse an output whose manifest was built with weaker consent settings than these
-    (a `make html` preview published with publishconf.py): nothing is changed."""
-    from site_gate.manifest import BuildSettings, ManifestError, read_manifest
+def required_settings(pelican_settings: dict, gate: GateSettings) -> BuildSettings:
+    """The consent settings a build must have run with to be published: the settings
+    file's. The environment may make them stronger (CONSENT_RENDER_CHECK=1 with a file
+    that leaves the check off), never weaker: CONSENT_RENDER_CHECK=0 in a shell must not
+    let a build without the rendered-page check through publishconf.py."""
+    from_file = GateSettings.from_mapping(pelican_settings, environ={})
+    return BuildSettings.of(from_file, render_check=from_file.render_check or gate.render_check)
+
+
+def weakening_environment(pelican_settings: dict, gate: GateSettings) -> list[str]:
+    """The environment variables (NAME=value) that make `gate` weaker than its settings
+    file asks for; empty when the environment weakens nothing."""
+    wanted = required_settings(pelican_settings, gate)
+    if not BuildSettings.of(gate, render_check=gate.render_check).weaker_than(wanted):
+        return []
+    fields = set(BuildSettings.__dataclass_fields__)
+    return [
+        f"{key}={os.environ[key]}"
+        for key in ENVIRONMENT_OVERRIDES
+        if key in os.environ and key.removeprefix("CONSENT_").lower() in fields
+    ]
+
+
+def _unset_advice(names: list[str]) -> str:
+    keys = " ".join(name.split("=", 1)[0] for name in names)
+    return (
+        f"the environment sets {', '.join(names)}, which turns off what the settings file "
+        f"asks for. Unset it (`unset {keys}`), then build again (make publish, or publish "
+        "--build) and publish"
+    )
+
+
+def check_environment(settings_file: Path, pelican_settings: dict, gate: GateSettings) -> None:
+    """Refuse before a build (`publish --build`) that the environment would weaken: the
+    build would take it, and publish would refuse its manifest afterwards."""
+    names = weakening_environment(pelican_settings, gate)
+    if names:
+        raise PublishError(
+            f"not building with {settings_file}: {_unset_advice(names)}. Nothing was changed."
+        )
+
+
+def check_built_with(pelican_settings: dict, gate: GateSettings, output: Path) -> None:
+    """Refuse an output whose manifest was built with weaker consent settings than the
+    settings file asks for (a `make html` preview published with publishconf.py; a build
+    whose environment turned a check off): nothing is changed."""
+    from site_gate.manifest import ManifestError, read_manifest
 
     try:
         # Its rendered pages face-checked (site_gate.render_check) when these settings
         # ask for it, as publishconf.py does.
-        wanted = BuildSettings.of(gate, render_check=gate.render_check)
-        read_manifest(gate.manifest_path, output, wanted=wanted)
+        read_manifest(gate.manifest_path, output, wanted=required_settings(pelican_settings, gate))
     except ManifestError as exc:
-        raise PublishError(f"{exc}. Nothing was changed.") from exc
+        names = weakening_environment(pelican_settings, gate)
+        advice = f" ({_unset_advice(names)})" if names else ""
+        raise PublishError(f"{exc}{advice}. Nothing was changed.") from exc
 
 
 def apply_options(settings: PublishSettings, args: argparse.Namespace) -> PublishSettings:
@@ -161,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         started = time.time()
         if args.build:
+            early = load_settings(args.settings)
+            check_environment(args.settings, early, GateSettings.from_mapping(early))
             run_build(args.settings, args.output)
         pelican_settings = load_settings(args.settings)
         settings = apply_options(PublishSettings.from_mapping(pelican_settings), args)
@@ -170,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         gate.check_outside(output)
         if args.build:
             check_built_since(Path(gate.manifest_path), started - 1)
-        check_built_with(gate, output)
+        check_built_with(pelican_settings, gate, output)
         result = publish(
             output,
             settings,

@@ -181,3 +181,53 @@ def test_a_build_whose_pages_were_not_rendered_is_refused(
     else:  # or the build refuses to finish without its browser: no manifest at all
         assert not manifest_path(build.output).exists()
     assert _keys(local_s3, s3_bucket) == set()
+
+
+def test_an_environment_that_turns_the_render_check_off_is_refused(
+    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys
+):
+    """publishconf.py asks for the rendered-page check; CONSENT_RENDER_CHECK=0 in the shell
+    turns it off for the build (the environment wins there), but not for what publish
+    requires."""
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    content = tmp_path / "content"
+    write_article(content, "notice", "The office is closed on Friday.")
+    cache = tmp_path / "cache"
+    weakened = {"CONSENT_RENDER_CHECK": "0"}
+    build = build_site(
+        content,
+        tmp_path,
+        "env-off",
+        _Registry(registry_env),
+        cache,
+        extra={"CONSENT_STRICT": True, "CONSENT_RENDER_CHECK": True},
+        env=weakened,
+    )
+    recorded = json.loads(manifest_path(build.output).read_text())["built_with"]
+    assert recorded["render_check"] is False  # what ran, not what the file asked for
+    conf = _publish_conf(tmp_path, local_s3, s3_bucket, build.output, cache)
+    monkeypatch.setenv("CONSENT_RENDER_CHECK", "0")
+    assert main(["--settings", str(conf), "--quiet"]) == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert "rendered-page face check did not run" in message
+    assert "CONSENT_RENDER_CHECK=0" in message and "unset CONSENT_RENDER_CHECK" in message
+    assert "Nothing was changed" in message
+    assert _keys(local_s3, s3_bucket) == set()
+
+    # `publish --build` refuses before it builds: the build would take the environment.
+    before = manifest_path(build.output).stat().st_mtime_ns
+    assert main(["--settings", str(conf), "--build", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "building:" not in captured.out
+    assert "not building with" in captured.err and "CONSENT_RENDER_CHECK=0" in captured.err
+    assert manifest_path(build.output).stat().st_mtime_ns == before
+    assert _keys(local_s3, s3_bucket) == set()
+
+    # The environment may make the file's settings stronger, never weaker: with the
+    # variable unset, the same weakened build is still refused.
+    monkeypatch.delenv("CONSENT_RENDER_CHECK")
+    assert main(["--settings", str(conf), "--quiet"]) == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert "rendered-page face check did not run" in message and "unset" not in message
+    assert _keys(local_s3, s3_bucket) == set()
