@@ -306,6 +306,7 @@ class LiveMatcher:
         self._verdicts: dict[str, object] = {}
         self._fingerprint = ""
         self._built = None
+        self._closest, self._closest_of = None, ""
         self._lock = threading.Lock()
 
     def faces(self, sha256: str) -> list | None:
@@ -356,34 +357,20 @@ class LiveMatcher:
         return found
 
     def closest(self, snapshot, people: dict, encoding, limit: int = 5) -> list:
-        """[(Person, distance, withdrawn)] closest first, withdrawn people included (their
-        block-list templates): who a face matching no active record may be.
-
-        The same search as ``Registry.closest_records``, over a snapshot the page already
-        holds: that method takes a snapshot of its own per face (0.24 s a face with 300
-        records), too slow for a page of 24 photos."""
-        import numpy as np
+        """[Closest(person, distance, withdrawn)] closest first, withdrawn people included
+        (their block-list templates): who a face matching no active record may be. The
+        registry's one rule (``closest.ClosestIndex``), its index kept per snapshot."""
+        from consent_registry.closest import ClosestIndex
 
         if encoding is None:
             return []
-        best: dict[str, tuple[float, bool]] = {}
-        for record, distance in self._nearest(snapshot, [encoding], limit)[0]:
-            best[record.person_id] = (distance, record.revoked or record.never_publish)
-        for person in getattr(snapshot, "blocked", ()):
-            if person.encodings:
-                distance = float(
-                    np.min(np.linalg.norm(np.stack(person.encodings) - encoding, axis=1))
-                )
-                known = best.get(person.person_id)
-                best[person.person_id] = (min(distance, known[0] if known else distance), True)
-        found = []
-        for person_id, (distance, withdrawn) in sorted(best.items(), key=lambda i: i[1][0]):
-            person = people.get(person_id)
-            if person is None:
-                continue  # removed for good: nothing to name
-            withdrawn = withdrawn or person.status == "revoked" or person.never_publish
-            found.append((person, distance, withdrawn))
-        return found[:limit]
+        with self._lock:
+            index = self._closest if self._closest_of == snapshot.fingerprint else None
+        if index is None:
+            index = ClosestIndex(snapshot)
+            with self._lock:
+                self._closest, self._closest_of = index, snapshot.fingerprint
+        return index.closest(encoding, people, limit)
 
     def verdicts(self, images: list[ReportImage], snapshot, settings) -> dict[str, object]:
         """sha256 -> the verdict now, for the images whose faces the cache holds."""

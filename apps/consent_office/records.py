@@ -4,6 +4,8 @@ and remove, each listing the photos it takes down."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from consent_registry.registry import (
@@ -11,6 +13,7 @@ from consent_registry.registry import (
     ROLES,
     LookalikeFound,
     Person,
+    Registry,
     RegistryError,
     StaleRecord,
 )
@@ -30,6 +33,23 @@ def register(app: Flask, ws: Workspace) -> None:
     page = ws.page
     office_only = ws.office_only
     expired_upload = ws.expired_upload
+
+    @contextmanager
+    def registry_with_person(person_id: str) -> Iterator[tuple[Registry, Person]]:
+        """The registry, open, and the record `person_id` in it: 404 when either is
+        missing (a workspace with no registry yet has no records to show)."""
+        registry = open_registry()
+        if registry is None:
+            abort(404)
+        with registry:
+            person = registry.get(person_id)
+            if person is None:
+                abort(404)
+            yield registry, person
+
+    def person_or_404(person_id: str) -> Person:
+        with registry_with_person(person_id) as (_registry, person):
+            return person
 
     # ------------------------------------------------------------ records
 
@@ -148,14 +168,7 @@ def register(app: Flask, ws: Workspace) -> None:
     @app.get("/records/<person_id>/edit")
     @office_only
     def record_edit(person_id: str) -> Response:
-        registry = open_registry()
-        existing = None
-        if registry is not None:
-            with registry:
-                existing = registry.get(person_id)
-        if existing is None:
-            abort(404)
-        return _record_form(existing)
+        return _record_form(person_or_404(person_id))
 
     @app.post("/records/new")
     @app.post("/records/<person_id>/edit")
@@ -163,14 +176,7 @@ def register(app: Flask, ws: Workspace) -> None:
     def record_save(person_id: str | None = None) -> Response:
         from face_engine import faces
 
-        existing = None
-        if person_id is not None:
-            registry = open_registry()
-            if registry is not None:
-                with registry:
-                    existing = registry.get(person_id)
-            if existing is None:
-                abort(404)
+        existing = None if person_id is None else person_or_404(person_id)
         details = _details_from_form(existing)
         try:
             _parse_expiry(details["expires"])
@@ -362,13 +368,7 @@ def register(app: Flask, ws: Workspace) -> None:
 
     @app.get("/records/<person_id>")
     def record(person_id: str) -> Response:
-        registry = open_registry()
-        if registry is None:
-            abort(404)
-        with registry:
-            person = registry.get(person_id)
-            if person is None:
-                abort(404)
+        with registry_with_person(person_id) as (registry, person):
             approvals = list(registry.approvals().values())
             history = registry.audit_log(person_id)
             now = ws.report_now(registry)  # the build's faces against the records now
@@ -388,13 +388,7 @@ def register(app: Flask, ws: Workspace) -> None:
     def record_consent_again(person_id: str) -> Response:
         """Consent given again to a withdrawn record: its own form (the date, who gave it,
         where the evidence is kept), never a side effect of an edit or a new photo."""
-        registry = open_registry()
-        if registry is None:
-            abort(404)
-        with registry:
-            person = registry.get(person_id)
-        if person is None:
-            abort(404)
+        person = person_or_404(person_id)
         form = request.form
         values = {
             "given_on": form.get("given_on", today().isoformat()).strip(),
@@ -469,13 +463,7 @@ def register(app: Flask, ws: Workspace) -> None:
     def record_action(person_id: str, action: str) -> Response:
         if action not in ACTIONS:
             abort(404)
-        registry = open_registry()
-        if registry is None:
-            abort(404)
-        with registry:
-            person = registry.get(person_id)
-            if person is None:
-                abort(404)
+        with registry_with_person(person_id) as (registry, person):
             approvals = list(registry.approvals().values())
             now = ws.report_now(registry)  # before the change: the photos it affects
             if request.method == "POST":

@@ -292,7 +292,7 @@ class Workspace:
     def _memo(self, registry: Registry, name: str, make):
         """`make()` once while the registry file is unchanged, across requests: a snapshot
         of 3,000 records checks 12,000 seals (1.9 s measured), which no page may repeat."""
-        if registry._db.in_transaction:  # changes not yet in the file
+        if registry.in_transaction:  # changes not yet in the file
             return make()
         key = self._file_state()
         with self._memo_lock:

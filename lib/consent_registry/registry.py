@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from face_engine.model import (
@@ -49,6 +48,7 @@ from face_engine.model import (
 
 from . import crypto, storage, withdrawals
 from .clock import consent_today
+from .closest import Closest, ClosestIndex
 
 log = logging.getLogger(__name__)
 
@@ -600,6 +600,12 @@ class Registry:
         self.close()
 
     # ------------------------------------------------------------ transactions
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether changes are made that are not yet in the file (inside ``transaction``):
+        what is read now may differ from what another reader of the file sees."""
+        return self._db.in_transaction
 
     @contextmanager
     def transaction(self) -> Iterator[Registry]:
@@ -1505,47 +1511,14 @@ class Registry:
     def closest_records(self, encoding: np.ndarray, limit: int = 5) -> list[Closest]:
         """The records whose templates come closest to one face, closest first, the
         withdrawn ones included (from the block list, flagged), so the office sees who a
-        face matching no active record may be before it approves a photo."""
-        probe = np.asarray(encoding, dtype=np.float64)
-        if probe.shape != (ENCODING_SIZE,):
-            raise RegistryError(f"a face encoding must be {ENCODING_SIZE} numbers")
+        face matching no active record may be before it approves a photo
+        (``closest.ClosestIndex``: the one rule, also used by the office's workspace)."""
         today = consent_today(None)  # matching a face does not depend on the day
         people = {p.person_id: p for p in self.list_people()}
-        best: dict[str, tuple[float, bool]] = {}
-
-        def consider(person_id: str, templates: Sequence[np.ndarray], withdrawn: bool) -> None:
-            if not templates:
-                return
-            distance = float(np.min(np.linalg.norm(np.stack(templates) - probe, axis=1)))
-            previous = best.get(person_id)
-            if previous is None or distance < previous[0]:
-                best[person_id] = (distance, withdrawn or (previous or (0, False))[1])
-            elif withdrawn:
-                best[person_id] = (previous[0], True)
-
-        for record in self.snapshot(today).records:
-            consider(record.person_id, record.encodings, record.revoked or record.never_publish)
-        blocked: dict[str, list[np.ndarray]] = {}
-        for person_id, template in self._blocked_rows():
-            blocked.setdefault(person_id, []).append(template)
-        for person_id, templates in blocked.items():
-            consider(person_id, templates, True)
-        listed = {w.person_id: w for w in self.withdrawals()}
-        found = []
-        for person_id, (distance, withdrawn) in sorted(best.items(), key=lambda i: i[1][0]):
-            person = people.get(person_id)
-            if person is None:
-                withdrawal = listed.get(person_id)
-                when = datetime.combine(
-                    withdrawal.withdrawn_on if withdrawal else today, datetime.min.time(), UTC
-                )
-                person = Person(
-                    person_id, "(record removed)", "student", None, (), None, "revoked",
-                    False, 0, when, when,
-                )  # fmt: skip
-            withdrawn = withdrawn or person.status == "revoked" or person_id in listed
-            found.append(Closest(person, distance, withdrawn))
-        return found[: max(0, int(limit))]
+        try:
+            return ClosestIndex(self.snapshot(today)).closest(encoding, people, limit)
+        except ValueError as exc:
+            raise RegistryError(str(exc)) from None
 
     def purge_block_data(self, today: date, actor: str | None = None) -> list[str]:
         """Delete the block-list entries (templates and photo hashes) whose retention date
@@ -2041,14 +2014,6 @@ class Withdrawal:
     keep_until: date  # purged by `consent purge-expired` after this date
     photos: tuple[str, ...]  # content hashes of the photos that showed them
     templates: int  # templates kept to recognise them (to block, never to publish)
-
-
-class Closest(NamedTuple):
-    """A record close to a face (``Registry.closest_records``)."""
-
-    person: Person
-    distance: float
-    withdrawn: bool  # revoked, never-publish or on the block list
 
 
 class BlockedImage(RegistryError):
