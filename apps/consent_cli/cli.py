@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from consent_registry import storage
-from consent_registry.advice import approve_command
+from consent_registry.advice import SHORT_HASH, approve_command
 from consent_registry.clock import consent_today, school_day
 from consent_registry.registry import (
     KNOWN_SCOPES,
@@ -42,6 +43,8 @@ from .common import DEFAULT_SETTINGS_FILE, CliError, open_registry, settings_of
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_WITHHELD = 3
+# A whole image hash, or its start as the build's log prints it (advice.SHORT_HASH).
+HASH_PREFIX = re.compile(rf"^[0-9a-f]{{{SHORT_HASH},64}}$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,19 +129,53 @@ def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
     if args.sha256 and args.image:
         raise CliError("give either an image file or --sha256, not both")
     if args.sha256:
-        return args.sha256.strip().lower(), f"sha256 {args.sha256.strip().lower()[:12]}…"
+        return _whole_hash(args, args.sha256)
     if not args.image:
         raise CliError("give the image file (or its hash with --sha256 HASH from `consent review`)")
     path = Path(args.image)
-    if SHA256.match(args.image.strip().lower()) and not path.exists():
-        # The hash as the build's log and `consent review` print it.
-        return args.image.strip().lower(), f"sha256 {args.image.strip().lower()[:12]}…"
+    if HASH_PREFIX.match(args.image.strip().lower()) and not path.exists():
+        # The hash as `consent review` prints it, or its start as the build's log does.
+        return _whole_hash(args, args.image)
     try:
         return sha256_bytes(path.read_bytes()), str(path)
     except FileNotFoundError:
         raise CliError(f"the image {path} does not exist: check the path") from None
     except OSError as exc:
         raise CliError(f"the image {path} cannot be read ({exc.strerror or exc})") from None
+
+
+def _whole_hash(args: argparse.Namespace, text: str) -> tuple[str, str]:
+    """(sha256, what to call the image) of a whole hash, or of the start of one
+    (``advice.SHORT_HASH`` or more hex digits) that one image of the last build's report
+    has: the build's log prints the short form."""
+    text = text.strip().lower()
+    if SHA256.match(text):
+        return text, f"sha256 {text[:12]}…"
+    if not HASH_PREFIX.match(text):
+        raise CliError(
+            f"{text!r} is not an image hash: give the whole SHA-256 (64 hex digits, as "
+            f"`consent review` prints it) or at least its first {SHORT_HASH}"
+        )
+    report_path, report = _read_report(args, required=False)
+    found = sorted(
+        {
+            i["sha256"]
+            for i in (report or {}).get("images", [])
+            if str(i.get("sha256", "")).startswith(text)
+        }
+    )
+    if len(found) == 1:
+        return found[0], f"sha256 {found[0][:12]}…"
+    if found:
+        raise CliError(
+            f"{len(found)} images of the build's report {report_path} have a hash starting "
+            f"with {text}: give more of it (`consent review` prints the whole hash)"
+        )
+    raise CliError(
+        f"no image of the build's report {report_path} has a hash starting with {text}: "
+        "give the whole hash (`consent review` prints it) or the image file, or run "
+        "`make html` to write the report again"
+    )
 
 
 def _read_report(args: argparse.Namespace, required: bool) -> tuple[Path, dict | None]:

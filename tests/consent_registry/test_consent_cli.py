@@ -399,7 +399,7 @@ def test_damaged_registry_is_a_plain_error(paths, fake_faces, capsys, tmp_path):
 
 def _command_in(advice: str) -> list[str]:
     """The `consent ...` command quoted in a piece of advice, as argv without `consent`."""
-    (command,) = re.findall(r"`(consent [^`]+)`", advice)
+    (command,) = re.findall(r"`(consent approve [^`]+)`", advice)
     argv = shlex.split(command)
     assert argv[0] == "consent"
     return argv[1:]
@@ -412,8 +412,14 @@ def test_the_builds_approve_advice_is_a_command_that_works(paths, capsys, shows)
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
         registry.add("S1", "Jamie Rivera", [fake_encoding(1)])
     digest = sha256_bytes(b"a withheld photo")
+    # The build's report, where the short hash the advice prints is looked up.
+    report = paths["root"] / "reports" / "consent-report.json"
+    report.parent.mkdir()
+    _report(report, [{"output_path": "images/a.jpg", "sha256": digest, "verdict": "withhold"},
+                     {"output_path": "images/b.jpg", "sha256": "5" * 64}])  # fmt: skip
     advice = approve_hint(digest, shows)
     assert advice.startswith("ask the consent office to check consent")
+    assert digest not in advice and f"consent approve {digest[:12]} " in advice
     code, out, err = run(capsys, *_command_in(advice))
     assert code == 0, err
     assert out.startswith(f"Approved sha256 {digest[:12]}")
