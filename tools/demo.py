@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -246,12 +247,45 @@ def publish_local(args) -> int:
     print(f"    consent registry: {env.get('CONSENT_REGISTRY', 'the settings default')}")
     _ensure_bucket(state, bucket)
 
-    step(f"Building the site for {siteurl} (publishconf.py with SITEURL={siteurl})")
-    build(env, args.output, settings="publishconf.py")
-    step(f"Publishing {args.output} to s3://{bucket} on {endpoint}")
-    publish(env, args.output, settings="publishconf.py")
+    settings = "publishconf.py"
+    with tempfile.TemporaryDirectory(prefix="publish-local-") as folder:
+        if _render_check_off(env):
+            # publish takes the consent settings from its settings file, never weaker from
+            # the environment: a quick local preview says so in a file of its own.
+            settings = str(_preview_settings(Path(folder)))
+            print(
+                "    CONSENT_RENDER_CHECK=0: the rendered pages are not face-checked in this "
+                "local preview (publishconf.py's build, `make s3_upload`, checks them)"
+            )
+        step(f"Building the site for {siteurl} (publishconf.py with SITEURL={siteurl})")
+        build(env, args.output, settings=settings)
+        step(f"Publishing {args.output} to s3://{bucket} on {endpoint}")
+        publish(env, args.output, settings=settings)
     print(f"\nPublished: {website}", flush=True)
     return 0
+
+
+def _render_check_off(env: dict[str, str]) -> bool:
+    from site_common.settings import flag
+
+    value = env.get("CONSENT_RENDER_CHECK", "").strip()
+    return bool(value) and not flag("CONSENT_RENDER_CHECK", value)
+
+
+def _preview_settings(folder: Path) -> Path:
+    """publishconf.py without the rendered-page check, for a local preview only; its
+    relative paths taken from the checkout (Pelican reads them from the file's folder)."""
+    conf = folder / "publish_local_preview.py"
+    conf.write_text(
+        "import os\nimport sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from publishconf import *  # noqa: F403\n"
+        f"PATH, THEME = (os.path.join({str(ROOT)!r}, p) for p in (PATH, THEME))  # noqa: F405\n"
+        f"PLUGIN_PATHS = [os.path.join({str(ROOT)!r}, p) for p in PLUGIN_PATHS]  # noqa: F405\n"
+        "CONSENT_RENDER_CHECK = False\n",
+        encoding="utf-8",
+    )
+    return conf
 
 
 def _ensure_bucket(state: dict, bucket: str) -> None:
