@@ -37,7 +37,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from site_common.processes import process_alive
+from site_common.files import write_atomic
+from site_common.processes import process_alive, watchdog_command
 
 log = logging.getLogger(__name__)
 
@@ -90,32 +91,6 @@ def clean_env(environ: dict[str, str] | os._Environ | None = None) -> dict[str, 
 
 PR_SET_PDEATHSIG = 1
 
-# Runs in its own small process: its stdin is a pipe that only the owner holds open. EOF
-# means the owner is gone (exit, crash or SIGKILL): stop the server, SIGTERM then SIGKILL.
-_WATCHDOG = """
-import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-pid = int(sys.argv[1])
-sys.stdin.buffer.read()
-def alive():
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-if alive():
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if alive():
-        os.kill(pid, signal.SIGKILL)
-"""
-
 
 def _die_with_parent(parent_pid: int, use_pdeathsig: bool):
     """preexec_fn: ask the kernel for SIGTERM when the parent dies, and give up at once
@@ -137,7 +112,7 @@ def _start_watchdog(pid: int) -> int:
     read_fd, write_fd = os.pipe()
     try:
         subprocess.Popen(
-            [sys.executable, "-c", _WATCHDOG, str(pid)],
+            watchdog_command(pid),
             stdin=read_fd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -393,11 +368,7 @@ class LocalS3:
             **self.env(),
             **extra,
         )
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(state, indent=2))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(state, indent=2))  # owner only (0o600): it holds keys
         return state
 
     def _wait_ready(self) -> None:

@@ -13,12 +13,11 @@ import base64
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from site_common.files import write_atomic
 
 from .model import DetectedFace, FaceBox
 
@@ -162,14 +161,7 @@ class FaceCache:
         path = self.path_for(sha256)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(entry)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(path, entry)
         except OSError as exc:
             # A cache that cannot be written only costs time on the next run.
             log.warning("could not write face cache entry %s: %s", path, exc)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import icalendar
+from site_common.files import write_atomic
 
 PRODID = "-//Cedar Hollow School site//school_feeds//EN"
 
@@ -37,8 +36,4 @@ def stable_uid(namespace: str, *parts: object) -> str:
 def write_calendar(calendar: icalendar.Calendar, path: Path) -> None:
     calendar.add_missing_timezones()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(calendar.to_ical())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, calendar.to_ical(), mode=0o644)

@@ -30,8 +30,11 @@ def is_disk_failure(exc: BaseException) -> bool:
     return False
 
 
-def write_atomic(path: Path, data: bytes | str, *, encoding: str = "utf-8") -> None:
-    """Write `data` to `path` whole: into a temporary file beside it, then renamed over it.
+def write_atomic(
+    path: Path, data: bytes | str, *, encoding: str = "utf-8", mode: int | None = None
+) -> None:
+    """Write `data` to `path` whole: into a temporary file beside it (``.NAME.*.tmp``), then
+    renamed over it. The file is readable by its owner only (0o600) unless `mode` is given.
     The temporary file is removed when anything fails; the error is raised."""
     path = Path(path)
     payload = data.encode(encoding) if isinstance(data, str) else data
@@ -39,6 +42,8 @@ def write_atomic(path: Path, data: bytes | str, *, encoding: str = "utf-8") -> N
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

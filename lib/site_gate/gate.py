@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,7 @@ from pathlib import Path
 
 from consent_registry.settings import GateSettings
 from face_engine.model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha256_bytes
-from site_common.files import is_disk_failure
+from site_common.files import is_disk_failure, write_atomic
 
 from .cache_upkeep import site_folder
 from .inventory import (
@@ -713,13 +712,10 @@ def _rewrite_cached(
     except (OSError, ValueError):
         pass
     new_text, count = rewrite_document(text, kind, blocked, placeholder)
-    tmp = cached.with_name(f"{key}.{os.getpid()}.tmp")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(f"{count}\n{new_text}".encode("utf-8", "surrogateescape"))
-        tmp.replace(cached)
+        write_atomic(cached, f"{count}\n{new_text}".encode("utf-8", "surrogateescape"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if is_disk_failure(exc):
             raise
         logger.debug("could not cache the rewrite of a document: %s", exc)

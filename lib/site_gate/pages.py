@@ -66,11 +66,12 @@ import functools
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import astuple
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+
+from site_common.files import write_atomic
 
 from .css import CssUrl, css_urls, rewrite_css_where
 from .html_rewrite import ImageUse, PageDoc
@@ -143,9 +144,7 @@ def _write_rows(path: Path | None, rows: list) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rows), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, json.dumps(rows))
     except OSError as exc:
         logger.debug("could not cache the scan of a document: %s", exc)
 

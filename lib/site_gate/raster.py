@@ -22,7 +22,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from face_engine.model import sha256_bytes
 from face_engine.pdf import REWRITE_VERSION as PDF_REWRITE_VERSION
 from face_engine.pdf import PdfUnreadable, is_pdf, rewrite_pdf
 from PIL import Image
-from site_common.files import DISK_ERRNOS, write_cache_json
+from site_common.files import DISK_ERRNOS, write_atomic, write_cache_json
 
 from .sniff import content_type, sniff
 
@@ -202,25 +201,14 @@ class ReencodeCache:
         return record
 
     def _store(self, path: Path, source_sha256: str, clean: bytes, source: str) -> None:
-        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(clean)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, path)
+            write_atomic(path, clean, mode=0o444)
             stat = path.stat()
         except OSError as exc:
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
             if exc.errno in DISK_ERRNOS:  # a full or failing disk fails the build
                 raise
             return  # a cache that cannot be written otherwise only costs time
-        except BaseException:
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
-            raise
         self._index[source_sha256] = [
             sha256_bytes(clean),
             stat.st_size,
@@ -238,11 +226,4 @@ class ReencodeCache:
 def replace_bytes(file: Path, data: bytes) -> None:
     """Replace a built file's bytes (a new file renamed over it: never written through a
     link into the cache)."""
-    tmp = file.with_name(file.name + ".tmp-gate")
-    tmp.unlink(missing_ok=True)
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(file)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # never a partial file left behind
-        raise
+    write_atomic(file, data, mode=0o644)
