@@ -63,6 +63,7 @@ from .output_scan import (
     student_name_tokens,
 )
 from .pages import ImageUse, code_key, is_blocked, resolve_uses, rewrite_document
+from .placeholders import for_page as placeholder_for_page
 from .policy import FACE_KINDS, file_problem, text_problem
 from .raster import Placed, RasterError, ReencodeCache, replace_bytes
 from .report import check_report_path, write_report
@@ -547,6 +548,7 @@ class _PageWork:
         self.withheld = withheld
         self.settings = settings
         self.placeholder, self.missing_placeholder = placeholders
+        self.siteurl = siteurl
         self.cache_dir = settings.cache_dir / "pages"
         self.resolver = UrlResolver(siteurl)
         # The same URLs recur on every page (the theme's, the navigation's): resolve once.
@@ -620,7 +622,7 @@ class _PageWork:
                     kind,
                     lambda use, keys=keys: (use.kind, use.url) in keys,
                     sorted(f"{k} {u}" for k, u in keys),
-                    placeholder,
+                    placeholder_for_page(placeholder, f.rel, self.siteurl),
                     self.cache_dir,
                 )
                 count += added

@@ -22,6 +22,7 @@ from site_gate.placeholders import (
     MISSING_TEMPLATE,
     PLACEHOLDER_HTML,
     PLACEHOLDER_TEMPLATE,
+    SITE_ROOT,
 )
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def placeholder_html(template: str = PLACEHOLDER_TEMPLATE, fallback: str = PLACE
         from jinja2 import TemplateNotFound
 
         try:
-            return env.get_template(template).render().strip()
+            # SITEURL differs per page under RELATIVE_URLS: the gate puts it in per page.
+            return env.get_template(template).render(SITEURL=SITE_ROOT).strip()
         except TemplateNotFound:
             pass
     return fallback
