@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from site_common.settings import Env, Setting
+
 logger = logging.getLogger(__name__)
 
 # Bump when the rendering or what is kept of it changes: cached renderings are keyed by it.
@@ -52,6 +54,12 @@ WIDTHS = (375, 1280)
 VIEWPORT_HEIGHT = 800
 # Debian's browser; CONSENT_CHROMIUM names another binary (or a missing one, to test).
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = Setting(
+    "CONSENT_CHROMIUM",
+    DEFAULT_CHROMIUM,
+    "The Chromium binary the rendered-page check runs.",
+    env=Env.ONLY,
+)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 INSTALL_HINT = (
     "install Debian's browser (`sudo apt-get install chromium`), or set CONSENT_CHROMIUM to "
@@ -127,7 +135,7 @@ class RenderOutcome:
 
 
 def chromium_path() -> str:
-    return os.environ.get("CONSENT_CHROMIUM") or DEFAULT_CHROMIUM
+    return CHROMIUM.from_environment() or DEFAULT_CHROMIUM
 
 
 def chromium_available() -> bool:
