@@ -45,7 +45,7 @@ endif
 BUILD_ENV = $(if $(BUILD_REGISTRY_ENV),env $(BUILD_REGISTRY_ENV) ,)
 .PHONY: publish-local s3-status s3-stop
 
-.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-deps lint bench s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
+.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-deps lint bench settings-doc s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
 
 help:
 	@echo 'Usage:'
@@ -64,6 +64,7 @@ help:
 	@echo '   make s3_upload     build with publishconf.py and upload output/ to S3'
 	@echo '   make lint          ruff'
 	@echo '   make bench         run the benchmarks in bench/'
+	@echo '   make settings-doc  rewrite docs/settings.md from the settings'"'"' fields'
 	@echo '   make consent-office  the consent office workspace at http://127.0.0.1:8001'
 	@echo '   make consent-backup  back up the consent registry into BACKUP_DIR (default backups/)'
 
@@ -119,6 +120,10 @@ test-fast: bootstrap
 
 bench: bootstrap
 	$(RUN) python -m bench
+
+# docs/settings.md is written from the settings' dataclass fields (tests check it).
+settings-doc: bootstrap
+	$(RUN) python -m tools.settings_reference
 
 demo: bootstrap
 	$(RUN) python -m tools.demo --serve $(SERVER):$(PORT)

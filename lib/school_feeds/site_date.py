@@ -8,16 +8,24 @@ says what was given and what to write instead.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-ENV_VAR = "SITE_DATE"
+from site_common.settings import Env, Setting, SettingsError
+
+SITE_DATE = Setting(
+    "SITE_DATE",
+    "",
+    "Build (and decide consent) as of this date or date-time, e.g. 2026-12-07 or "
+    "2026-01-27T07:00; unset: now. Consent is never decided for an earlier day than today.",
+    env=Env.ONLY,
+)
+ENV_VAR = SITE_DATE.key
 PREVIEW_TIME = time(12, 0)  # a bare date previews the site as at noon
 EXAMPLES = "YYYY-MM-DD (2026-12-07) or YYYY-MM-DDTHH:MM (2026-01-27T07:00)"
 
 
-class SiteDateError(ValueError):
+class SiteDateError(SettingsError):
     """SITE_DATE is set to something that is not a date or a date-time."""
 
 
@@ -42,7 +50,7 @@ def parse_site_date(value: str, tz: str | None = None) -> datetime:
 
 def preview_value() -> str:
     """SITE_DATE as set in the environment ("" when the build runs as of now)."""
-    return os.environ.get(ENV_VAR, "").strip()
+    return (SITE_DATE.from_environment() or "").strip()
 
 
 def site_now(tz: str) -> datetime:

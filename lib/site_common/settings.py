@@ -221,7 +221,7 @@ def reference(sections: Iterable[Section], header: str = "") -> str:
     lines = [header.rstrip(), ""] if header else []
     for section in sections:
         lines += [f"## {section.title}", ""]
-        where = f"Declared in `{section.source}`"
+        where = "Declared in " + ", ".join(f"`{s.strip()}`" for s in section.source.split(","))
         lines += [where + (f"; explained in {section.page}." if section.page else "."), ""]
         lines += ["| Setting | Default | Environment | What it does |"]
         lines += ["| --- | --- | --- | --- |"]

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from site_common.processes import process_alive
+from site_common.settings import Env, Setting
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,13 @@ _WRITE_FAILURE = re.compile(
 )
 # Tests only: the name of a step of the swap at which the build stops and waits to be
 # killed (``pause_point``), so each step can be interrupted for real.
-PAUSE_ENV = "CONSENT_GATE_TEST_PAUSE_AT"
+PAUSE_AT = Setting(
+    "CONSENT_GATE_TEST_PAUSE_AT",
+    "",
+    "Tests only: the build step (e.g. `staged`) at which the build stops and waits to be killed.",
+    env=Env.ONLY,
+)
+PAUSE_ENV = PAUSE_AT.key
 
 
 class BuildFailed(RuntimeError):
@@ -127,7 +134,7 @@ def start(final: Path) -> Path:
 
 def pause_point(step: str) -> None:
     """Tests only: with PAUSE_ENV naming `step`, say so on stderr and wait to be killed."""
-    if os.environ.get(PAUSE_ENV) != step:
+    if PAUSE_AT.from_environment() != step:
         return
     print(f"paused at {step}", file=sys.stderr, flush=True)
     while True:  # short naps: a signal is handled between them
