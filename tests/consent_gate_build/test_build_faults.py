@@ -258,7 +258,7 @@ def test_a_kill_at_any_step_of_the_swap_never_loses_the_site(
         assert any(".previous-" in name for name in leftovers(output))
         assert manifest_path(output).read_bytes() == old_manifest
         # publish puts the last good site back and finds it as its manifest says
-        from s3_publish.sync import scan_output
+        from s3_publish.plan import scan_output
         from site_gate.manifest import read_manifest
 
         from tests.publish.publish_helpers import settings_for

@@ -7,17 +7,20 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
-from s3_publish import sync
+from s3_publish.clients import make_client
 from s3_publish.errors import PublishError
+from s3_publish.execute import changed_paths, invalidate_cloudfront
 from s3_publish.headers import cache_control_for, content_type_for
+from s3_publish.plan import plan_publish, scan_output
 from s3_publish.settings import DEFAULTS, PublishSettings, normalize_prefix
-from s3_publish.sync import changed_paths, plan_publish, publish
+from s3_publish.sync import publish
 from site_gate.manifest import read_manifest
 
 from tests.publish.publish_helpers import (
@@ -414,19 +417,36 @@ def test_ctrl_c_stops_publishing_and_says_what_went_out(s3, site):
     assert again.uploaded == len(SITE_FILES) - 3 and keys(s3) == set(SITE_FILES)
 
 
-def test_network_errors_are_retried(s3, site, monkeypatch):
-    monkeypatch.setattr(sync.time, "sleep", lambda seconds: None)
-    failures = {"left": 2}
+def _failing_puts(client, key: str, times: int | None) -> list[str]:
+    """Make the first `times` PUTs of `key` (every one when None) fail as a dropped
+    connection does, below botocore's retry handler; returns the keys of every PUT tried."""
+    tried: list[str] = []
 
-    class Flaky(RecordingClient):
-        def put_object(self, **kwargs):
-            if kwargs["Key"] == "index.html" and failures["left"]:
-                failures["left"] -= 1
-                raise EndpointConnectionError(endpoint_url="http://s3")
-            return super().put_object(**kwargs)
+    def before_send(request, **kwargs):
+        tried.append(urlsplit(request.url).path.lstrip("/"))
+        if tried[-1] == key and (times is None or tried.count(key) <= times):
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return None
 
-    result = run(Flaky(s3), site)
-    assert failures["left"] == 0 and result.uploaded == len(SITE_FILES)
+    client.meta.events.register_first("before-send.s3.PutObject", before_send)
+    return tried
+
+
+def test_network_errors_are_retried_by_the_client(s3, site):
+    client = make_client(settings_for(BUCKET))
+    tried = _failing_puts(client, "index.html", times=2)
+    result = run(client, site)
+    assert tried.count("index.html") == 3 and result.uploaded == len(SITE_FILES)
+    assert keys(s3) == set(SITE_FILES)
+
+
+def test_a_put_is_tried_at_most_s3_max_attempts_times(s3, site):
+    """botocore's standard retries are the only ones: no loop on top multiplies them."""
+    client = make_client(settings_for(BUCKET, S3_MAX_ATTEMPTS=4))
+    tried = _failing_puts(client, "index.html", times=None)
+    with pytest.raises(PublishError, match="upload of index.html failed"):
+        run(client, site, S3_MAX_ATTEMPTS=4)
+    assert tried.count("index.html") == 4
 
 
 def test_missing_bucket_gives_a_clear_error(s3, site):
@@ -513,7 +533,7 @@ def test_many_changed_paths_become_one_wildcard(s3, tmp_path):
                 },
             },
         )
-        assert sync.invalidate_cloudfront(cloudfront, "E1", changed_paths(plan)) == "I3"
+        assert invalidate_cloudfront(cloudfront, "E1", changed_paths(plan)) == "I3"
 
 
 def _invalidation(invalidation_id: str, paths: list[str]) -> dict:
@@ -532,7 +552,7 @@ def _invalidation(invalidation_id: str, paths: list[str]) -> dict:
 
 def test_scan_output_md5_matches_bytes(tmp_path):
     site = write_site(tmp_path / "o", {"a.bin": b"\x00" * 3_000_000})
-    (f,), refused = sync.scan_output(
+    (f,), refused = scan_output(
         site, settings_for(BUCKET), read_manifest(gate_manifest(site), site)
     )
     assert refused == []
