@@ -1,48 +1,23 @@
 """Settings of the consent office's workspace: read from the same Pelican settings file and
-through the same loader as the build and `consent` (``consent_registry.settings``), so the
+through the same loader as the build and `consent` (``site_common.settings``), so the
 workspace decides on the same registry, report and content folder.
 
-Every CONSENT_OFFICE_* default lives in ``DEFAULTS``; the environment variables of the
-same names win over the file. Times are shown in the site's ``TIMEZONE`` (Pelican's).
+Every CONSENT_OFFICE_* setting is a field of ``OfficeSettings``; the environment variables
+of the same names win over the file. Times are shown in the site's ``TIMEZONE`` (Pelican's).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consent_registry.settings import (
-    GateSettings,
-    SettingsError,
-    check_plugins,
-    read_settings_file,
-)
+from consent_registry.settings import GateSettings, check_plugins
+from site_common import settings as loader
+from site_common.settings import Env, SettingsError, read_settings_file, setting
 
-DEFAULTS: dict[str, object] = {
-    # Loopback only: the office's browser runs on the same machine. Anything else belongs
-    # behind an HTTPS reverse proxy (README, "Running the workspace behind HTTPS").
-    "CONSENT_OFFICE_HOST": "127.0.0.1",
-    "CONSENT_OFFICE_PORT": 8001,
-    # Set when the workspace is served through HTTPS: session cookies get the Secure flag.
-    "CONSENT_OFFICE_HTTPS": False,
-    # The takedown button: "run" runs `publish` from this machine, "queue" leaves a request
-    # for the scheduled publish, "auto" runs when AWS credentials are found, else queues.
-    "CONSENT_OFFICE_TAKEDOWN": "auto",
-    # The settings file `publish` reads for the takedown (S3_*, CONSENT_*).
-    "CONSENT_OFFICE_PUBLISH_SETTINGS": "publishconf.py",
-    # Days ahead for "consent ending soon".
-    "CONSENT_OFFICE_EXPIRING_DAYS": 30,
-    # The Host names the workspace answers to (spaces or commas between them); any other
-    # Host header is refused, so a page cannot be served under a name an attacker chose.
-    "CONSENT_OFFICE_ALLOWED_HOSTS": "127.0.0.1 localhost ::1",
-    # The address of the HTTPS reverse proxy in front of the workspace: only requests from
-    # it may say, in X-Forwarded-For, which address the sign-in limit counts. Empty: none.
-    "CONSENT_OFFICE_TRUSTED_PROXY": "",
-}
 TAKEDOWN_MODES = ("auto", "run", "queue")
 
 
@@ -50,15 +25,58 @@ TAKEDOWN_MODES = ("auto", "run", "queue")
 class OfficeSettings:
     gate: GateSettings
     content_path: Path  # Pelican's PATH: where withheld photos' sources are read from
-    host: str
-    port: int
-    https: bool
-    takedown: str
-    publish_settings: Path
-    expiring_days: int
-    project: Path  # the folder `publish` runs in
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
-    trusted_proxy: str = ""
+    # Loopback only: the office's browser runs on the same machine. Anything else belongs
+    # behind an HTTPS reverse proxy (README, "Running the workspace behind HTTPS").
+    host: str = setting(
+        "CONSENT_OFFICE_HOST",
+        "127.0.0.1",
+        "The address the workspace listens on (loopback; else behind an HTTPS proxy).",
+        env=Env.OVERRIDE,
+    )
+    port: int = setting("CONSENT_OFFICE_PORT", 8001, "The workspace's port.", env=Env.OVERRIDE)
+    https: bool = setting(
+        "CONSENT_OFFICE_HTTPS",
+        False,
+        "Served through HTTPS: session cookies get the Secure flag.",
+        env=Env.OVERRIDE,
+    )
+    takedown: str = setting(
+        "CONSENT_OFFICE_TAKEDOWN",
+        "auto",
+        "The takedown button: `run` runs `publish` here, `queue` leaves a request for the "
+        "scheduled publish, `auto` runs when AWS credentials are found, else queues.",
+        env=Env.OVERRIDE,
+    )
+    publish_settings: Path = setting(
+        "CONSENT_OFFICE_PUBLISH_SETTINGS",
+        "publishconf.py",
+        "The settings file `publish` reads for a takedown (S3_*, CONSENT_*).",
+        env=Env.OVERRIDE,
+    )
+    expiring_days: int = setting(
+        "CONSENT_OFFICE_EXPIRING_DAYS",
+        30,
+        "Days ahead for 'consent ending soon'.",
+        env=Env.OVERRIDE,
+    )
+    project: Path = Path()  # the folder `publish` runs in
+    # Any other Host header is refused, so a page cannot be served under a name an
+    # attacker chose.
+    allowed_hosts: tuple[str, ...] = setting(
+        "CONSENT_OFFICE_ALLOWED_HOSTS",
+        "127.0.0.1 localhost ::1",
+        "The Host names the workspace answers to (spaces or commas between them).",
+        env=Env.OVERRIDE,
+        field_default=("127.0.0.1", "localhost", "::1"),
+    )
+    trusted_proxy: str = setting(
+        "CONSENT_OFFICE_TRUSTED_PROXY",
+        "",
+        "The HTTPS reverse proxy's address: only its X-Forwarded-For is believed for the "
+        "sign-in limit. Empty: none.",
+        env=Env.OVERRIDE,
+        field_default="",
+    )
     timezone: str = "UTC"  # the school's (Pelican's TIMEZONE): every time shown is in it
 
     @property
@@ -70,10 +88,7 @@ class OfficeSettings:
         cls, settings: Mapping[str, object] | None = None, project: Path | None = None
     ) -> OfficeSettings:
         settings = dict(settings or {})
-        merged = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
-        for key in DEFAULTS:
-            if os.environ.get(key):
-                merged[key] = os.environ[key]
+        merged = loader.load(cls, settings)
         if merged["CONSENT_OFFICE_TAKEDOWN"] not in TAKEDOWN_MODES:
             raise SettingsError(
                 f"CONSENT_OFFICE_TAKEDOWN must be one of {', '.join(TAKEDOWN_MODES)}, not "
@@ -84,9 +99,6 @@ class OfficeSettings:
             days = int(merged["CONSENT_OFFICE_EXPIRING_DAYS"])
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"a CONSENT_OFFICE_* number is not a number ({exc})") from None
-        https = merged["CONSENT_OFFICE_HTTPS"]
-        if isinstance(https, str):
-            https = https.strip().lower() in ("1", "true", "yes", "on")
         project = Path(project or Path.cwd())
         hosts = tuple(
             h.strip().lower().strip("[]")
@@ -99,7 +111,7 @@ class OfficeSettings:
             content_path=Path(str(settings.get("PATH", "content"))).expanduser(),
             host=str(merged["CONSENT_OFFICE_HOST"]),
             port=port,
-            https=bool(https),
+            https=loader.flag("CONSENT_OFFICE_HTTPS", merged["CONSENT_OFFICE_HTTPS"]),
             takedown=str(merged["CONSENT_OFFICE_TAKEDOWN"]),
             publish_settings=Path(str(merged["CONSENT_OFFICE_PUBLISH_SETTINGS"])),
             expiring_days=days,
@@ -125,3 +137,7 @@ def load_office_settings(path: Path | None) -> OfficeSettings:
     if not content.is_absolute():
         content = folder / content
     return replace(office, content_path=content)
+
+
+# Every CONSENT_OFFICE_* default by key.
+DEFAULTS: dict[str, object] = loader.defaults_of(OfficeSettings)
