@@ -109,6 +109,7 @@ test-deps: bootstrap
 lint: bootstrap
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 
 test: test-deps lint
 	$(RUN) pytest -q

@@ -15,9 +15,10 @@ from .errors import PublishError
 
 log = logging.getLogger(__name__)
 
-# checker(files, display_names) -> one verdict per file, in order; each verdict has
-# `.publish` (bool) and `.reasons` (list of str), like face_engine.model.Verdict.
-Checker = Callable[[Sequence[Path], Sequence[str]], Sequence[Any]]
+# checker(files, display_names, hashes) -> one verdict per file, in order; each verdict has
+# `.publish` (bool) and `.reasons` (list of str), like face_engine.model.Verdict. `hashes`:
+# each file's identity as built (None: its bytes' own hash), or None for all.
+Checker = Callable[[Sequence[Path], Sequence[str], Sequence[str | None] | None], Sequence[Any]]
 
 
 @dataclass(frozen=True)

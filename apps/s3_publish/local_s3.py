@@ -524,6 +524,7 @@ class SiteProxy(http.server.ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}/"
 
     def serve_in_thread(self) -> threading.Thread:

@@ -22,6 +22,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from consent_registry.settings import GateSettings
 
 FORMAT = 2
 TMP_PREFIX = ".tmp-manifest-"
@@ -66,7 +70,7 @@ class BuildSettings:
     render_check: bool = False
 
     @classmethod
-    def of(cls, settings: object, render_check: bool = False) -> BuildSettings:
+    def of(cls, settings: GateSettings, render_check: bool = False) -> BuildSettings:
         """From a ``consent_registry.settings.GateSettings``; `render_check`: whether the
         rendered pages were face-checked (the build), or must have been (publish)."""
         return cls(
@@ -188,6 +192,7 @@ def write_manifest(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return None
 
 
 def read_manifest(path: Path, output: Path, wanted: BuildSettings | None = None) -> Manifest:

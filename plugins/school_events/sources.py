@@ -160,7 +160,7 @@ def read_event_file(
     if value("end"):
         end_text = value("end")
         moment = _parse_time(end_text) if isinstance(start, datetime) else None
-        if moment is not None:  # a time alone: the same day
+        if moment is not None and isinstance(start, datetime):  # a time alone: the same day
             end = datetime.combine(start.date(), moment)
         else:
             end = _parse_moment(end_text, line("end"), "End")
