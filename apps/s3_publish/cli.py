@@ -59,12 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_settings(settings_file: Path) -> dict:
-    """The Pelican settings (defaults + the file), read the way pelican reads them."""
+    """The Pelican settings: the file as the build's gate and `consent` read it (the one
+    reader, site_common.settings), on top of Pelican's defaults, with Pelican's folders
+    taken from the settings file's folder as Pelican takes them."""
     from pelican.settings import read_settings
+    from site_common.settings import read_settings_file
 
     if not settings_file.is_file():
         raise PublishError(f"the settings file {settings_file} does not exist")
-    return read_settings(str(settings_file))
+    values = read_settings_file(settings_file)
+    folder = settings_file.resolve().parent
+    for key in ("PATH", "OUTPUT_PATH", "THEME", "CACHE_PATH"):
+        if values.get(key) is not None and (key != "THEME" or (folder / values[key]).exists()):
+            values[key] = os.path.normpath(folder / values[key])  # an absolute one stays
+    return read_settings(override=values)
 
 
 def run_build(settings_file: Path, output: Path | None) -> None:
