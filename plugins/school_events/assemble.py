@@ -11,7 +11,7 @@ from school_feeds.subscribe import Subscription
 
 from .calendars import event_slug
 from .expand import closings_from_menus, events_from_games, expand
-from .model import Event
+from .model import Event, closed_by
 from .settings import EventsSettings
 from .sources import LoadResult
 from .view import Category, EventsView, build_view
@@ -46,12 +46,7 @@ def assemble(
     # A closing alert's days (site_alerts): that day's events are cancelled, on the page
     # and in the calendars (a multi-day event, a closing itself, is left as it is).
     for event in events:
-        if (
-            closings
-            and event.first_day in closings
-            and event.last_day <= event.first_day + timedelta(days=1)
-            and event.category != "closings"
-        ):
+        if closed_by(event, closings):
             event.status = "cancelled"
     derived: list[Event] = []
     if config.include_athletics and athletics is not None and "athletics" in labels:

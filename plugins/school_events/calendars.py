@@ -4,6 +4,10 @@
 Events read from a calendar keep their UID, SEQUENCE, recurrence rule, exceptions and moved
 or cancelled instances, so a subscribed app updates them in place; athletics games and
 closings from the menus are written as single events with their own stable UIDs.
+
+On a closing alert's day a one-off event is written as cancelled, and a series gets a
+cancelled instance for that day's occurrence (RECURRENCE-ID, STATUS:CANCELLED), so a
+subscribed app shows that one meeting cancelled and keeps the series' other days.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+from school_feeds.ics_in import expand_series
 from school_feeds.ics_out import new_calendar
 
-from .model import Event
+from .expand import event_from_component
+from .model import Event, closed_by
 from .sources import LoadResult, SourceEvent
 
 COPIED = (
@@ -31,19 +37,65 @@ def event_slug(uid: str) -> str:
 
 
 def _closed(source: SourceEvent, closed: dict, tz: str) -> bool:
-    """A one-off event (not a recurring series) on a closing alert's day."""
+    """A one-off event (not a recurring series: see `_cancelled_occurrences`), or a moved
+    instance, that a closing alert's day cancels (``model.closed_by``)."""
     component = source.component
     if not closed or "RRULE" in component or "RDATE" in component:
         return False
-    if source.category == "closings" or "DTSTART" not in component:
+    if "DTSTART" not in component:
         return False
-    start = component.decoded("DTSTART")
-    if isinstance(start, datetime):
-        start = (start if start.tzinfo else start.replace(tzinfo=ZoneInfo(tz))).astimezone(
-            ZoneInfo(tz)
-        )
-        start = start.date()
-    return start in closed
+    event = event_from_component(component, source, ZoneInfo(tz), "", False)
+    return closed_by(event, closed)
+
+
+def _cancelled_occurrences(
+    result: LoadResult, closed: dict, tz: str, labels: dict[str, str], stamp: datetime
+) -> list[tuple[str, str, icalendar.Event]]:
+    """(uid, category, instance) cancelling each occurrence of a recurring series on a
+    closing alert's day; an instance the calendar itself moved or cancelled is `_closed`'s."""
+    if not closed:
+        return []
+    zone = ZoneInfo(tz)
+    own: set[tuple[str, object]] = {
+        (s.uid, s.component.decoded("RECURRENCE-ID"))
+        for s in result.events
+        if "RECURRENCE-ID" in s.component
+    }
+
+    def make(occurrence: icalendar.Event, master: SourceEvent, recurring: bool):
+        return occurrence, master, recurring
+
+    found = []
+    window = (min(closed), max(closed) + timedelta(days=1))
+    for occurrence, master, recurring in expand_series(
+        result.events, result.timezones, *window, make, "Events calendar"
+    ):
+        if not recurring or "RECURRENCE-ID" not in occurrence:
+            continue
+        recurrence_id = occurrence.decoded("RECURRENCE-ID")
+        if (master.uid, recurrence_id) in own:
+            continue
+        if not closed_by(event_from_component(occurrence, master, zone, "", True), closed):
+            continue
+        instance = icalendar.Event()
+        instance.add("uid", master.uid)
+        instance.add("recurrence-id", recurrence_id)
+        if "SEQUENCE" in master.component:
+            instance["SEQUENCE"] = master.component["SEQUENCE"]
+        instance.add("dtstamp", stamp)
+        instance.add("dtstart", occurrence.decoded("DTSTART"))
+        for name in ("DTEND", "DURATION"):
+            if name in occurrence:
+                instance.add(name, occurrence.decoded(name))
+                break
+        for name in ("SUMMARY", "LOCATION", "DESCRIPTION"):
+            if name in master.component:
+                instance[name] = master.component[name]
+        instance["STATUS"] = icalendar.vText("CANCELLED")
+        instance["SUMMARY"] = icalendar.vText(f"CANCELLED: {instance.get('SUMMARY') or ''}")
+        instance.add("categories", [labels.get(master.category, master.category)])
+        found.append((master.uid, master.category, instance))
+    return found
 
 
 def _copy(
@@ -111,6 +163,7 @@ def build_calendars(
         (s.uid, s.category, _copy(s, labels.get(s.category, s.category), stamp, closed, tz))
         for s in result.events
     ]
+    entries += _cancelled_occurrences(result, closed or {}, tz, labels, stamp)
     entries += [(e.uid, e.category, _single(e, stamp)) for e in derived]
     for uid, category, component in entries:
         everything.add_component(component)

@@ -10,6 +10,19 @@ from datetime import date, datetime, timedelta
 from school_feeds.text import date_label, short_date_label, time_label
 
 
+def closed_by(event: Event, closings) -> bool:
+    """Whether a closing alert's day (`closings`: day -> alert, from site_alerts) cancels
+    `event`: it starts on a closed day and ends by the next, whether it is a one-off event
+    or one occurrence of a series (a multi-day event, a closing itself, is left as it is).
+    The one rule for the calendar pages and the calendar files."""
+    return (
+        bool(closings)
+        and event.category != "closings"
+        and event.first_day in closings
+        and event.last_day <= event.first_day + timedelta(days=1)
+    )
+
+
 @dataclass
 class Event:
     uid: str
