@@ -139,9 +139,9 @@ LUNCH_SCHOOLS = ["Lower School (K-5)", "Upper School (6-12)"]
 
 # Consent gate: the registry and key live outside git (see consent/README.md). Relative
 # CONSENT_* paths (registry, cache, reports) are taken from this folder, whatever folder
-# the build, `consent` or `publish` runs from.
+# the build, `consent` or `publish` runs from. The registry is consent/registry.sqlite3
+# (the default); the CONSENT_REGISTRY environment variable names another (docs/settings.md).
 CONSENT_ROOT = str(Path(__file__).resolve().parent)
-CONSENT_REGISTRY = os.environ.get("CONSENT_REGISTRY", "consent/registry.sqlite3")
 
 # Translations (plugins/site_i18n, README "Translations"): each language besides
 # DEFAULT_LANG, with its name as its readers write it. A translated article or page is a
