@@ -109,7 +109,8 @@ def create_app(settings: OfficeSettings) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
-        if request.endpoint == "takedown_status":  # framed by the takedown page only
+        # Framed by the workspace's own pages only: the takedown progress, a photo's outcome.
+        if request.endpoint == "takedown_status" or g.get("framed_page"):
             response.headers["Content-Security-Policy"] = CSP.replace(
                 "frame-ancestors 'none'", "frame-ancestors 'self'"
             )

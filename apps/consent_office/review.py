@@ -5,9 +5,11 @@ reason per face. The office tags faces, approves (naming who every face is: a re
 "not a student"), or keeps a photo withheld. Thumbnails are made in memory for signed-in
 users only, and kept in a bounded in-memory cache keyed by the photo's SHA-256.
 
-The page is one form, and each photo's buttons act on that photo alone: every press also
-saves the tags typed for the other photos of the page (the workspace has no script, so a
-separate form per photo would drop what was typed in the others)."""
+Each photo is its own form, posting that photo's answers only, into a frame under its
+buttons (``review_outcome.html``): the page around it never reloads, so what the officer
+typed for the other photos stays, and a mistake in one photo's answers never holds up
+another's (the workspace runs no script). The selected photos' bulk actions are one more
+form, which the photos' checkboxes join by their `form` attribute."""
 
 from __future__ import annotations
 
@@ -245,6 +247,26 @@ def register(app: Flask, ws: Workspace) -> None:
                 shows.append(answer)
         return list(dict.fromkeys(shows)), others, problems
 
+    def _done(filters: dict, number: int, message: str) -> Response:
+        """After an action: the photo's frame says what was done; the bulk form goes back
+        to the queue with the message."""
+        if _framed():
+            return page(
+                "review_outcome.html",
+                title="Done",
+                message=message,
+                done=True,
+                queue_url=_queue_url(filters, number),
+            )
+        flash(message)
+        return redirect(_queue_url(filters, number), 303)
+
+    def _framed() -> bool:
+        framed = request.form.get("frame") == "1"
+        if framed:
+            g.framed_page = True  # its own frame-ancestors (app.headers)
+        return framed
+
     @app.post("/review")
     @office_only
     def review_action() -> Response:
@@ -283,20 +305,22 @@ def register(app: Flask, ws: Workspace) -> None:
                 return _refused(filters, number, typed, problems)
             saved = _save_tags(registry, answers, actor)
             if action == "tag":
-                flash(f"Saved {saved} tag(s). Approve the photo to publish it.")
-                return redirect(_queue_url(filters, number), 303)
+                return _done(
+                    filters, number, f"Saved {saved} tag(s). Approve the photo to publish it."
+                )
             if action == "keep":
                 for sha256 in selected:
                     g.accounts.keep_withheld(sha256, actor)
                     audit_record(
                         registry, actor, "keep-withheld", {"sha256": sha256, "reason": reason}
                     )
-                flash(
+                return _done(
+                    filters,
+                    number,
                     f"Kept {len(selected)} photo(s) withheld"
                     + (f"; {saved} tag(s) saved" if saved else "")
-                    + ". Decisions lists them, with undo."
+                    + ". Decisions lists them, with undo.",
                 )
-                return redirect(_queue_url(filters, number), 303)
             snapshot = ws.snapshot(registry)
             plans = []
             for sha256 in selected:
@@ -332,16 +356,19 @@ def register(app: Flask, ws: Workspace) -> None:
                         approved.append(f"{image.name} (shows {', '.join(who) or NOBODY})")
             except RegistryError as exc:
                 return _refused(filters, number, typed, [f"nothing was approved: {exc}"])
-        flash(
+        return _done(
+            filters,
+            number,
             f"Approved {len(approved)} photo(s): {'; '.join(approved)}. They are published at "
             "the next build, while everyone they show keeps consent; Decisions lists them, "
-            "with withdraw."
+            "with withdraw.",
         )
-        return redirect(_queue_url(filters, number), 303)
 
     def _refused(filters: dict, number: int, typed: dict, problems: list[str]) -> Response:
-        return _queue(filters, number, typed, ["Nothing was changed: " + "; ".join(problems) + "."],
-                      status=400)  # fmt: skip
+        text = ["Nothing was changed: " + "; ".join(problems) + "."]
+        if _framed():  # what was typed is still in the page around the frame
+            return page("review_outcome.html", 400, title="Nothing was changed", problems=text)
+        return _queue(filters, number, typed, text, status=400)
 
     def _save_tags(registry: Registry, answers: dict, actor: str) -> int:
         saved = 0

@@ -268,9 +268,12 @@ def test_review_a_withheld_photo_and_tag_its_face(served, browser, office):
     page.fill(f"[id='tag-{sha}-1']", "S2002")
     page.fill(f"[id='reason-{sha}']", "Rose's family agreed by phone")
     page.click("button:has-text('Approve and publish')")
-    assert "Approved 1 photo(s): images/rose.jpg (shows Rose Leslie (S2002))" in page.inner_text(
-        ".notice"
+    outcome = page.frame_locator(f"iframe[name='outcome-{sha}']").locator(".notice")
+    assert "Approved 1 photo(s): images/rose.jpg (shows Rose Leslie (S2002))" in (
+        outcome.inner_text()
     )
+    page.frame_locator(f"iframe[name='outcome-{sha}']").locator("text=Reload the queue").click()
+    page.wait_for_selector("main h1")
     assert "No" not in page.inner_text("main h1")
     assert page.locator("section.photo").count() == 0  # no longer waiting
     with Registry.open(office.registry, office.key_file) as registry:
@@ -548,7 +551,12 @@ def test_two_officers_an_older_form_is_refused_and_the_narrowing_survives(served
     second.close()
 
 
-def test_the_review_queue_in_pages_with_tags_kept_across_photos(served, browser, office):
+def test_the_review_queue_in_pages_one_form_per_photo(served, browser, office):
+    """Each photo is its own form: pressing photo B's button sends B's answers only, and
+    what the officer typed for photo A stays in the page (nothing reloads it), even a
+    mistake in A, which never holds up B."""
+    from consent_office.accounts import Accounts, office_db_path
+
     from tests.consent_office.test_review_queue import template, withheld
     from tests.consent_office.test_review_queue import write_report as write_queue
 
@@ -556,20 +564,42 @@ def test_the_review_queue_in_pages_with_tags_kept_across_photos(served, browser,
         registry.add("S1", "Ana Gómez", [template(1)])
     images = [withheld(office, n, [(template(500 + n), None)]) for n in range(30)]
     write_queue(office, images)
-    page = browser.new_page()
+    context = browser.new_context(bypass_csp=True)  # axe is injected as an inline script
+    page = context.new_page()
     sign_in(page, served)
     page.goto(served + "/review")
     assert page.locator("section.photo").count() == 24
     assert page.locator("section.photo img[loading=lazy]").count() == 24
     assert image_width(page) > 0
-    a, b = (page.locator("section.photo").nth(i).get_attribute("id")[6:] for i in (0, 1))
-    # Tags typed for photo A are kept when the officer presses photo B's button.
+    a, b, c = (page.locator("section.photo").nth(i).get_attribute("id")[6:] for i in (0, 1, 2))
     page.fill(f"[id='tag-{a}-1']", "S1")
+    page.fill(f"[id='reason-{a}']", "Ana's mother agreed")
+    page.fill(f"[id='tag-{c}-1']", "S99")  # a typo in photo C
     page.fill(f"[id='reason-{b}']", "a stock photo")
     page.click(f"#photo-{b} button:has-text('Keep withheld')")
-    assert "Kept 1 photo(s) withheld; 1 tag(s) saved" in page.inner_text(".notice")
-    assert page.locator(f"#photo-{b}").count() == 0
+    outcome = page.frame_locator(f"iframe[name='outcome-{b}']").locator(".notice")
+    assert outcome.inner_text() == "Kept 1 photo(s) withheld. Decisions lists them, with undo."
+    for width in (1280, 375):  # the page with its answered frame, and the frame itself
+        page.set_viewport_size({"width": width, "height": 900})
+        for document in (page, page.frame(name=f"outcome-{b}")):
+            document.add_script_tag(path=str(AXE))
+            assert document.evaluate(AXE_RUN, WCAG_TAGS) == [], (width, document.url)
+            scroll = document.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= document.evaluate("window.innerWidth"), (width, document.url)
+    # Everything typed for A and C is still there, and was not sent with B's form.
     assert page.input_value(f"[id='tag-{a}-1']") == "S1"
+    assert page.input_value(f"[id='reason-{a}']") == "Ana's mother agreed"
+    assert page.input_value(f"[id='tag-{c}-1']") == "S99"
+    with Accounts(office_db_path(office.registry)) as accounts:
+        assert accounts.tags(a) == {} and set(accounts.kept_withheld()) == {b}
+    # A's own button: A's answers, from the page as typed.
+    page.click(f"#photo-{a} button:has-text('Save the tags')")
+    saved = page.frame_locator(f"iframe[name='outcome-{a}']").locator(".notice")
+    assert saved.inner_text().startswith("Saved 1 tag(s).")
+    with Accounts(office_db_path(office.registry)) as accounts:
+        assert accounts.tags(a) == {1: "S1"}
+    page.goto(served + "/review")
+    assert page.locator(f"#photo-{b}").count() == 0
     page.click("text=Next page")
     assert page.locator("section.photo").count() == 5  # 29 waiting, 24 on the first page
-    page.close()
+    context.close()
