@@ -85,3 +85,26 @@ def test_the_settings_reference_is_up_to_date():
     assert page == settings_reference.render(), (
         "docs/settings.md differs from the settings' fields: run `make settings-doc`"
     )
+
+
+def test_publish_reads_a_settings_file_with_the_one_reader(tmp_path, monkeypatch):
+    from consent_registry.settings import load_settings as consent_settings
+    from s3_publish.cli import load_settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pelicanconf.py").write_text(
+        'PLUGINS = ["consent_gate"]\nOUTPUT_PATH = "built"\nCONSENT_STRICT = False\n'
+    )
+    (project / "publishconf.py").write_text(
+        "import os, sys\nsys.path.append(os.curdir)\nfrom pelicanconf import *\n"
+        'CONSENT_STRICT = True\nS3_BUCKET = "site"\n'
+    )
+    # From another folder: publishconf.py still finds pelicanconf.py beside it.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    values = load_settings(project / "publishconf.py")
+    assert values["OUTPUT_PATH"] == str(project / "built")
+    assert values["CONSENT_STRICT"] is True and values["S3_BUCKET"] == "site"
+    assert values["DEFAULT_LANG"] == "en"  # Pelican's defaults underneath
+    assert consent_settings(project / "publishconf.py").strict is True
