@@ -36,7 +36,9 @@ from consent_registry.registry import (
 )
 from consent_registry.settings import DEFAULTS, GateSettings
 from consent_registry.sis_import import ImportFailed, import_export, parse_date
-from face_engine.model import NOBODY, Approval, sha256_bytes
+from face_engine.model import NOBODY, PUBLISH, Approval, sha256_bytes
+from site_gate.report import BuildReport, ReportMissing, ReportUnreadable, read_report
+from site_gate.review import verdicts_now, waiting_for_decision
 
 from .common import DEFAULT_SETTINGS_FILE, CliError, open_registry, settings_of
 
@@ -157,13 +159,7 @@ def _whole_hash(args: argparse.Namespace, text: str) -> tuple[str, str]:
             f"`consent review` prints it) or at least its first {SHORT_HASH}"
         )
     report_path, report = _read_report(args, required=False)
-    found = sorted(
-        {
-            i["sha256"]
-            for i in (report or {}).get("images", [])
-            if str(i.get("sha256", "")).startswith(text)
-        }
-    )
+    found = sorted({i.sha256 for i in report.images if i.sha256.startswith(text)} if report else ())
     if len(found) == 1:
         return found[0], f"sha256 {found[0][:12]}…"
     if found:
@@ -178,42 +174,22 @@ def _whole_hash(args: argparse.Namespace, text: str) -> tuple[str, str]:
     )
 
 
-def _read_report(args: argparse.Namespace, required: bool) -> tuple[Path, dict | None]:
-    """(path, the build's consent report); None when there is none and not `required`."""
+def _read_report(args: argparse.Namespace, required: bool) -> tuple[Path, BuildReport | None]:
+    """(path, the build's consent report, ``site_gate.report.read_report``); None when
+    there is none or it cannot be read, and not `required` (said on stderr)."""
     report_path = (
         Path(args.report) if getattr(args, "report", None) else settings_of(args).report_path
     )
-    if not report_path.is_file():
-        if not required:
-            return report_path, None
-        raise CliError(
-            f"There is no consent report at {report_path} yet. Run `make html` first: "
-            "the build checks every photo and writes the report."
-        )
     try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        report["images"] = [i for i in report["images"] if isinstance(i, dict)]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if not required:
-            _err(f"The consent report {report_path} cannot be read ({exc}): run `make html`.")
-            return report_path, None
-        raise CliError(
-            f"the consent report {report_path} cannot be read ({exc}): run `make html` again"
-        ) from None
-    return report_path, report
-
-
-def _image_name(image: dict) -> str:
-    return str(image.get("output_path") or image.get("path") or image.get("sha256", "?")[:12])
-
-
-def _recognised(image: dict) -> list[str]:
-    """The people the gate recognised in a report entry (any verdict)."""
-    return [
-        str(face["person_id"])
-        for face in image.get("faces") or []
-        if isinstance(face, dict) and face.get("person_id")
-    ]
+        return report_path, read_report(report_path)
+    except ReportMissing as exc:
+        if required:
+            raise CliError(str(exc)) from None
+    except ReportUnreadable as exc:
+        if required:
+            raise CliError(str(exc)) from None
+        _err(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    return report_path, None
 
 
 def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Approval]) -> None:
@@ -229,36 +205,26 @@ def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Ap
         )
         images = []
     else:
-        images = [
-            i for i in report["images"] if person_id in _recognised(i) or i.get("sha256") in named
-        ]
-    by_hash: dict[str, list[dict]] = {}
-    for image in images:
-        by_hash.setdefault(str(image.get("sha256")), []).append(image)
+        images = [i for i in report.images if person_id in i.recognised or i.sha256 in named]
     if report is not None:
+        built = report.generated_at or "?"
         if not images:
-            _out(
-                f"No photo of the last build (report of {report.get('generated_at', '?')}) "
-                f"shows {person_id}."
-            )
+            _out(f"No photo of the last build (report of {built}) shows {person_id}.")
         else:
-            _out(
-                f"Photos showing {person_id} in the last build (report of "
-                f"{report.get('generated_at', '?')}):"
-            )
+            _out(f"Photos showing {person_id} in the last build (report of {built}):")
         for image in images:
-            pages = image.get("pages") or []
-            where = f", on {', '.join(pages)}" if pages else ""
-            if image.get("verdict") == "publish":
+            where = f", on {', '.join(image.pages)}" if image.pages else ""
+            if image.verdict == PUBLISH:
                 fate = "taken down from the website at the next publish"
             else:
                 fate = "already withheld; it stays off the website"
-            approval = named.get(str(image.get("sha256")))
+            approval = named.get(image.sha256)
             note = (
                 f" (the approval by {approval.by} no longer holds)" if approval is not None else ""
             )
-            _out(f"  {_image_name(image)}{where}: {fate}{note}")
-    unbuilt = [a for sha, a in named.items() if sha not in by_hash]
+            _out(f"  {image.name}{where}: {fate}{note}")
+    shown = {image.sha256 for image in images}
+    unbuilt = [a for sha, a in named.items() if sha not in shown]
     if unbuilt:
         _out(f"Approvals naming {person_id}, which no longer hold:")
         for approval in unbuilt:
@@ -638,9 +604,9 @@ def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) 
     file, from the gate's own verdict on it now."""
     found: set[str] = set()
     _, report = _read_report(args, required=False)
-    for image in (report or {}).get("images", []):
-        if image.get("sha256") == sha256:
-            found.update(_recognised(image))
+    for image in report.images if report else ():
+        if image.sha256 == sha256:
+            found.update(image.recognised)
     if args.image and Path(args.image).is_file():
         from face_engine.decision import check_files
 
@@ -727,32 +693,28 @@ def cmd_unapprove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _approval_holds(image: dict, snapshot, settings: GateSettings) -> bool:
-    """Whether an approval now publishes a withheld image of the report: the verdict's
-    own rules (``verdict_for_faces``) on the people it names, who must include everyone
-    the build recognised in it."""
-    from face_engine.decision import verdict_for_faces
-
-    sha256 = image.get("sha256")
-    if snapshot is None or sha256 not in snapshot.approvals:
-        return False
-    if not verdict_for_faces(sha256, [], snapshot, settings).publish:
-        return False
-    return not (set(_recognised(image)) - set(snapshot.approvals[sha256].shows or ()))
-
-
 def cmd_review(args: argparse.Namespace) -> int:
+    """The withheld images waiting for a decision: the workspace's review queue lists the
+    same ones (``review.waiting_for_decision``), the office's keep-withheld decisions
+    included when its workspace file is there."""
+    from consent_office.accounts import Accounts, office_db_path
+
     _, report = _read_report(args, required=True)
-    images = report["images"]
+    settings = settings_of(args)
     registry = open_registry(args, create=False)
     snapshot = None
     if registry is not None:
         with registry:
             snapshot = registry.snapshot(_today(args))
-    withheld = [i for i in images if i.get("verdict") == "withhold"]
-    waiting = [i for i in withheld if not _approval_holds(i, snapshot, settings_of(args))]
-    approved_since = len(withheld) - len(waiting)
-    generated = report.get("generated_at", "an unknown time")
+    kept: set[str] = set()
+    if office_db_path(settings.registry).is_file():
+        with Accounts(office_db_path(settings.registry)) as accounts:
+            kept = set(accounts.kept_withheld())
+    withheld = [i for i in report.withheld if i.sha256 not in kept]
+    now = verdicts_now(withheld, snapshot, settings)
+    waiting = waiting_for_decision(withheld, snapshot, settings, now=now)
+    published_now = len(withheld) - len(waiting)
+    generated = report.generated_at or "an unknown time"
     if not waiting:
         _out(f"No withheld images waiting for a decision (report of {generated}).")
     else:
@@ -761,27 +723,24 @@ def cmd_review(args: argparse.Namespace) -> int:
             f"(report of {generated}):"
         )
         for image in waiting:
-            sha256 = image.get("sha256") or ""
             _out("")
-            _out(f"{image.get('path') or image.get('output_path')}")
-            if image.get("pages"):
-                _out(f"    used on: {', '.join(image['pages'])}")
-            for reason in image.get("reasons") or ["no reason recorded"]:
+            _out(image.path or image.output_path)
+            if image.pages:
+                _out(f"    used on: {', '.join(image.pages)}")
+            for reason in image.reasons or ["no reason recorded"]:
                 _out(f"    - {reason}")
-            if image.get("kind", "raster") not in ("raster", "pdf"):
+            if image.kind not in ("raster", "pdf"):
                 _out("    an approval cannot publish this kind of file: see the reason above")
-            elif sha256:
-                consented = [
-                    str(f["person_id"])
-                    for f in image.get("faces") or []
-                    if isinstance(f, dict) and f.get("ok") and f.get("person_id")
-                ]
-                _out(f"    to publish it: {approve_command(sha256, consented)}")
-    if approved_since:
+            elif image.sha256:
+                _out(f"    to publish it: {approve_command(image.sha256, image.consented)}")
+    if published_now:
         _out(
-            f"{_plural(approved_since, 'withheld image')} approved since that build: "
-            "run `make html` to publish them."
+            f"{_plural(published_now, 'withheld image')} approved since that build, or "
+            "covered by the records as they are now: run `make html` to publish them."
         )
+    kept_here = len(report.withheld) - len(withheld)
+    if kept_here:
+        _out(f"{_plural(kept_here, 'withheld image')} kept withheld by the consent office.")
     return EXIT_OK
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import json
 import os
 import threading
 from collections import OrderedDict
@@ -24,6 +23,8 @@ from pathlib import Path
 from face_engine.imaging import open_bounded
 from face_engine.model import Approval
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from site_gate.report import BuildReport, ReportMissing, ReportUnreadable
+from site_gate.report import read_report as read_built_report
 
 THUMBNAIL_SIDE = 640
 BOX_COLOUR = (255, 214, 0)  # yellow on a dark outline: visible on light and dark photos
@@ -86,9 +87,12 @@ class Report:
 
 
 def read_report(path: Path) -> Report:
-    """The build's report; an empty one with `problem` set when it is missing or unreadable."""
+    """The build's report (``site_gate.report.read_report``) as the workspace shows it; an
+    empty one with `problem` set when it is missing or unreadable."""
     path = Path(path)
-    if not path.is_file():
+    try:
+        built = _built_report(path)
+    except ReportMissing:
         return Report(
             path,
             "",
@@ -96,61 +100,44 @@ def read_report(path: Path) -> Report:
             f"There is no build report at {path} yet: build the site (make html) and the "
             "photos appear here.",
         )
-    try:
-        data = _report_data(path)
-        images = []
-        for entry in data["images"]:
-            if not isinstance(entry, dict):
-                continue
-            faces = [
-                Face(
-                    number,
-                    dict(face.get("box") or {}),
-                    face.get("person_id"),
-                    bool(face.get("ok")),
-                    str(face.get("reason") or ""),
-                )
-                for number, face in enumerate(entry.get("faces") or [], 1)
-                if isinstance(face, dict)
-            ]
-            images.append(
-                ReportImage(
-                    sha256=str(entry.get("sha256") or ""),
-                    name=str(entry.get("output_path") or entry.get("path") or ""),
-                    verdict=str(entry.get("verdict") or ""),
-                    kind=str(entry.get("kind") or "raster"),
-                    reasons=[str(r) for r in entry.get("reasons") or []],
-                    pages=[str(p) for p in entry.get("pages") or []],
-                    faces=faces,
-                )
-            )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return Report(
-            path, "", [], f"The build report {path} cannot be read ({exc}): build the site again."
+    except (OSError, ReportUnreadable) as exc:
+        return Report(path, "", [], f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    images = [
+        ReportImage(
+            sha256=entry.sha256,
+            name=entry.output_path or entry.path,
+            verdict=entry.verdict,
+            kind=entry.kind,
+            reasons=list(entry.reasons),
+            pages=list(entry.pages),
+            faces=[
+                Face(number, dict(face.box), face.person_id, face.ok, face.reason)
+                for number, face in enumerate(entry.faces, 1)
+            ],
         )
-    return Report(path, str(data.get("generated_at") or ""), images)
+        for entry in built.images
+    ]
+    return Report(path, built.generated_at, images)
 
 
-_REPORTS: dict[Path, tuple[tuple[int, int], dict]] = {}
+_REPORTS: dict[Path, tuple[tuple[int, int], BuildReport]] = {}
 _REPORTS_LOCK = threading.Lock()
 
 
-def _report_data(path: Path) -> dict:
-    """The report's JSON, parsed once per version of the file (a 1,000-photo report is
-    about 1 MB; every thumbnail and queue page needs it)."""
-    stat = path.stat()
-    key = (stat.st_mtime_ns, stat.st_size)
+def _built_report(path: Path) -> BuildReport:
+    """The report, read once per version of the file (a 1,000-photo report is about 1 MB;
+    every thumbnail and queue page needs it)."""
+    stat = path.stat() if path.is_file() else None
+    key = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
     with _REPORTS_LOCK:
         cached = _REPORTS.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise ValueError("it has no list of images")
+    built = read_built_report(path)
     with _REPORTS_LOCK:
         _REPORTS.clear()  # one report file per workspace: keep the latest only
-        _REPORTS[path] = (key, data)
-    return data
+        _REPORTS[path] = (key, built)
+    return built
 
 
 def plain_reason(face: Face, people: dict, today: date, revoked_on: dict[str, str]) -> str:

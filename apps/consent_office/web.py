@@ -24,6 +24,7 @@ from consent_registry.clock import ClockError, consent_today
 from consent_registry.registry import Person, Registry, RegistryError
 from consent_registry.snapshot import check_dated
 from flask import Response, g, render_template
+from site_gate.review import waiting_for_decision
 
 from . import photos as photo_lib
 from .accounts import Session
@@ -346,29 +347,15 @@ class Workspace:
         return now
 
     def waiting_images(self, registry: Registry | None, built: photo_lib.Report) -> list:
-        """Withheld images the registry as it is now still withholds (no approval or new
-        record publishes them) and the office did not keep withheld."""
-        from face_engine.decision import verdict_for_faces
-
+        """Withheld images waiting for a decision (``review.waiting_for_decision``, the rule
+        `consent review` follows too), matched against the registry now, leaving out those
+        the office kept withheld."""
         kept = g.accounts.kept_withheld()
         candidates = [i for i in built.withheld if i.sha256 not in kept]
-        waiting = []
-        snapshot = None
-        for image in self.images_now(registry, built, candidates):
-            if image.from_cache:
-                if image.current != "publish":
-                    waiting.append(image)
-                continue
-            # The face cache no longer has the photo: decide the approval on the build's faces.
-            if snapshot is None and registry is not None:
-                snapshot = self.snapshot(registry)
-            if snapshot is not None and image.sha256 in snapshot.approvals:
-                shows = set(snapshot.approvals[image.sha256].shows or ())
-                holds = verdict_for_faces(image.sha256, [], snapshot, self.gate).publish
-                if holds and not set(image.recognised) - shows:
-                    continue
-            waiting.append(image)
-        return waiting
+        snapshot = self.snapshot(registry) if registry is not None else None
+        now = self.matcher.verdicts(candidates, snapshot, self.gate) if snapshot is not None else {}
+        waiting = waiting_for_decision(candidates, snapshot, self.gate, now=now, kept=kept)
+        return [photo_lib.as_of_now(i, now.get(i.sha256)) for i in waiting]
 
 
 def when_text(value: str | datetime, zone: tzinfo | None = None) -> str:
