@@ -323,13 +323,13 @@ def _hog(rgb: np.ndarray, upsample: int) -> list[np.ndarray]:
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    order = list(np.argsort(-np.asarray(scores)))
-    keep: list[int] = []
-    while order:
-        i = order.pop(0)
-        keep.append(i)
-        order = [j for j in order if _iou(boxes[i], boxes[j]) < iou]
-    return keep
+    """Indices of the boxes [x1, y1, x2, y2] kept by OpenCV's non-maximum suppression,
+    best score first (a box overlapping a better one by more than `iou` goes)."""
+    import cv2
+
+    xywh = np.column_stack([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]]).astype(np.float64)
+    kept = cv2.dnn.NMSBoxes(xywh, np.asarray(scores, dtype=np.float32), 0.0, iou)
+    return [int(i) for i in np.asarray(kept).reshape(-1)]
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
