@@ -1,7 +1,7 @@
 """Every decision the office made on a photo, listed and reversible: approvals (who, when,
 why, who is shown, and whether it still holds) with withdraw, photos kept withheld with
-undo, and "take this photo down now" (the approval withdrawn, then the takedown publish run
-or queued, its state shown on the takedown page)."""
+undo, and photos the office took down one by one (``tasks.takedown_start_one``: from here
+or from a record's page, also a photo published by consent) with "publish it again"."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ def register(app: Flask, ws: Workspace) -> None:
         built = ws.report()
         names = {i.sha256: i.name for i in built.images}
         pages = {i.sha256: i.pages for i in built.images}
-        approvals, people = [], {}
+        approvals, people, holds = [], {}, []
         registry = open_registry()
         if registry is not None:
             with registry:
+                holds = sorted(registry.photo_holds().values(), key=lambda h: h.at, reverse=True)
                 people = ws.people_by_id(registry)
                 snapshot = ws.snapshot(registry)
                 given = sorted(registry.approvals().values(), key=lambda a: a.at, reverse=True)
@@ -67,7 +68,14 @@ def register(app: Flask, ws: Workspace) -> None:
                 g.accounts.kept_withheld().items(), key=lambda item: item[1][1], reverse=True
             )
         ]
-        return page("decisions.html", title="Decisions on photos", approvals=approvals, kept=kept)
+        return page(
+            "decisions.html",
+            title="Decisions on photos",
+            approvals=approvals,
+            kept=kept,
+            holds=holds,
+            names=names,
+        )
 
     def _sha(value: str) -> str:
         value = value.strip().lower()
@@ -89,6 +97,23 @@ def register(app: Flask, ws: Workspace) -> None:
         flash(
             f"The approval of {label} was withdrawn: the photo is withheld from the next "
             "build on and taken down at the next publish (or take it down now)."
+        )
+        return redirect(url_for("decisions"), 303)
+
+    @app.post("/decisions/held/<sha256>/release")
+    @office_only
+    def held_release(sha256: str) -> Response:
+        """Undo a takedown of one photo: it is decided by its faces and approval again."""
+        sha256 = _sha(sha256)
+        with open_registry(create=True) as registry:
+            try:
+                registry.release_photo(sha256, actor=g.session.user.name)
+            except RegistryError as exc:
+                flash(f"Nothing was changed: {exc}.")
+                return redirect(url_for("decisions"), 303)
+        flash(
+            "The photo is no longer held by the office: the next build publishes it again "
+            "if everyone in it has consent (or its approval holds)."
         )
         return redirect(url_for("decisions"), 303)
 

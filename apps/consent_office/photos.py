@@ -526,6 +526,8 @@ class Showing:
     name: str
     pages: list[str]
     fate: str  # what the next publish does with it once the person's consent ends
+    sha256: str = ""
+    published: bool = False  # the last build published it: it can be taken down now
 
 
 def photos_showing(report: Report, person_id: str, approvals: list[Approval]) -> list[Showing]:
@@ -550,7 +552,9 @@ def photos_showing(report: Report, person_id: str, approvals: list[Approval]) ->
         approval = named.get(image.sha256)
         if approval is not None:
             fate += f" (the approval by {approval.by} no longer holds)"
-        found.append(Showing(image.name, image.pages, fate))
+        found.append(
+            Showing(image.name, image.pages, fate, image.sha256, image.verdict == "publish")
+        )
     for sha256, approval in named.items():
         if sha256 not in seen:
             found.append(

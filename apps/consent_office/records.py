@@ -381,6 +381,7 @@ def register(app: Flask, ws: Workspace) -> None:
             showing=showing,
             history=list(reversed(history)),
             report=now,
+            takedown_form=True,  # a published photo of theirs can come down on its own
         )
 
     @app.route("/records/<person_id>/consent-again", methods=["GET", "POST"])

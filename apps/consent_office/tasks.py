@@ -4,6 +4,7 @@ import in ``imports``.)"""
 
 from __future__ import annotations
 
+from consent_registry.registry import RegistryError
 from flask import Flask, Response, g, redirect, request, url_for
 
 from .audit import record as audit_record
@@ -67,23 +68,29 @@ def register(app: Flask, ws: Workspace) -> None:
     @app.post("/takedown/photo/<sha256>")
     @office_only
     def takedown_start_one(sha256: str) -> Response:
-        """Take one approved photo down now: its approval is withdrawn (so the publish,
-        which matches every photo against the registry as it is now, withholds it), then
-        the takedown publish runs or is queued."""
+        """Take one photo down now, published by an approval or because everyone in it
+        has consent: the office's hold (``Registry.hold_photo``) withholds it from every
+        build and publish whatever its consents say, then the takedown publish runs or is
+        queued, and the takedown page follows its state in its frame."""
         sha256 = sha256.strip().lower()
         actor = g.session.user.name
+        reason = " ".join(request.form.get("reason", "").split())
+        if not reason:
+            flash("Say why the photo comes down (for the audit log): nothing was changed.")
+            return redirect(request.referrer or url_for("decisions"), 303)
+        names = {i.sha256: i.name for i in ws.report().images}
         with open_registry(create=True) as registry:
             approval = registry.approvals().get(sha256)
-            if approval is None:
-                flash(
-                    "That photo has no approval to withdraw (withdrawn meanwhile?); a photo "
-                    "published because everyone in it has consent comes down when a consent "
-                    "is withdrawn. Nothing was changed."
-                )
+            label = names.get(sha256) or (approval.label if approval else "") or sha256[:12]
+            try:
+                registry.hold_photo(sha256, by=actor, reason=reason, label=label)
+            except RegistryError as exc:
+                flash(f"Nothing was changed: {exc}.")
                 return redirect(url_for("decisions"), 303)
-            registry.withdraw_approval(sha256, actor=actor)
-        label = approval.label or sha256[:12]
-        flash(f"The approval of {label} was withdrawn. " + _start(actor, {"sha256": sha256}))
+        flash(
+            f"{label} is taken down by the office: every build and publish withholds it "
+            "until you publish it again (Decisions). " + _start(actor, {"sha256": sha256})
+        )
         return redirect(url_for("takedown", follow=1), 303)
 
     @app.get("/takedown/status")

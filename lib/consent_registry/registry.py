@@ -149,7 +149,13 @@ RESTORE = "restore from backup (your last good copy of the registry file)"
 # meta row holding the current MAC of every sealed row, itself authenticated: a genuine but
 # older row copied back (undoing a revoke or an unapprove) no longer matches it.
 SEALS_KEY = "row_seals"
-SEAL_TABLES = ("people", "templates", "approvals", "withdrawals", "blocked_templates")
+SEAL_TABLES = (
+    "people", "templates", "approvals", "withdrawals", "blocked_templates", "photo_holds"
+)  # fmt: skip
+# Photos the office took down (``Registry.hold_photo``): each hold is its own entry in the
+# authenticated list of seals (sha256 -> its details as JSON), so no hold can be dropped,
+# or an older list copied back, without the key.
+HOLDS = "photo_holds"
 SEALS_ALTERED = (
     f"the registry's list of sealed rows (meta {SEALS_KEY}) is missing or was changed "
     f"outside the consent command, so no record, template or approval can be trusted: "
@@ -299,7 +305,7 @@ def _now() -> str:
 
 # Changes that only ever publish less: never refused because the clock is behind (a
 # withdrawal must not wait for a clock to be fixed); see Registry._audit.
-NEVER_WAITS = frozenset({"revoke", "never-publish", "remove", "withdraw-approval"})
+NEVER_WAITS = frozenset({"revoke", "never-publish", "remove", "withdraw-approval", "hold-photo"})
 
 
 def _aware(moment: datetime) -> datetime:
@@ -1748,6 +1754,37 @@ class Registry:
             self._note_seal("approvals", sha256, None)
             self._audit(actor, "withdraw-approval", None, {"sha256": sha256})
 
+    def hold_photo(self, sha256: str, *, by: str, reason: str, label: str = "") -> PhotoHold:
+        """Withhold one photo whatever its consents and approval say (a family asks for one
+        photo to come down and keeps its consent): every build and publish withholds it,
+        so the next publish takes it down, until ``release_photo``."""
+        sha256 = str(sha256).strip().lower()
+        if not SHA256.match(sha256):
+            raise RegistryError(f"{sha256!r} is not an image's SHA-256 (64 hex digits)")
+        by, reason = " ".join(str(by).split()), " ".join(str(reason).split())
+        if not by or not reason:
+            raise RegistryError("say who takes the photo down and why")
+        hold = PhotoHold(sha256, by, reason, _now(), " ".join(str(label).split()))
+        with self.transaction():
+            self._note_seal(HOLDS, sha256, hold.to_text())
+            self._audit(by, "hold-photo", None, {"sha256": sha256, "reason": reason})
+        return hold
+
+    def release_photo(self, sha256: str, actor: str | None = None) -> None:
+        """Undo ``hold_photo``: the photo is decided by its faces and approval again."""
+        sha256 = str(sha256).strip().lower()
+        with self.transaction():
+            if sha256 not in self.photo_holds():
+                raise RegistryError(f"the photo {sha256[:12]}… is not taken down by the office")
+            self._note_seal(HOLDS, sha256, None)
+            self._audit(actor, "release-photo", None, {"sha256": sha256})
+
+    def photo_holds(self) -> dict[str, PhotoHold]:
+        """The photos the office took down, by content hash."""
+        seals = self._seals()
+        held = seals[HOLDS] if seals is not None else {}
+        return {sha256: PhotoHold.from_text(sha256, text) for sha256, text in held.items()}
+
     def purge_expired(self, today: date, actor: str | None = None, *, settings=None) -> list[str]:
         """Delete the templates of records whose consent expired before `today`;
         returns their ids. The records stay, so listings still show them as expired.
@@ -1989,6 +2026,11 @@ class Registry:
                 f"approval {a.sha256} {a.by} {a.reason} {a.at.isoformat()} "
                 f"{a.shows_text()}\n".encode()
             )
+        held = {}
+        for sha256, text in sorted((seals or {}).get(HOLDS, {}).items()):
+            hold = PhotoHold.from_text(sha256, text)
+            held[sha256] = hold.describe()
+            digest.update(f"held {sha256} {hold.by} {hold.at}\n".encode())
         for problem in problems:
             log.warning("consent registry %s: %s", self.path, problem)
         return RegistrySnapshot(
@@ -1997,11 +2039,43 @@ class Registry:
             today=today,
             fingerprint=digest.hexdigest(),
             blocked=blocked,
+            held=held,
         )
 
 
 EXPIRED = "consent expired"
 RECONSENT = withdrawals.RECONSENT
+
+
+@dataclass(frozen=True)
+class PhotoHold:
+    """One photo the office took down (``Registry.hold_photo``)."""
+
+    sha256: str
+    by: str
+    reason: str
+    at: str  # ISO time, UTC
+    label: str = ""  # the photo's name when it was taken down
+
+    def to_text(self) -> str:
+        values = {"by": self.by, "reason": self.reason, "at": self.at, "label": self.label}
+        return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_text(cls, sha256: str, text: str) -> PhotoHold:
+        try:
+            data = json.loads(text)
+            return cls(sha256, str(data["by"]), str(data["reason"]), str(data["at"]),
+                       str(data.get("label", "")))  # fmt: skip
+        except (ValueError, KeyError, TypeError):
+            return cls(sha256, "?", "(the details of this takedown cannot be read)", "")
+
+    def describe(self) -> str:
+        """Why the gate withholds the photo, in the words the office reads."""
+        return (
+            f"taken down by the consent office ({self.by}, {self.at[:10]}: {self.reason}): "
+            "withheld whatever its consents say until the office publishes it again"
+        )
 
 
 @dataclass(frozen=True)

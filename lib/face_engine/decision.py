@@ -157,6 +157,8 @@ def verdict_for_faces(
     The one home of the verdict: the build, `consent check` and the publish-time re-check
     all come here, through `decide` or `check_files`."""
     results = [match_face(face, snapshot, settings) for face in faces]
+    if sha256 and sha256 in snapshot.held:  # the office took this one photo down
+        return Verdict(path, sha256, WITHHOLD, [snapshot.held[sha256]], results)
     blocked = withdrawal_reasons(sha256, faces, results, snapshot, settings)
     if blocked:
         if sha256 in snapshot.approvals:  # the approval's own reasons first, when it fails

@@ -106,6 +106,8 @@ class RegistrySnapshot:
     fingerprint: str = ""
     # People whose consent was withdrawn: what the gate blocks them by (never publishes).
     blocked: tuple[BlockedPerson, ...] = ()
+    # Photos the consent office took down (content hash -> why): withheld whatever else.
+    held: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

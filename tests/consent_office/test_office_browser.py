@@ -603,3 +603,42 @@ def test_the_review_queue_in_pages_one_form_per_photo(served, browser, office):
     page.click("text=Next page")
     assert page.locator("section.photo").count() == 5  # 29 waiting, 24 on the first page
     context.close()
+
+
+def test_take_one_consented_photo_down_from_its_record_page(served, browser, office):
+    """A photo published because everyone in it has consent comes down on its own, from
+    the record page; its state follows on the takedown page without a reload, Decisions
+    lists it with undo, and both pages pass axe at 1280 and 375 px."""
+    from tests.consent_office.test_review_queue import template
+    from tests.consent_office.test_review_queue import write_report as write_queue
+    from tests.consent_office.test_takedown_one_photo import published
+
+    with Registry.open(office.registry, office.key_file) as registry:
+        registry.add("S1", "Ana Gómez", [template(1)])
+    photo = published(office, 1, template(1) + np.full(128, 0.001))
+    write_queue(office, [photo])
+    context = browser.new_context(bypass_csp=True)  # axe is injected as an inline script
+    page = context.new_page()
+    sign_in(page, served)
+
+    def axe_clean(path: str) -> None:
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(served + path)
+            page.add_script_tag(path=str(AXE))
+            assert page.evaluate(AXE_RUN, WCAG_TAGS) == [], (width, path)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width + 1, (width, path, scroll)
+
+    axe_clean("/records/S1")
+    page.fill(f"[id='why-{photo['sha256']}']", "the family asked for this photo")
+    page.click("button:has-text('Take this photo down now')")
+    assert "images/p1.png is taken down by the office" in page.inner_text(".notice")
+    frame = page.frame_locator("iframe.status-frame")
+    assert "waiting for the scheduled publish" in frame.locator("table").inner_text()
+    axe_clean("/decisions")
+    held = page.inner_text(f"#held-{photo['sha256']}")
+    assert "images/p1.png" in held and "the family asked for this photo" in held
+    page.click("button:has-text('Publish it again')")
+    assert "No photo is taken down by the office." in page.inner_text("main")
+    context.close()
