@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from site_common.files import write_atomic
-from site_common.processes import process_alive, watchdog_command
+from site_common.processes import process_alive, stop_process, watchdog_command
 
 log = logging.getLogger(__name__)
 
@@ -479,26 +479,6 @@ def client_for(
             read_timeout=timeout,
         ),
     )
-
-
-def stop_process(pid: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
-    """SIGTERM, wait up to `timeout` (SeaweedFS flushes its volumes first), then SIGKILL."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None:
-            if process.poll() is not None:
-                return
-        elif not process_alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    if process is not None:
-        process.wait(timeout=10)
 
 
 def site_url(endpoint_url: str, bucket: str, prefix: str = "", page: str = "index.html") -> str:

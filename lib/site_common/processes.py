@@ -1,4 +1,5 @@
-"""Processes: whether one still runs, and a watchdog that stops one when its owner is gone.
+"""Processes: whether one still runs, stopping one, and a watchdog that stops one when its
+owner is gone.
 Nothing here imports another package of the project: the watchdog runs this module's own
 source as a script (``watchdog_command``), so it needs nothing importable."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,20 +29,34 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def stop_when_stdin_closes(pid: int, grace: float = 10.0) -> None:
+def stop_process(pid: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
+    """SIGTERM, wait up to `timeout` (a server may flush its files first), then SIGKILL.
+    `process`: our own child of that pid, reaped here."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None:
+            if process.poll() is not None:
+                return
+        elif not process_alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if process is not None:
+        process.wait(timeout=10)
+
+
+def stop_when_stdin_closes(pid: int, timeout: float = 10.0) -> None:
     """The watchdog's work: wait for EOF on stdin, a pipe only the owner holds open (EOF:
-    it exited, crashed or was killed), then stop `pid`: SIGTERM, SIGKILL after `grace`
-    seconds."""
+    it exited, crashed or was killed), then stop `pid` (``stop_process``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdin.buffer.read()
-    with contextlib.suppress(ProcessLookupError):
-        if process_alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while process_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if process_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    if process_alive(pid):
+        stop_process(pid, timeout)
 
 
 def watchdog_command(pid: int) -> list[str]:
