@@ -127,7 +127,10 @@ def measure(which: str, paths: list[str], repeats: int = 1) -> dict:
     """In this (fresh) process: CPU-seconds of detect_faces per photo and the peak RSS."""
     with tempfile.TemporaryDirectory(prefix="detector-bench-") as tmp:
         engine = _engine(which, Path(tmp))
-        engine.set_threads(1)  # as every face worker does
+        from face_engine.detectors import set_threads
+
+        # As every face worker does; the previous engine holds its own models and threads.
+        (getattr(engine, "set_threads", None) or set_threads)(1)
         # Load the models first: a worker does it once for all its photos.
         engine.detect_faces(_jpeg(_background(np.random.default_rng(0), 64, 64)))
         seconds = []

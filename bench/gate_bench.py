@@ -19,10 +19,14 @@ from pathlib import Path
 
 import numpy as np
 from consent_registry.settings import GateSettings
+from face_engine import detectors
 from face_engine import faces as engine
 from face_engine.cache import FaceCache
+from face_engine.config import CENTERFACE_TO_DLIB
 from face_engine.decision import check_files, verdict_for_faces
-from face_engine.model import ConsentRecord, RegistrySnapshot
+from face_engine.detectors import face_recognition_api
+from face_engine.geometry import centerface_to_dlib
+from face_engine.model import ConsentRecord, FaceBox, RegistrySnapshot
 
 from bench.hardcases import CONSENTED, REVOKED, Scene, build_scenes, reference_photos
 
@@ -53,7 +57,7 @@ def _family(detector: str) -> str:
     return "centerface@" if detector.startswith("centerface@") else detector
 
 
-def _matches(box: engine.FaceBox | tuple, truth) -> bool:
+def _matches(box: FaceBox | tuple, truth) -> bool:
     if isinstance(box, tuple):
         x1, y1, x2, y2 = box
     else:
@@ -362,13 +366,13 @@ def calibrate() -> int:
     photos = sorted((SHARED_FACES / "people").glob("*/*")) + sorted(
         (SHARED_FACES / "groups").glob("*")
     )
-    fr = engine._face_recognition()
+    fr = face_recognition_api()
     pairs = []  # (image, hog box, centerface box)
     rows = []
     for photo in photos:
         rgb = engine.load_frames(photo.read_bytes(), photo.name)[0]
-        hog = engine._hog(rgb, 1)
-        centerface = [box for box, _ in engine._centerface(rgb, 0.35)]
+        hog = detectors.hog(rgb, 1)
+        centerface = [box for box, _ in detectors.centerface(rgb, 0.35)]
         for h in hog:
             hx, hy = (h[0] + h[2]) / 2, (h[1] + h[3]) / 2
             inside = [b for b in centerface if b[0] < hx < b[2] and b[1] < hy < b[3]]
@@ -383,7 +387,7 @@ def calibrate() -> int:
     conversion = {k: round(float(v), 3) for k, v in zip(("cx", "cy", "side"), fitted, strict=True)}
     print(f"{len(rows)} faces found by both detectors")
     print(f"fitted conversion: {conversion} (spread {np.round(spread, 3).tolist()})")
-    print(f"in use:            {engine.CENTERFACE_TO_DLIB}")
+    print(f"in use:            {CENTERFACE_TO_DLIB}")
 
     def encode(rgb, box):
         x1, y1, x2, y2 = (round(float(v)) for v in box)
@@ -394,7 +398,7 @@ def calibrate() -> int:
         "hog boxes": lambda rgb, h, b: encode(rgb, h),
         "raw centerface boxes": lambda rgb, h, b: encode(rgb, b),
         "converted centerface boxes": lambda rgb, h, b: encode(
-            rgb, engine.centerface_to_dlib(b, conversion)
+            rgb, centerface_to_dlib(b, conversion)
         ),
     }
     print("same-person and different-person distances over the single photos:")

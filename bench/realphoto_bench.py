@@ -46,6 +46,8 @@ import numpy as np
 from consent_registry.settings import GateSettings
 from face_engine import faces as engine
 from face_engine.decision import verdict_for_faces
+from face_engine.detectors import face_recognition_api
+from face_engine.geometry import resize
 from face_engine.model import ConsentRecord, DetectedFace, RegistrySnapshot
 from PIL import Image, ImageOps
 
@@ -204,7 +206,7 @@ def _relit_templates(data: bytes, name: str) -> list[np.ndarray]:
         for target in engine.TEMPLATE_FACE_SIDES:
             factor = target / side
             if factor < 0.9:
-                out += engine._encode_boxes(engine._resize(relit, factor), [box * factor])
+                out += engine._encode_boxes(resize(relit, factor), [box * factor])
     return out
 
 
@@ -224,7 +226,7 @@ def _templates(references: dict[str, list[str]], relit: bool) -> tuple[dict, flo
 def _second_look(case: Case, templates: dict) -> tuple[list[DetectedFace], float]:
     """The case's faces, those in the uncertain band encoded again with jitter; and the time."""
     started = time.perf_counter()
-    fr = engine._face_recognition()
+    fr = face_recognition_api()
     rgb = None
     faces = []
     for face in case.faces or []:

@@ -49,7 +49,7 @@ class DetectorConfig:
     # one, 2.9x on a 2100x1400 one).
     centerface_overlap: int = 128
     # Boxes this close (in a tile's pixels; the network's stride) to a side the tile shares
-    # with a neighbour are looked at again whatever their score (faces._Pass.at_inner_edge).
+    # with a neighbour are looked at again whatever their score (pyramid.TilePass.at_inner_edge).
     centerface_edge_margin: int = 32
     # Such a box that lies at least this share inside the box of a face found whole is that
     # face, seen in part, and merged into it. On a 2135x1601 photo the left tile saw the

