@@ -1,17 +1,35 @@
-"""What every `consent` subcommand shares: the consent settings as the build reads them, and
-the registry they name."""
+"""What every `consent` subcommand shares: the consent settings as the build reads them, the
+registry they name, the build's report, the day a command decides for, the exit codes and
+the words printed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
-from consent_registry.registry import Registry
+from consent_registry.clock import consent_today
+from consent_registry.registry import Registry, default_actor
 from consent_registry.settings import GateSettings, SettingsError, load_settings
+from site_gate.report import BuildReport, ReportMissing, ReportUnreadable, read_report
 
 DEFAULT_SETTINGS_FILE = "pelicanconf.py"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_WITHHELD = 3  # `consent check` found an image the gate would withhold
+
+
+class Parents(NamedTuple):
+    """The options several subcommands share (argparse parent parsers), and the settings'
+    defaults their help names; each command module's ``add_commands`` takes them."""
+
+    where: argparse.ArgumentParser  # --settings, --registry, --key-file
+    who: argparse.ArgumentParser  # --by
+    edits: argparse.ArgumentParser  # --if-version
+    defaults: GateSettings
 
 
 class CliError(Exception):
@@ -64,3 +82,60 @@ def open_registry(args: argparse.Namespace, create: bool = True) -> Registry | N
             file=sys.stderr,
         )
     return registry
+
+
+def out(text: str = "") -> None:
+    """Print a line of the command's answer (flushed: progress bars share the terminal)."""
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    """Print a warning or an error on stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def open_existing(args: argparse.Namespace) -> Registry:
+    """The registry of the settings; CliError when there is none yet."""
+    registry = open_registry(args, create=False)
+    if registry is None:
+        raise CliError(no_registry(args))
+    return registry
+
+
+def no_registry(args: argparse.Namespace) -> str:
+    return (
+        f"There is no consent registry at {settings_of(args).registry} yet. Add people with "
+        "`consent add` or `consent import`, or point --registry / CONSENT_REGISTRY at it."
+    )
+
+
+def decision_day(args: argparse.Namespace) -> date:
+    """The day the command decides for: ``clock.consent_today`` of the settings' TIMEZONE
+    (SITE_DATE, when later, counts as for the build)."""
+    return consent_today(settings_of(args).timezone)
+
+
+def actor_of(args: argparse.Namespace) -> str:
+    return getattr(args, "by", None) or default_actor()
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def report_of(args: argparse.Namespace, required: bool) -> tuple[Path, BuildReport | None]:
+    """(path, the build's consent report, ``site_gate.report.read_report``); None when
+    there is none or it cannot be read, and not `required` (said on stderr)."""
+    report_path = (
+        Path(args.report) if getattr(args, "report", None) else settings_of(args).report_path
+    )
+    try:
+        return report_path, read_report(report_path)
+    except ReportMissing as exc:
+        if required:
+            raise CliError(str(exc)) from None
+    except ReportUnreadable as exc:
+        if required:
+            raise CliError(str(exc)) from None
+        err(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    return report_path, None

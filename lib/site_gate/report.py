@@ -119,14 +119,6 @@ class BuildReport:
     images: tuple[ReportImage, ...]
 
     @property
-    def built_at(self) -> datetime | None:
-        try:
-            moment = datetime.fromisoformat(self.generated_at)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    @property
     def withheld(self) -> list[ReportImage]:
         return [i for i in self.images if i.withheld]
 
