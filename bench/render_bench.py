@@ -4,8 +4,9 @@ A generated site (the rebuild bench's photos and articles, faces from the shared
 photos) is built three ways, each into an emptied output folder:
 
 - gate off (CONSENT_ENABLED = False): the baseline;
-- cold, with the gate, an empty face cache and an empty render cache: every page is
-  rendered in Chromium at two widths and its screenshots searched for faces;
+- cold, with the gate and CONSENT_RENDER_CHECK=1 (as publishconf.py sets it), an empty
+  face cache and an empty render cache: every page is rendered in Chromium at two widths
+  and its screenshots searched for faces;
 - warm, with the caches of the cold build: no page is rendered again.
 
 Prints the render step's cold cost per page (seconds per page, both widths, from the
@@ -38,11 +39,16 @@ def main() -> int:
         registry, key_file = work / "registry.sqlite3", work / "consent.key"
         seed_registry(registry, key_file)
         env = {"CONSENT_REGISTRY": str(registry), "CONSENT_KEY_FILE": str(key_file)}
+        # pelicanconf.py leaves the check off (a preview); publishconf.py turns it on.
+        env["CONSENT_RENDER_CHECK"] = "1"
 
         started = time.perf_counter()
         cold = build(work, "gate", Gate.ON, env).seconds
         report = json.loads((work / "report-gate.json").read_text(encoding="utf-8"))
         render = report["summary"]["render_check"]
+        if not render.get("ran"):
+            print("the render check did not run (no Chromium?): nothing to measure")
+            return 1
         pages = max(1, render["pages"])
         print(
             f"cold build, gate: {cold:6.2f} s; render check: {render['pages']} pages, "

@@ -96,7 +96,7 @@ class FeedDoc:
         for element in self.parts:
             for use in PageDoc(element.text).uses:
                 found.append(ImageUse(-1, use.kind, use.url, use.alt, use.displays, "entry",
-                                      use.attr))  # fmt: skip
+                                      use.attr, shown=use.shown))  # fmt: skip
         return found
 
     def map_entries(self, change: Callable[[str], str]) -> str:

@@ -216,6 +216,7 @@ def _run(
             )
 
     memo = _decide_pictures(files, built, settings, today, progress, verdicts)
+    _decide_drawings(files, settings, today, verdicts)
     if not memo.has_registry:
         logger.warning(
             "no consent registry at %s: every photo with a face is withheld; see consent/README.md",
@@ -247,6 +248,7 @@ def _run(
 
     # 4. Pages, feeds and style sheets.
     pages = _PageWork(output, files, withheld, settings, siteurl, placeholders)
+    pages.stretched = _stretched_check(settings, today)
     pages.run()
     harden_site(
         files,
@@ -306,6 +308,10 @@ def _run(
         "missing_images": len(pages.missing_uses),
         "placeholders": pages.placeholders,
         "pages_rewritten": len(pages.rewritten),
+        "stretched_withheld": [
+            {"page": page, "image": rel, "reason": reason}
+            for (page, rel), reason in sorted(pages.stretched_out.items())
+        ],
         "name_warnings": len(name_warnings),
         "registry": "present" if memo.has_registry else "missing",
         "mode": settings.mode,
@@ -450,6 +456,85 @@ def _decide_pictures(
     return fresh
 
 
+def _decide_drawings(
+    files: list[OutputFile], settings: GateSettings, today: date, verdicts: dict[str, Verdict]
+) -> None:
+    """SVG files that passed their file check, drawn (``render_check.draw_svgs``) and
+    decided as photos are (``decision.check_files``), whether a page shows them or not:
+    a photo traced into paths is a face without a picture file. A drawing that cannot be
+    drawn is withheld. Drawings are kept by their bytes (``<cache>/drawn``), so a rebuild
+    starts no browser for unchanged ones."""
+    from .render_check import RenderCheckError, draw_svgs
+
+    drawings = [f for f in files if f.kind == Kind.SVG and verdicts[f.rel].publish]
+    if not drawings:
+        return
+    folder = settings.cache_dir / "drawn"
+    pngs: dict[str, Path] = {}
+    todo: dict[str, bytes] = {}
+    for f in drawings:
+        png = folder / f.sha256[:2] / f"{f.sha256}.png"
+        pngs[f.rel] = png
+        if not png.is_file():
+            todo[f.rel] = f.text if f.text is not None else f.path.read_bytes()
+    try:
+        drawn = draw_svgs(todo)
+    except RenderCheckError as exc:
+        drawn = {rel: str(exc) for rel in todo}
+    for rel, result in drawn.items():
+        if isinstance(result, str):
+            _withhold(verdicts[rel], f"it could not be drawn to be checked for faces: {result}")
+            pngs.pop(rel)
+            continue
+        pngs[rel].parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(pngs[rel], result)
+    if not pngs:
+        return
+    from face_engine.cache import FaceCache
+    from face_engine.decision import check_files
+
+    rels = sorted(pngs)
+    results = check_files(
+        [pngs[rel] for rel in rels],
+        load_snapshot(settings, today)[0],
+        settings,
+        progress=False,
+        display_names=[f"{rel} (as drawn)" for rel in rels],
+        hashes=[sha256_bytes(pngs[rel].read_bytes()) for rel in rels],
+        cache=FaceCache.for_settings(settings),
+    )
+    for rel, verdict in zip(rels, results, strict=True):
+        if not verdict.publish or verdict.blurred:
+            why = "; ".join(verdict.reasons) or "a face without consent"
+            _withhold(verdicts[rel], f"drawn, the drawing shows a face: {why}")
+
+
+def _stretched_check(settings: GateSettings, today: date):
+    """Step 4a (``stretched``): photos a page shows at another shape, decided at that
+    shape by the same verdict as every photo (the registry opened when first needed)."""
+    from .stretched import StretchedCheck
+
+    opened: list = []
+
+    def decide(paths, hashes, names):
+        from face_engine.cache import FaceCache
+        from face_engine.decision import check_files
+
+        if not opened:
+            opened.append(load_snapshot(settings, today)[0])
+        return check_files(
+            paths,
+            opened[0],
+            settings,
+            progress=False,
+            display_names=names,
+            hashes=hashes,
+            cache=FaceCache.for_settings(settings),
+        )
+
+    return StretchedCheck(settings.cache_dir / "stretched", decide)
+
+
 def _check_rendered(output, files, withheld, rewritten, verdicts, settings, today):
     """Step 4b (``render_check``): raises when a rendered page shows a face the gate
     did not pass; the photo rule (``match_face``) against the registry as of today."""
@@ -564,6 +649,10 @@ class _PageWork:
         self.rewritten: set[str] = set()
         self.unreadable: dict[str, str] = {}  # documents that cannot be read: withheld
         self.placeholders = 0
+        self.by_rel = {f.rel: f for f in files}
+        self.stretched = None  # a ``stretched.StretchedCheck``: photos shown at another shape
+        # (page, picture) -> why the page may not show the picture at the shape it does.
+        self.stretched_out: dict[tuple[str, str], str] = {}
 
     def run(self) -> None:
         for f in self.files:
@@ -603,7 +692,7 @@ class _PageWork:
                 uses_list.append({"page": f.rel, "kind": use.kind, "url": _short(use.url)})
             if is_blocked(
                 use, target, withheld=self.withheld, missing=missing, strict=self.settings.strict
-            ):
+            ) or self._stretched_out(f.rel, use, target):
                 key = (use.kind, use.url)
                 only_missing = target.kind == "local" and target.path in missing
                 blocked[key] = blocked.get(key, True) and only_missing
@@ -632,7 +721,28 @@ class _PageWork:
             self.rewritten.add(f.rel)
             self.placeholders += count
 
+    def _stretched_out(self, page: str, use: ImageUse, target) -> bool:
+        """Whether `page` shows the local photo at a shape at which it may not be shown."""
+        if not use.shown or self.stretched is None or target.kind != "local":
+            return False
+        picture = self.by_rel.get(target.path)
+        if picture is None or picture.kind != Kind.RASTER or target.path in self.withheld:
+            return False
+        reason = self.stretched.reason(picture.rel, picture.path, picture.source_sha256, use.shown)
+        if reason:
+            self.stretched_out[(page, picture.rel)] = reason
+        return bool(reason)
+
     def warn(self) -> None:
+        for (page, rel), reason in sorted(self.stretched_out.items()):
+            logger.warning(
+                "Consent gate withheld %s from %s: %s. The page shows the placeholder there; "
+                "show the photo at its own shape (width and height in proportion), or ask "
+                "the consent office to review it",
+                rel,
+                page,
+                reason,
+            )
         for rel, pages in sorted(self.missing_uses.items()):
             logger.warning(
                 "%s is used by %s but is not in the output (missing from content?): "

@@ -226,6 +226,9 @@ class ImageUse:
     attr: str = ""
     start: int = -1
     end: int = -1
+    # The size an <img> is drawn at, "WxH" in CSS pixels, when the element sets both (its
+    # width and height attributes, or its style attribute, which wins); else "".
+    shown: str = ""
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -514,6 +517,33 @@ def srcset_urls(value: str) -> list[str]:
     return urls
 
 
+# A width or height declaration in a style attribute, in pixels (or unitless 0-less
+# numbers, as quirks mode reads them); percentages, ems and calc() say nothing of the shape.
+_STYLE_SIZE = re.compile(
+    r"(?:^|;)\s*(width|height)\s*:\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*(?:!\s*important\s*)?(?=;|$)",
+    re.I,
+)
+_ATTR_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$", re.I)
+
+
+def shown_size(attrs: dict[str, str]) -> str:
+    """The size an element is drawn at, "WxH" in CSS pixels, from its width and height
+    attributes and its style attribute (the style wins, its last declaration of each);
+    "" when either is unknown. Style sheets are not read: a shape they give is the
+    rendered-page check's to see (``render_check``)."""
+    size: dict[str, float] = {}
+    for name in ("width", "height"):
+        match = _ATTR_SIZE.match(attrs.get(name, ""))
+        if match:
+            size[name] = float(match.group(1))
+    for name, value in _STYLE_SIZE.findall(attrs.get("style", "")):
+        size[name.lower()] = float(value)
+    width, height = size.get("width", 0.0), size.get("height", 0.0)
+    if width <= 0 or height <= 0:
+        return ""
+    return f"{width:g}x{height:g}"
+
+
 def _values(attr_list: list[Attribute], *names: str) -> Iterator[tuple[str, str]]:
     """(name, value) of every non-blank attribute with one of the names, duplicates too."""
     for attribute in attr_list:
@@ -533,11 +563,12 @@ def _uses_of(index: int, element: Element) -> Iterator[ImageUse]:
     tag, attrs, attr_list = element.tag, element.attrs, element.attr_list
     if tag == "img" or tag == "mglyph":
         alt = attrs.get("alt")
+        shown = shown_size(attrs)
         for name, url in _values(attr_list, "src", "data-src", "lowsrc", "dynsrc"):
-            yield ImageUse(index, "img", url, alt, attr=name)
+            yield ImageUse(index, "img", url, alt, attr=name, shown=shown)
         for name, value in _values(attr_list, "srcset", "data-srcset"):
             for url in srcset_urls(value):
-                yield ImageUse(index, "img", url, alt, via="srcset", attr=name)
+                yield ImageUse(index, "img", url, alt, via="srcset", attr=name, shown=shown)
     elif tag == "source":
         for name, value in _values(attr_list, "srcset"):
             for url in srcset_urls(value):

@@ -147,6 +147,87 @@ def chromium_available() -> bool:
     )
 
 
+# ---------------------------------------------------------------- drawings on their own
+
+# A drawing's longer side, as it is drawn to be face-checked: small icons are drawn larger
+# (a traced face in a 64 px icon is still found at 512), large drawings smaller.
+DRAWING_MIN_SIDE = 512
+DRAWING_MAX_SIDE = 2048
+_DRAWING_PAGE = (
+    "<!doctype html><html><body style='margin:0;background:#fff'>"
+    "<img id=d alt='' style='display:block'></body></html>"
+)
+_DRAWING_JS = """async ([url, low, high]) => {
+  const d = document.getElementById('d');
+  d.src = url;
+  try { await d.decode(); } catch (e) { return 'it cannot be drawn (' + e + ')'; }
+  const w = d.naturalWidth || 300, h = d.naturalHeight || 150;
+  const scale = Math.min(Math.max(1, low / Math.max(w, h)), high / Math.max(w, h));
+  d.style.width = Math.max(1, Math.round(w * scale)) + 'px';
+  d.style.height = Math.max(1, Math.round(h * scale)) + 'px';
+  return [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+}"""
+
+
+def draw_svgs(svgs: Mapping[str, bytes]) -> dict[str, bytes | str]:
+    """Every SVG file drawn by Chromium as a page's ``<img>`` draws it (no scripts, nothing
+    loaded from elsewhere), its longer side between ``DRAWING_MIN_SIDE`` and
+    ``DRAWING_MAX_SIDE``: rel -> PNG bytes, or why it could not be drawn. So a photo traced
+    into paths is searched for faces whether a page shows the drawing or not (a drawing
+    opened as a page of its own never finished its screenshot).
+
+    Raises RenderCheckError when Chromium is missing or does not start."""
+    import base64
+
+    if not svgs:
+        return {}
+    if not chromium_available():
+        raise RenderCheckError(
+            f"no Chromium at {chromium_path()}, which draws the site's SVG files to check "
+            "them for faces: install it (apt-get install chromium) or set CONSENT_CHROMIUM"
+        )
+    from playwright.sync_api import sync_playwright
+
+    drawn: dict[str, bytes | str] = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=CHROMIUM_ARGS
+            )
+            try:
+                context = browser.new_context(
+                    viewport={"width": DRAWING_MAX_SIDE, "height": DRAWING_MAX_SIDE},
+                    device_scale_factor=1,
+                    java_script_enabled=True,
+                    offline=True,
+                )
+                page = context.new_page()
+                page.set_content(_DRAWING_PAGE)
+                for rel, data in sorted(svgs.items()):
+                    url = "data:image/svg+xml;base64," + base64.b64encode(data).decode()
+                    try:
+                        size = page.evaluate(_DRAWING_JS, [url, DRAWING_MIN_SIDE, DRAWING_MAX_SIDE])
+                        if isinstance(size, str):
+                            drawn[rel] = size
+                            continue
+                        drawn[rel] = page.screenshot(
+                            clip={"x": 0, "y": 0, "width": size[0], "height": size[1]},
+                            type="png",
+                            timeout=SCREENSHOT_TIMEOUT_MS,
+                        )
+                    except Exception as exc:  # noqa: BLE001 - this drawing is withheld
+                        drawn[rel] = f"Chromium could not draw it ({type(exc).__name__}: {exc})"
+            finally:
+                browser.close()
+    except RenderCheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the browser itself failed: the caller decides
+        raise RenderCheckError(
+            f"Chromium ({chromium_path()}) could not draw the site's SVG files ({exc})"
+        ) from exc
+    return drawn
+
+
 # ---------------------------------------------------------------- the loopback server
 
 

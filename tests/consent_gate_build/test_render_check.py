@@ -140,12 +140,15 @@ def _sprite_route(folder: Path) -> str:
 
 
 def _squeeze_route(folder: Path) -> str:
+    # Stretched back by a style sheet, which the gate does not read (a shape given in the
+    # element itself is the gate's: test_a_squeezed_photo_shown_at_its_true_shape_...).
     photo = rh.portrait(width=320)
     squeezed = photo.resize((photo.width // 4, photo.height), Image.Resampling.LANCZOS)
     rh.save_jpeg(squeezed, folder / "images" / "thin.jpg")
     return (
-        f'<img src="/images/thin.jpg" alt="" '
-        f'style="width:{photo.width}px;height:{photo.height}px;max-width:none">'
+        f"<style>.thin {{ width: {photo.width}px; height: {photo.height}px; "
+        "max-width: none; }</style>"
+        '<img class="thin" src="/images/thin.jpg" alt="">'
     )
 
 
@@ -386,3 +389,95 @@ def test_without_chromium_a_strict_build_fails_and_a_dev_build_says_so(site, fac
     assert dev.returncode == 0, dev.log[-2000:]
     assert "rendered pages were NOT face-checked" in dev.log
     assert dev.report["summary"]["render_check"]["ran"] is False
+
+
+def test_a_squeezed_photo_shown_at_its_true_shape_is_withheld_from_that_page(
+    site, face_cache, encodings
+):
+    """A stranger's photo stored at a quarter of its width holds no face the detector
+    finds; a page that sets its true width and height shows one. The gate checks a copy
+    at the shape the page shows and puts the placeholder there (without that, the
+    rendered-page check fails the build)."""
+    root, content, registry = site
+    planted = root / "content-stretched"
+    shutil.copytree(content, planted)
+    photo = rh.portrait(width=320)
+    squeezed = photo.resize((photo.width // 4, photo.height), Image.Resampling.LANCZOS)
+    rh.save_jpeg(squeezed, planted / "images" / "thin.jpg")
+    write_article(
+        planted,
+        "stretched",
+        "Sports day.\n\n"
+        f'<img src="/images/thin.jpg" alt="Sports day" width="{photo.width}" '
+        f'height="{photo.height}" style="width:{photo.width}px;height:{photo.height}px;'
+        'max-width:none">\n',
+    )
+    build = build_site(planted, root, "stretched", registry, face_cache, extra=RENDER, check=False)
+    assert build.returncode == 0, build.log[-3000:]
+    page = build.page("stretched")
+    assert "thin.jpg" not in page and "photo-withheld" in page
+    assert (build.output / "images" / "thin.jpg").is_file()
+    assert "Consent gate withheld images/thin.jpg from news/2026/stretched/index.html" in (
+        build.log
+    )
+    found = build.report["summary"]["stretched_withheld"]
+    assert {e["image"] for e in found} == {"images/thin.jpg"}
+    (entry,) = [e for e in found if e["page"] == "news/2026/stretched/index.html"]
+    # The feeds carry the entry's HTML, and the placeholder with it.
+    assert {e["page"] for e in found} - {entry["page"]} <= {
+        p.relative_to(build.output).as_posix() for p in build.output.rglob("*.xml")
+    }
+    for feed in build.output.rglob("*.xml"):
+        assert "thin.jpg" not in feed.read_text(encoding="utf-8"), feed
+    assert "stretched to" in entry["reason"]
+    assert build.report["summary"]["render_check"]["ran"]
+    # Independently of the gate's code: what Chromium shows of both pages.
+    faces = rh.screenshot_faces(build.output, ["news/2026/stretched/index.html"])
+    assert not rh.unconsented(faces, encodings)
+
+
+def test_a_drawing_that_traces_a_face_is_withheld_though_no_page_shows_it(
+    site, face_cache, encodings
+):
+    """An SVG file of traced paths holds no picture file, and no page shows it: the gate
+    draws every SVG file in Chromium and decides the drawing as a photo. It does so in a
+    preview build too (the rendered-page check off), and withholds a drawing it cannot
+    draw."""
+    root, content, registry = site
+    planted = root / "content-drawings"
+    shutil.copytree(content, planted)
+    (planted / "images" / "traced.svg").write_text(
+        rh.traced_svg(rh.portrait(width=300)), encoding="utf-8"
+    )
+    (planted / "images" / "plain.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        '<circle cx="32" cy="32" r="20" fill="teal"/></svg>',
+        encoding="utf-8",
+    )
+    build = build_site(planted, root, "drawings", registry, face_cache, check=False)
+    assert build.returncode == 0, build.log[-3000:]
+    assert not (build.output / "images" / "traced.svg").exists()
+    assert (build.output / "images" / "plain.svg").is_file()
+    assert (build.output / "theme" / "images" / "logo.svg").is_file()
+    images = {image["output_path"]: image for image in build.report["images"]}
+    traced = images["images/traced.svg"]
+    assert traced["verdict"] == "withhold"
+    assert any("drawn, the drawing shows a face" in r for r in traced["reasons"]), traced
+    assert "Consent gate withheld images/traced.svg" in build.log
+    assert not build.report["summary"]["render_check"]["ran"]
+
+    # Without a browser to draw them, drawings are withheld (a fresh cache: none drawn).
+    blind = build_site(
+        planted,
+        root,
+        "drawings-blind",
+        registry,
+        root / "cache-drawings-blind",
+        env={"CONSENT_CHROMIUM": str(root / "no-such-chromium")},
+        check=False,
+    )
+    assert blind.returncode == 0, blind.log[-3000:]
+    assert not list(blind.output.rglob("*.svg"))
+    reasons = {image["output_path"]: image["reasons"] for image in blind.report["images"]}
+    assert any("could not be drawn" in r for r in reasons["images/plain.svg"])
+    assert "apt-get install chromium" in " ".join(reasons["images/plain.svg"])
