@@ -216,7 +216,8 @@ def _run(
             )
 
     memo = _decide_pictures(files, built, settings, today, progress, verdicts)
-    _decide_drawings(files, settings, today, verdicts)
+    copies = _CopyDecider(settings, today)
+    _decide_drawings(files, settings, copies, verdicts)
     if not memo.has_registry:
         logger.warning(
             "no consent registry at %s: every photo with a face is withheld; see consent/README.md",
@@ -248,8 +249,9 @@ def _run(
 
     # 4. Pages, feeds and style sheets.
     pages = _PageWork(output, files, withheld, settings, siteurl, placeholders)
-    pages.stretched = _stretched_check(settings, today)
+    pages.stretched = _stretched_check(settings, copies)
     pages.run()
+    copies.memo.save()
     harden_site(
         files,
         withheld,
@@ -457,7 +459,10 @@ def _decide_pictures(
 
 
 def _decide_drawings(
-    files: list[OutputFile], settings: GateSettings, today: date, verdicts: dict[str, Verdict]
+    files: list[OutputFile],
+    settings: GateSettings,
+    copies: _CopyDecider,
+    verdicts: dict[str, Verdict],
 ) -> None:
     """SVG files that passed their file check, drawn (``render_check.draw_svgs``) and
     decided as photos are (``decision.check_files``), whether a page shows them or not:
@@ -488,51 +493,64 @@ def _decide_drawings(
             continue
         pngs[rel].parent.mkdir(parents=True, exist_ok=True)
         write_atomic(pngs[rel], result)
-    if not pngs:
-        return
-    from face_engine.cache import FaceCache
-    from face_engine.decision import check_files
-
     rels = sorted(pngs)
-    results = check_files(
-        [pngs[rel] for rel in rels],
-        load_snapshot(settings, today)[0],
-        settings,
-        progress=False,
-        display_names=[f"{rel} (as drawn)" for rel in rels],
-        hashes=[sha256_bytes(pngs[rel].read_bytes()) for rel in rels],
-        cache=FaceCache.for_settings(settings),
-    )
-    for rel, verdict in zip(rels, results, strict=True):
-        if not verdict.publish or verdict.blurred:
-            why = "; ".join(verdict.reasons) or "a face without consent"
+    reasons = copies.decide([pngs[rel] for rel in rels], [f"{rel} (as drawn)" for rel in rels])
+    for rel, why in zip(rels, reasons, strict=True):
+        if why:
             _withhold(verdicts[rel], f"drawn, the drawing shows a face: {why}")
 
 
-def _stretched_check(settings: GateSettings, today: date):
-    """Step 4a (``stretched``): photos a page shows at another shape, decided at that
-    shape by the same verdict as every photo (the registry opened when first needed)."""
-    from .stretched import StretchedCheck
+class _CopyDecider:
+    """Decides the pictures the gate makes from the build's files (SVG files drawn, photos
+    stretched to a page's shape) by the photo verdict (``decision.check_files``); what
+    it decided is remembered by the copies' hashes (``memo.CopyVerdicts``), so a rebuild
+    opens the registry only for new copies."""
 
-    opened: list = []
+    def __init__(self, settings: GateSettings, today: date) -> None:
+        from face_engine.config import MODEL_VERSION
 
-    def decide(paths, hashes, names):
+        from .memo import CopyVerdicts
+
+        self.settings, self.today = settings, today
+        self.memo = CopyVerdicts(settings.cache_dir, memo_key(settings, today, MODEL_VERSION))
+        self._snapshot: RegistrySnapshot | None = None
+
+    def decide(self, paths: list[Path], names: list[str]) -> list[str]:
+        """For each copy: "" when it passes, else why it is withheld."""
+        hashes = [sha256_bytes(Path(path).read_bytes()) for path in paths]
+        found = [self.memo.get(digest) for digest in hashes]
+        todo = [i for i, reason in enumerate(found) if reason is None]
+        if not todo:
+            return [str(reason) for reason in found]
         from face_engine.cache import FaceCache
         from face_engine.decision import check_files
 
-        if not opened:
-            opened.append(load_snapshot(settings, today)[0])
-        return check_files(
-            paths,
-            opened[0],
-            settings,
+        if self._snapshot is None:
+            self._snapshot = load_snapshot(self.settings, self.today)[0]
+        cache = FaceCache.for_settings(self.settings)
+        results = check_files(
+            [paths[i] for i in todo],
+            self._snapshot,
+            self.settings,
             progress=False,
-            display_names=names,
-            hashes=hashes,
-            cache=FaceCache.for_settings(settings),
+            display_names=[names[i] for i in todo],
+            hashes=[hashes[i] for i in todo],
+            cache=cache,
         )
+        for i, verdict in zip(todo, results, strict=True):
+            passes = verdict.publish and not verdict.blurred
+            found[i] = "" if passes else "; ".join(verdict.reasons) or "a face without consent"
+            if cache.path_for(hashes[i]).exists():  # decided from face work, not an error
+                self.memo.put(hashes[i], str(found[i]))
+        return [str(reason) for reason in found]
 
-    return StretchedCheck(settings.cache_dir / "stretched", decide)
+
+def _stretched_check(settings: GateSettings, copies: _CopyDecider):
+    """Step 4a (``stretched``): photos a page shows at another shape, decided at that
+    shape by the same verdict as every photo."""
+    from .stretched import StretchedCheck
+
+    return StretchedCheck(settings.cache_dir / "stretched", copies.decide)
 
 
 def _check_rendered(output, files, withheld, rewritten, verdicts, settings, today):

@@ -156,3 +156,36 @@ class VerdictMemo:
             "entries": self.entries,
         }
         write_cache_json(path, data)
+
+
+class CopyVerdicts:
+    """What the gate decided about the pictures it makes from a build's files (an SVG file
+    drawn, a photo stretched to the shape a page shows it at), by the copy's SHA-256, under
+    a ``memo_key``: a rebuild decides unchanged copies without opening the registry. One
+    file (``<cache>/copy-verdicts.json``); another key starts it afresh."""
+
+    FILE_NAME = "copy-verdicts.json"
+
+    def __init__(self, cache_dir: Path, key: str) -> None:
+        self.path = Path(cache_dir) / self.FILE_NAME
+        self.key = key
+        self.known: dict[str, str] = {}  # sha256 -> "" (passes) or why it is withheld
+        self.changed = False
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("key") == key and isinstance(data.get("copies"), dict):
+                self.known = {str(k): str(v) for k, v in data["copies"].items()}
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self, sha256: str) -> str | None:
+        """ "" when the copy passed, why not when it did not, None when it is not known."""
+        return self.known.get(sha256)
+
+    def put(self, sha256: str, reason: str) -> None:
+        self.known[sha256] = reason
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            write_cache_json(self.path, {"key": self.key, "copies": self.known})

@@ -66,11 +66,12 @@ def stretched_size(stored: tuple[int, int], shown: tuple[float, float]) -> tuple
 class StretchedCheck:
     """Decides the stretched copies of a build's photos, once per (photo, shape).
 
-    `decide(paths, hashes, names)` is the face engine's verdict for files
-    (``decision.check_files`` with the build's registry snapshot and settings)."""
+    `decide(paths, names)` gives, for each file, "" when the photo verdict
+    (``decision.check_files``, the build's registry and settings) publishes it and
+    blurs nothing, else why it is withheld."""
 
     cache_dir: Path
-    decide: Callable[[list[Path], list[str], list[str]], list]
+    decide: Callable[[list[Path], list[str]], list[str]]
     found: dict[tuple[str, tuple[int, int]], str | None] = field(default_factory=dict)
     checked: int = 0
 
@@ -98,22 +99,18 @@ class StretchedCheck:
     def _check(
         self, rel: str, path: Path, source_sha256: str, stored, target: tuple[int, int]
     ) -> str | None:
-        from face_engine.model import sha256_bytes
-
         shape = f"{target[0]}x{target[1]}"
         stored_shape = f"{stored[0]}x{stored[1]}"
         name = f"{rel} at {shape} (stored {stored_shape})"
         try:
             copy = self._copy(path, source_sha256, target)
-            digest = sha256_bytes(copy.read_bytes())
-            (verdict,) = self.decide([copy], [digest], [name])
+            (why,) = self.decide([copy], [name])
         except Exception as exc:  # noqa: BLE001 - fail closed: any error withholds
             logger.debug("stretched copy of %s: %s", rel, exc, exc_info=True)
             return f"its copy at the shape the page shows ({shape}) could not be checked ({exc})"
         self.checked += 1
-        if verdict.publish and not verdict.blurred:
+        if not why:
             return None
-        why = "; ".join(verdict.reasons) or "a face without consent"
         return (
             f"the page shows it stretched to {shape} from {stored_shape}, and at that shape {why}"
         )

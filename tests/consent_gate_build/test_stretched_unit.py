@@ -53,12 +53,9 @@ def test_a_stretched_copy_is_decided_once_and_an_error_withholds(tmp_path):
     Image.new("RGB", (80, 400), "grey").save(photo)
     seen = []
 
-    class Verdict:
-        publish, blurred, reasons = False, [], ["an unknown face"]
-
-    def decide(paths, hashes, names):
+    def decide(paths, names):
         seen.append((Image.open(paths[0]).size, names[0]))
-        return [Verdict()]
+        return ["an unknown face"]
 
     check = StretchedCheck(tmp_path / "cache", decide)
     reason = check.reason("images/thin.png", photo, "ab" * 32, "320x400")
@@ -67,7 +64,7 @@ def test_a_stretched_copy_is_decided_once_and_an_error_withholds(tmp_path):
     assert seen == [((320, 400), "images/thin.png at 320x400 (stored 80x400)")]
     assert check.reason("images/thin.png", photo, "ab" * 32, "80x400") is None
 
-    def broken(paths, hashes, names):
+    def broken(paths, names):
         raise RuntimeError("the detector stopped")
 
     failing = StretchedCheck(tmp_path / "cache2", broken)
