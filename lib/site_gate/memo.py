@@ -67,7 +67,11 @@ def _deciding_code() -> str:
     for source in (
         engine / "decision.py",  # the rules
         engine / "model.py",  # consent records and verdicts
-        registry / "registry.py",  # the snapshot: which records and approvals count
+        # The snapshot: which records and approvals count (``Registry.snapshot`` reads the
+        # rows whose seals hold).
+        registry / "queries.py",
+        registry / "records.py",
+        registry / "seals.py",
         registry / "snapshot.py",
         Path(__file__).parent / "output_scan.py",  # students' name parts
         Path(__file__),

@@ -163,14 +163,14 @@ def test_workspace_decisions_use_the_one_day_and_refuse_a_wrong_clock(paths, mon
 
 
 def test_a_back_dated_audit_entry_is_refused_but_a_withdrawal_never_waits(paths, monkeypatch):
-    import consent_registry.registry as registry_module
+    import consent_registry.audit as audit_module
 
     with Registry.open(paths["registry"], paths["key_file"]) as registry:
         registry.add("S1", "Some One", [fake_encoding(1)])
         registry.add("S2", "Other One", [fake_encoding(2)])
         log = registry.audit_log()
         earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
-        monkeypatch.setattr(registry_module, "_now", lambda: earlier)
+        monkeypatch.setattr(audit_module, "_now", lambda: earlier)
         with pytest.raises(RegistryError, match="earlier than the registry's newest audit"):
             registry.add("S1", "Some One", [fake_encoding(3)], replace=True)
         with pytest.raises(RegistryError, match="earlier than the registry's newest audit"):
