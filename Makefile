@@ -45,13 +45,14 @@ endif
 BUILD_ENV = $(if $(BUILD_REGISTRY_ENV),env $(BUILD_REGISTRY_ENV) ,)
 .PHONY: publish-local s3-status s3-stop
 
-.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-deps lint bench settings-doc s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
+.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-nightly test-deps lint bench settings-doc s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
 
 help:
 	@echo 'Usage:'
 	@echo '   make demo          build the sample site through the consent gate, publish it to a local S3 server, serve it'
 	@echo '   make test          set up everything and run the whole test suite'
 	@echo '   make test-fast     the quick tests: no site builds, browser or S3 server'
+	@echo '   make test-nightly  the whole test suite with axe-core on every page (make test: one of each kind)'
 	@echo '   make html          (re)generate the web site into output/'
 	@echo '   make clean         remove the generated files'
 	@echo '   make regenerate    regenerate files upon modification'
@@ -113,6 +114,11 @@ lint: bootstrap
 
 test: test-deps lint
 	$(RUN) pytest -q
+
+# Nightly: the whole suite with axe-core run on every page of the sample site, where
+# `make test` runs it on one page of each kind (tests/site/test_accessibility.py).
+test-nightly: test-deps lint
+	AXE_ALL_PAGES=1 $(RUN) pytest -q
 
 # The inner loop while working: no site builds, no browser, no S3 server (see the markers
 # in tests/conftest.py); `make test` runs everything.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FACES = ROOT.parent / "shared" / "faces"
+
+
+FEED_CACHE_SETTINGS = ("LUNCH_CACHE_PATH", "ATHLETICS_CACHE_PATH", "EVENTS_CACHE_PATH")
+# One face cache for every build of a test session (set by `_session_face_cache`): the same
+# photo is examined once per session, and nothing is written into the checkout's .cache/.
+_FACE_CACHE: list[Path] = []
+
+
+def _face_cache_dir(output: Path) -> Path:
+    return _FACE_CACHE[0] if _FACE_CACHE else output.parent / f"{output.name}.face-cache"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_face_cache(tmp_path_factory) -> Path:
+    _FACE_CACHE[:] = [tmp_path_factory.mktemp("session-face-cache")]
+    return _FACE_CACHE[0]
 
 
 def manifest_path(output: Path) -> Path:
@@ -43,12 +60,19 @@ def run_pelican(
         str(settings_file or ROOT / "pelicanconf.py"),
     ]
     # The gate's report and publish manifest beside the output, never in the project's
-    # reports/ folder, which parallel builds would share.
-    extra = {
+    # reports/ folder, which parallel builds would share; the face cache in the session's
+    # temporary folder, never the project's .cache/ (CONSENT_ROOT is the checkout).
+    defaults = {
         "CONSENT_REPORT_PATH": str(output.parent / f"{output.name}.report.json"),
         "CONSENT_MANIFEST_PATH": str(manifest_path(output)),
-        **(extra or {}),
+        "CONSENT_CACHE_DIR": str(_face_cache_dir(output)),
     }
+    if content is None:
+        # The feed plugins keep fetched feeds and the athletics revisions next to the
+        # content folder: for the project's own content/, beside the output instead.
+        feeds = str(output.parent / f"{output.name}.feeds")
+        defaults |= {key: feeds for key in FEED_CACHE_SETTINGS}
+    extra = {**defaults, **(extra or {})}
     # One -e with every pair: Pelican keeps only the last -e option given.
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
     full_env = {**os.environ, **(env or {})}
@@ -58,6 +82,66 @@ def run_pelican(
     return proc
 
 
+def fresh_copy(dest: Path) -> Path:
+    """The checkout's files as a clone would have them (tracked and new, none of the ignored:
+    no output, registries, caches or server data), mtimes kept so make sees the environment
+    as synced, with the checkout's environment linked in. For the programs that write into
+    the project they run in (`make demo` seeds consent/ and content/images/gallery/)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, files):
+        source = ROOT / name.decode()
+        if source.is_file():
+            target = dest / name.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+def copy_env(copy: Path) -> dict[str, str]:
+    """The environment for a program run in `copy`: its own packages first on the path, and
+    no consent registry of the caller's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
+    env["PYTHONPATH"] = os.pathsep.join(str(copy / f) for f in ("lib", "plugins", "apps", "."))
+    return env
+
+
+@pytest.fixture(scope="session")
+def project_copy(tmp_path_factory) -> Path:
+    """One fresh copy of the project for the session's `make demo` runs (they write its
+    demo registry and gallery photos there, never into the checkout); its face cache is the
+    session's, so the demo's photos are examined once."""
+    copy = fresh_copy(tmp_path_factory.mktemp("project") / "site")
+    (copy / ".cache").mkdir()
+    (copy / ".cache" / "consent").symlink_to(_face_cache_dir(copy / "output"))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def local_s3(tmp_path_factory):
+    """A real SeaweedFS server on 127.0.0.1, one for the whole test session."""
+    from s3_publish.local_s3 import LocalS3
+
+    server = LocalS3(tmp_path_factory.mktemp("s3data"), public_buckets=["public-site"])
+    with server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(local_s3) -> str:
+    """A fresh, empty bucket on the session's local S3 server."""
+    import uuid
+
+    name = f"site-{uuid.uuid4().hex[:12]}"
+    local_s3.create_bucket(name)
+    return name
+
+
 @pytest.fixture
 def shared_faces() -> Path:
     if not SHARED_FACES.is_dir():
@@ -65,26 +149,100 @@ def shared_faces() -> Path:
     return SHARED_FACES
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """The real Debian chromium, started once for the session (each test opens its own
+    context, so cookies, viewports and routes never carry over)."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, missing_tools
+
+    problem = missing_tools()
+    if problem:
+        pytest.fail(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory):
+    """The sample site built on a school day, once per day for the whole session:
+    `sample_site("2026-11-30T07:30")` is the output folder (SITE_DATE; no argument: the
+    site tests' day). Shared by every test that asks for that day, so read it only."""
+    from tests.site.helpers import SAMPLE_DATE, build
+
+    built: dict[str, Path] = {}
+
+    def build_sample(site_date: str = SAMPLE_DATE) -> Path:
+        if site_date not in built:
+            output = tmp_path_factory.mktemp("sample-site") / "output"
+            build(output, site_date=site_date)
+            built[site_date] = output
+        return built[site_date]
+
+    return build_sample
+
+
 # What a test reaches, read from the source of the test and of every fixture it uses
 # (transitively), so a new test is sorted without anyone remembering to mark it.
-# `make test-fast` leaves out the first three; `make test` runs everything.
+# `make test-fast` leaves out the first three; `make test` runs everything. Patterns are
+# regular expressions (a build started as `python -m pelican` too).
 REACHES = {
-    "build": ("run_pelican", "build_site", "build_sample", "pelican.Pelican", "tools.demo"),
-    "browser": ("chromium", "playwright"),
-    "s3": ("LocalS3", "local_s3", "s3_server", "seaweed"),
-    "face": ("face_engine", "face_recognition", "encodings"),
+    "build": (
+        r"run_pelican",
+        r"build_site",
+        r"build_sample",
+        r"pelican\.Pelican",
+        r"tools\.demo",
+        r'"-m",\s*"pelican"',
+        r"\bmake\(",
+    ),
+    "browser": (r"chromium", r"playwright"),
+    "s3": (r"LocalS3", r"local_s3", r"s3_server", r"seaweed"),
+    "face": (r"face_engine", r"face_recognition", r"encodings"),
 }
 
 
+def _names(code) -> set[str]:
+    """The global and attribute names `code` uses, nested functions and lambdas included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+def _in_tests(obj) -> bool:
+    code = getattr(obj, "__code__", None)
+    return code is not None and Path(code.co_filename).is_relative_to(ROOT / "tests")
+
+
 def _called_helpers(function) -> list:
-    """The functions of the test tree that `function` calls by name (one level)."""
+    """The functions of the test tree that `function` calls by name, directly, as an
+    attribute of a test helper module (`rh.screenshot_faces`) or imported inside it; one
+    level."""
+    import types
+
     code = getattr(function, "__code__", None)
+    if code is None:
+        return []
+    names = _names(code)
+    scope = getattr(function, "__globals__", {})
     found = []
-    for name in code.co_names if code else ():
-        helper = getattr(function, "__globals__", {}).get(name)
-        helper_code = getattr(helper, "__code__", None)
-        if helper_code and Path(helper_code.co_filename).is_relative_to(ROOT / "tests"):
-            found.append(helper)
+    for name in names:
+        # A name imported inside the function (`from tests.feeds.conftest import build`)
+        # shows only its module's name among the globals: take the module then.
+        value = scope.get(name, sys.modules.get(name) if name.startswith("tests.") else None)
+        if _in_tests(value):
+            found.append(value)
+        elif isinstance(value, types.ModuleType) and str(getattr(value, "__file__", "")).startswith(
+            str(ROOT / "tests")
+        ):
+            found += [
+                getattr(value, attr) for attr in names if _in_tests(getattr(value, attr, None))
+            ]
     return found
 
 
@@ -110,8 +268,61 @@ def _reached_source(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    import re
+
+    patterns = {marker: re.compile("|".join(words)) for marker, words in REACHES.items()}
     for item in items:
         text = _reached_source(item)
-        for marker, words in REACHES.items():
-            if marker not in item.keywords and any(word in text for word in words):
+        for marker, pattern in patterns.items():
+            if marker not in item.keywords and pattern.search(text):
                 item.add_marker(getattr(pytest.mark, marker))
+
+
+# The same three, as a started program's command line shows them: a test that starts one
+# without its marker fails, so `make test-fast` cannot quietly grow builds, browsers or
+# servers again (the markers above are read from the source, and source can hide a call).
+STARTS = {
+    "build": r"(-m\s+|/)pelican\b|tools\.demo",
+    "browser": r"chromium|playwright",
+    "s3": r"\bweed\b|seaweedfs",
+}
+_STARTED: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "subprocess.Popen" and _STARTED:
+        command = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
+        _STARTED[-1].append(" ".join(str(part) for part in (args[0], *command)))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    import re
+
+    _STARTED.append([])
+    try:
+        yield
+    finally:
+        started = _STARTED.pop()
+    for marker, pattern in STARTS.items():
+        unmarked = [c for c in started if re.search(pattern, c)]
+        if unmarked and marker not in item.keywords:
+            item.config._unmarked_starts = getattr(item.config, "_unmarked_starts", [])
+            item.config._unmarked_starts.append((item.nodeid, marker, unmarked[0][:200]))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for nodeid, marker, command in getattr(config, "_unmarked_starts", []):
+        terminalreporter.write_line(
+            f"{nodeid} started `{command}` but is not marked {marker}: add the word that "
+            f"starts it to REACHES[{marker!r}] in tests/conftest.py (or mark the test)",
+            red=True,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if getattr(session.config, "_unmarked_starts", []) and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

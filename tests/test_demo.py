@@ -1,16 +1,16 @@
 """End to end: `make demo`'s script builds the sample site through the consent gate and
-publishes it to a real local S3 server; one demo photo is published, the other withheld."""
+publishes it to a real local S3 server; one demo photo is published, the other withheld.
+It runs in a fresh copy of the project, as it seeds the demo registry and photos there."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import copy_env
 
 
-def test_demo_builds_gates_and_publishes(tmp_path):
+def test_demo_builds_gates_and_publishes(tmp_path, project_copy):
     output = tmp_path / "output"
     proc = subprocess.run(
         [
@@ -23,7 +23,8 @@ def test_demo_builds_gates_and_publishes(tmp_path):
             "--s3-data",
             str(tmp_path / "s3"),
         ],
-        cwd=ROOT,
+        cwd=project_copy,
+        env=copy_env(project_copy),
         capture_output=True,
         text=True,
         timeout=600,

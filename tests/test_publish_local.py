@@ -6,13 +6,14 @@ are junk throughout: the local server uses its own credentials."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import fresh_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -31,26 +32,6 @@ JUNK_AWS = {
     "AWS_PROFILE": "no-such-profile",
     "AWS_DEFAULT_REGION": "xx-junk-1",
 }
-
-
-def fresh_copy(dest: Path) -> Path:
-    """The checkout's files as a clone would have them (tracked and new, none of the ignored:
-    no output, registries, caches or server data), mtimes kept so make sees the environment
-    as synced, with the checkout's environment linked in."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, files):
-        source = ROOT / name.decode()
-        if source.is_file():
-            target = dest / name.decode()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    return dest
 
 
 def free_port() -> int:

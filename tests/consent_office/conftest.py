@@ -15,9 +15,6 @@ import pytest
 from consent_office.accounts import Accounts, office_db_path
 from consent_office.settings import OfficeSettings
 
-# The real SeaweedFS server of the publishing tests, for the takedown test.
-from tests.publish.conftest import local_s3, s3_bucket  # noqa: F401
-
 PASSWORD = "correct horse battery"
 VIEWER_PASSWORD = "quiet reader of ledgers"
 

@@ -21,22 +21,12 @@ from consent_registry.registry import Registry
 from face_engine import faces
 from face_engine.model import sha256_bytes
 
-from tests.conftest import ROOT, SHARED_FACES
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS
+from tests.conftest import SHARED_FACES
 from tests.consent_office.conftest import PASSWORD, serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-AXE_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 8),
-  }));
-}"""
 KIT_AND_ROSE = SHARED_FACES / "groups" / "kit_and_rose.jpg"
 # Words of letters that the layout broke across two lines (ids, hashes and paths may wrap).
 BROKEN_WORDS = r"""() => {
@@ -59,20 +49,6 @@ BROKEN_WORDS = r"""() => {
   }
   return broken.slice(0, 10);
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"Debian chromium is missing at {CHROMIUM}: run `make test-deps`")
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` (or `make test-deps`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, url: str, user: str = "m.chen", password: str = PASSWORD) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.site.helpers import build, serve
-from tests.site.test_accessibility import AXE, AXE_RUN, WCAG_TAGS, browser, describe  # noqa: F401
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
 
@@ -17,10 +17,8 @@ WIDTHS = (1280, 375)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("events-browser") / "output"
-    build(out, site_date=TODAY)
-    return out
+def site(sample_site):
+    return sample_site(TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +26,7 @@ def base_url(site):
     yield from serve(site)
 
 
-def new_page(browser, base_url: str, width: int):  # noqa: F811 - the shared fixture
+def new_page(browser, base_url: str, width: int):
     # axe is injected as an inline script, which the site's own policy (CSP) refuses.
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -54,7 +52,7 @@ def calendar_pages(site) -> list[str]:
     return pages
 
 
-def test_month_grid_navigates_with_previous_and_next(browser, base_url):  # noqa: F811
+def test_month_grid_navigates_with_previous_and_next(browser, base_url):
     context, page, outside = new_page(browser, base_url, 1280)
     try:
         page.goto(f"{base_url}/calendar/")
@@ -83,7 +81,7 @@ def test_month_grid_navigates_with_previous_and_next(browser, base_url):  # noqa
     assert not outside
 
 
-def test_on_a_phone_each_day_links_to_its_events(browser, base_url):  # noqa: F811
+def test_on_a_phone_each_day_links_to_its_events(browser, base_url):
     context, page, _ = new_page(browser, base_url, 375)
     try:
         page.goto(f"{base_url}/calendar/2026-12/")
@@ -102,7 +100,7 @@ def test_on_a_phone_each_day_links_to_its_events(browser, base_url):  # noqa: F8
         context.close()
 
 
-def test_category_filter_shows_one_category(browser, base_url):  # noqa: F811
+def test_category_filter_shows_one_category(browser, base_url):
     context, page, _ = new_page(browser, base_url, 1280)
     try:
         page.goto(f"{base_url}/calendar/")
@@ -122,7 +120,7 @@ def test_category_filter_shows_one_category(browser, base_url):  # noqa: F811
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_calendar_pages_are_axe_clean_without_sideways_scrolling(
-    browser,  # noqa: F811
+    browser,
     site,
     base_url,
     width,

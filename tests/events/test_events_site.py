@@ -17,10 +17,8 @@ PUBLIC = PRODUCTION_URL.removeprefix("https://")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("events") / "output"
-    build(out, site_date=TODAY)
-    return out
+def site(sample_site) -> Path:
+    return sample_site(TODAY)
 
 
 def items(html: str) -> list[str]:

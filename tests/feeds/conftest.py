@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_pelican
+from tests.conftest import ROOT, run_pelican
 
 FEED_PLUGINS = ["lunch_menu", "athletics"]
 SAMPLE_DATE = "2026-11-23"
@@ -62,3 +63,14 @@ def build(content: Path, output: Path, site_date: str = SAMPLE_DATE):
         extra={"PLUGINS": FEED_PLUGINS},
         env={"SITE_DATE": site_date, "COLUMNS": "400"},  # COLUMNS: unwrapped log lines
     )
+
+
+@pytest.fixture(scope="session")
+def feed_sample(tmp_path_factory):
+    """A copy of the sample content built once for the session with the feed plugins on
+    SAMPLE_DATE: (output, finished pelican process, content copy). Read it only."""
+    tmp = tmp_path_factory.mktemp("feed-sample")
+    content = tmp / "content"
+    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("gallery"))
+    proc = build(content, tmp / "out")
+    return tmp / "out", proc, content

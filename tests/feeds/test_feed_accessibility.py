@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import functools
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.feeds.conftest import build
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = [
     "",
     "lunch/",
@@ -27,12 +21,6 @@ PAGES = [
     "athletics/varsity-football/",
     "athletics/away-games/",
 ]
-AXE_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return result.violations.map(v => ({
-    id: v.id, help: v.help, targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
-  }));
-}"""
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -41,31 +29,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("feeds-a11y")
-    content = tmp / "content"
-    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("gallery"))
-    build(content, tmp / "out")
-    handler = functools.partial(QuietHandler, directory=str(tmp / "out"))
+def served_site(feed_sample):
+    out, _, _ = feed_sample
+    handler = functools.partial(QuietHandler, directory=str(out))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists() or not AXE.is_file():
-        pytest.fail(f"needs {CHROMIUM} and {AXE}: run `make test-deps`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
 
 
 def loopback_only(route) -> None:

@@ -149,40 +149,35 @@ def test_page_and_calendar_show_titles_as_headings(vendor_site):
 
 
 @pytest.mark.browser
-def test_phone_length_of_today_and_the_week(vendor_site):
-    from playwright.sync_api import sync_playwright
-
-    from tests.site.test_accessibility import CHROMIUM, CHROMIUM_ARGS
-
+def test_phone_length_of_today_and_the_week(vendor_site, browser):
     for base in serve(vendor_site):
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport=PHONE)
-                page.goto(f"{base}/lunch/")
-                facts = page.evaluate(
-                    """() => {
-                      const h = el => el.getBoundingClientRect().height;
-                      const today = [...document.querySelectorAll("tr.is-today")];
-                      // One school's week: the table a family reads.
-                      const weeks = [...document.querySelector(".lunch-week")
-                                     .querySelectorAll("table")].map(h);
-                      return {today: today.reduce((sum, el) => sum + h(el), 0),
-                              rows: today.length, week: Math.max(...weeks)};
-                    }"""
-                )
-                print(f"375 px: today {facts['today']:.0f} px, week {facts['week']:.0f} px")
-                assert facts["rows"] >= 1
-                assert facts["today"] <= 2 * PHONE["height"], facts
-                assert facts["week"] <= 8 * PHONE["height"], facts
-                # The blurb waits behind "more", which opens it in full.
-                blurb = page.locator(".lunch-blurb").first
-                assert not blurb.is_visible()
-                page.locator("details.lunch-more summary").first.click()
-                assert blurb.is_visible()
-                assert "chef-inspired" in blurb.inner_text()
-            finally:
-                browser.close()
+        context = browser.new_context(viewport=PHONE)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/lunch/")
+            facts = page.evaluate(
+                """() => {
+                  const h = el => el.getBoundingClientRect().height;
+                  const today = [...document.querySelectorAll("tr.is-today")];
+                  // One school's week: the table a family reads.
+                  const weeks = [...document.querySelector(".lunch-week")
+                                 .querySelectorAll("table")].map(h);
+                  return {today: today.reduce((sum, el) => sum + h(el), 0),
+                          rows: today.length, week: Math.max(...weeks)};
+                }"""
+            )
+            print(f"375 px: today {facts['today']:.0f} px, week {facts['week']:.0f} px")
+            assert facts["rows"] >= 1
+            assert facts["today"] <= 2 * PHONE["height"], facts
+            assert facts["week"] <= 8 * PHONE["height"], facts
+            # The blurb waits behind "more", which opens it in full.
+            blurb = page.locator(".lunch-blurb").first
+            assert not blurb.is_visible()
+            page.locator("details.lunch-more summary").first.click()
+            assert blurb.is_visible()
+            assert "chef-inspired" in blurb.inner_text()
+        finally:
+            context.close()
 
 
 def test_fixture_uses_the_vendor_field_names():

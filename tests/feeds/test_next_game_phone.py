@@ -24,19 +24,14 @@ def base_url(tmp_path_factory):
 
 
 @pytest.mark.parametrize("path", ["", "athletics/", "es/", "es/athletics/"])
-def test_next_game_on_the_first_phone_screen(base_url, path):
-    from playwright.sync_api import sync_playwright
-
-    from tests.site.test_accessibility import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=PHONE)
-            page.goto(f"{base_url}/{path}")
-            found = page.evaluate(NEXT_GAME)
-        finally:
-            browser.close()
+def test_next_game_on_the_first_phone_screen(browser, base_url, path):
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/{path}")
+        found = page.evaluate(NEXT_GAME)
+    finally:
+        context.close()
     assert found, f"no next game on /{path}"
     assert "Girls Varsity Basketball at Riverton" in found["text"]
     assert found["bottom"] <= PHONE["height"], found

@@ -1,4 +1,4 @@
-"""The sample site built once for the translation tests (tests/i18n), on a school day."""
+"""The sample site of a school day for the translation tests (tests/i18n)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import re
 
 import pytest
 
-from tests.site.helpers import build
-
 SCHOOL_DAY = "2026-11-30T07:30"  # a Monday with menus and games
 
 
 @pytest.fixture(scope="package")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("i18n") / "output"
-    build(out, site_date=SCHOOL_DAY)
-    return out
+def site(sample_site):
+    return sample_site(SCHOOL_DAY)
 
 
 def html_lang(path) -> str:

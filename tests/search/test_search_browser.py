@@ -3,16 +3,14 @@ box (a plain GET form) lands on the search page with the site's own Pagefind ind
 answering, in English and in Spanish; without JavaScript the form still lands on the
 search page; when the index cannot be loaded the page says so.
 
-The site is built with site_search on and the consent gate off: the gate's handling of the
+The sample site as built (site_search on, the consent gate last): the gate's handling of the
 index is tested in test_search_index.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.search.search_helpers import search_plugins
-from tests.site.helpers import build, log_text, serve
-from tests.site.test_accessibility import browser  # noqa: F401 - the shared fixture
+from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +18,9 @@ SCHOOL_DAY = "2026-11-30T07:30"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("search-browser") / "output"
-    done = build(out, site_date=SCHOOL_DAY, PLUGINS=search_plugins(), CONSENT_ENABLED=False)
-    assert (out / "pagefind" / "pagefind.js").is_file(), log_text(done)[-3000:]
+def site(sample_site):
+    out = sample_site(SCHOOL_DAY)
+    assert (out / "pagefind" / "pagefind.js").is_file(), "the build wrote no search index"
     return out
 
 
@@ -32,7 +29,7 @@ def base_url(site):
     yield from serve(site)
 
 
-def new_page(browser, base_url, javascript=True):  # noqa: F811
+def new_page(browser, base_url, javascript=True):
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
     )
@@ -54,7 +51,7 @@ def result_links(page, query: str) -> list[str]:
     return page.eval_on_selector_all(".search-results a", "links => links.map(a => a.href)")
 
 
-def test_a_word_from_an_article_finds_it(browser, base_url):  # noqa: F811
+def test_a_word_from_an_article_finds_it(browser, base_url):
     context, page = new_page(browser, base_url)
     try:
         page.goto(f"{base_url}/search/?q=cornbread")
@@ -67,7 +64,7 @@ def test_a_word_from_an_article_finds_it(browser, base_url):  # noqa: F811
     assert not any("/es/" in link for link in links)
 
 
-def test_the_header_search_box_sends_the_words_to_the_search_page(browser, base_url):  # noqa: F811
+def test_the_header_search_box_sends_the_words_to_the_search_page(browser, base_url):
     context, page = new_page(browser, base_url)
     try:
         page.goto(f"{base_url}/about/")
@@ -82,7 +79,7 @@ def test_the_header_search_box_sends_the_words_to_the_search_page(browser, base_
     assert filled == "seed-sorting robot"
 
 
-def test_spanish_search_finds_the_spanish_article(browser, base_url):  # noqa: F811
+def test_spanish_search_finds_the_spanish_article(browser, base_url):
     context, page = new_page(browser, base_url)
     try:
         page.goto(f"{base_url}/es/index.html")
@@ -97,7 +94,7 @@ def test_spanish_search_finds_the_spanish_article(browser, base_url):  # noqa: F
     assert "resultado" in status
 
 
-def test_without_javascript_the_form_lands_on_the_search_page(browser, base_url):  # noqa: F811
+def test_without_javascript_the_form_lands_on_the_search_page(browser, base_url):
     context, page = new_page(browser, base_url, javascript=False)
     try:
         page.goto(f"{base_url}/lunch/")
@@ -111,7 +108,7 @@ def test_without_javascript_the_form_lands_on_the_search_page(browser, base_url)
     assert "News archive" in text
 
 
-def test_a_missing_index_is_explained(browser, base_url):  # noqa: F811
+def test_a_missing_index_is_explained(browser, base_url):
     context, page = new_page(browser, base_url)
     page.route("**/pagefind/**", lambda route: route.abort())
     try:

@@ -9,9 +9,9 @@ import pytest
 from tests.site.helpers import PRODUCTION_URL, build
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def production_site(tmp_path_factory) -> Path:
-    """The sample site built with absolute production URLs."""
+    """The sample site built with absolute production URLs, once for the session."""
     out = tmp_path_factory.mktemp("site-prod") / "output"
     build(out, SITEURL=PRODUCTION_URL, FEED_DOMAIN=PRODUCTION_URL, RELATIVE_URLS=False)
     return out

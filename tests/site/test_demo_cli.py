@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import copy_env
 
 
-def demo(*args: str, **kwargs) -> subprocess.Popen:
+def demo(root: Path, *args: str, **kwargs) -> subprocess.Popen:
+    """`make demo`'s script, run in `root` (a copy of the project: it seeds its demo registry
+    and photos there)."""
     return subprocess.Popen(
         [sys.executable, "-m", "tools.demo", *args],
-        cwd=ROOT,
+        cwd=root,
+        env=copy_env(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -27,12 +30,12 @@ def demo(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
-def test_a_busy_port_names_the_port_to_use_instead():
+def test_a_busy_port_names_the_port_to_use_instead(project_copy):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = demo("--serve", f"127.0.0.1:{port}")
+        proc = demo(project_copy, "--serve", f"127.0.0.1:{port}")
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1, out
     assert f"port {port} on 127.0.0.1 is already in use" in out
@@ -72,13 +75,13 @@ def terminate(proc) -> None:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the S3 server")
 @pytest.mark.parametrize("stop", [ctrl_c, terminate])
-def test_stopping_the_demo_stops_the_s3_server_it_started(tmp_path, stop):
+def test_stopping_the_demo_stops_the_s3_server_it_started(tmp_path, project_copy, stop):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     s3_data = tmp_path / "s3"
     proc = demo(
-        "--serve", f"127.0.0.1:{port}", "--output", str(tmp_path / "output"),
+        project_copy, "--serve", f"127.0.0.1:{port}", "--output", str(tmp_path / "output"),
         "--s3-data", str(s3_data),
         start_new_session=True,  # its own process group, like a terminal's foreground job
         # Started with SIGINT ignored, as from a script's background job (`make test &`):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.site.helpers import build, serve
-from tests.site.test_accessibility import AXE, AXE_RUN, WCAG_TAGS, browser, describe  # noqa: F401
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
 
@@ -64,10 +64,8 @@ LAYOUT_FACTS = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("phone") / "output"
-    build(out, site_date=SCHOOL_DAY)
-    return out
+def site(sample_site):
+    return sample_site(SCHOOL_DAY)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +73,7 @@ def base_url(site):
     yield from serve(site)
 
 
-def open_page(browser, base_url: str, width: int):  # noqa: F811 - the shared fixture
+def open_page(browser, base_url: str, width: int):
     # axe is injected as an inline script, which the site's own policy (CSP) refuses.
     context = browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
     page = context.new_page()
@@ -95,7 +93,7 @@ def url(base_url: str, path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def reports(browser, site, base_url):  # noqa: F811
+def reports(browser, site, base_url):
     found = {}
     for width in (320, 375, 1280):
         context, page = open_page(browser, base_url, width)
@@ -139,7 +137,7 @@ CELL_BOXES = """(selector) => [...document.querySelectorAll(selector)].map(el =>
 })"""
 
 
-def test_lunch_days_are_cards_on_a_phone_and_a_table_on_a_wide_screen(browser, base_url):  # noqa: F811
+def test_lunch_days_are_cards_on_a_phone_and_a_table_on_a_wide_screen(browser, base_url):
     context, page = open_page(browser, base_url, 375)
     try:
         page.goto(url(base_url, "lunch/"))
@@ -166,7 +164,7 @@ def test_lunch_days_are_cards_on_a_phone_and_a_table_on_a_wide_screen(browser, b
     assert {t["display"] for t in tables} == {"table"}
 
 
-def test_games_are_cards_on_a_phone(browser, base_url):  # noqa: F811
+def test_games_are_cards_on_a_phone(browser, base_url):
     context, page = open_page(browser, base_url, 320)
     try:
         page.goto(url(base_url, "athletics/boys-varsity-basketball/"))
@@ -178,7 +176,7 @@ def test_games_are_cards_on_a_phone(browser, base_url):  # noqa: F811
     assert all(c["right"] <= 320 for c in cells)
 
 
-def test_home_page_shows_todays_lunch_and_next_games_near_the_top_on_a_phone(browser, base_url):  # noqa: F811
+def test_home_page_shows_todays_lunch_and_next_games_near_the_top_on_a_phone(browser, base_url):
     context, page = open_page(browser, base_url, 375)
     try:
         page.goto(url(base_url, "index.html"))

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.site.helpers import build, serve
-from tests.site.test_accessibility import AXE, AXE_RUN, WCAG_TAGS, browser, describe  # noqa: F401
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("staff-browser") / "output"
-    build(out)
-    return out
+def site(sample_site):
+    return sample_site()
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +22,7 @@ def base_url(site):
     yield from serve(site)
 
 
-def new_page(browser, base_url: str, width: int):  # noqa: F811 - the shared fixture
+def new_page(browser, base_url: str, width: int):
     # axe is injected as an inline script, which the site's own policy (CSP) refuses.
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -41,7 +39,7 @@ def new_page(browser, base_url: str, width: int):  # noqa: F811 - the shared fix
     return context, page, outside
 
 
-def test_department_filter_shows_one_department(browser, base_url):  # noqa: F811
+def test_department_filter_shows_one_department(browser, base_url):
     context, page, outside = new_page(browser, base_url, 375)
     try:
         page.goto(f"{base_url}/staff-directory/")
@@ -69,7 +67,7 @@ def test_department_filter_shows_one_department(browser, base_url):  # noqa: F81
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_directory_pages_are_axe_clean_without_sideways_scrolling(
-    browser,  # noqa: F811
+    browser,
     site,
     base_url,
     width,
