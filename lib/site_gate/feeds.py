@@ -20,7 +20,9 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from .html_rewrite import Attribute, Element, ImageUse, PageDoc, _uses_of
+from .html_rewrite import PageDoc
+from .html_tokens import Attribute, Element
+from .html_uses import ImageUse, uses_of
 
 # Feed elements whose text is a picture's URL (RSS <image><url>, Atom <logo>/<icon>).
 _URL_TEXT = frozenset({"logo", "icon"})
@@ -67,7 +69,7 @@ class FeedDoc:
                 for attribute in attributes:
                     attrs.setdefault(attribute.name, attribute.value)
                 shadow = Element(tag, attrs, -1, -1, None, attr_list=attributes)
-                for use in _uses_of(-1, shadow):
+                for use in uses_of(-1, shadow):
                     yield element, ImageUse(-1, use.kind, use.url, use.alt, use.displays, "feed")
                 continue
             attrs = {_local(name): value.strip() for name, value in element.attrib.items()}

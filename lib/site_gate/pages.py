@@ -74,7 +74,8 @@ from urllib.parse import urljoin, urlsplit
 from site_common.files import write_atomic
 
 from .css import CssUrl, css_urls, rewrite_css_where
-from .html_rewrite import ImageUse, PageDoc
+from .html_rewrite import PageDoc
+from .html_uses import ImageUse
 from .output_scan import Target, UrlResolver
 from .svg import svg_uses
 
@@ -114,7 +115,16 @@ def code_key() -> bytes:
     """The source of every module a scan or a target depends on."""
     here = Path(__file__).parent
     digest = hashlib.sha256(PARSER_VERSION.encode())
-    for name in ("pages.py", "html_rewrite.py", "css.py", "feeds.py", "output_scan.py", "sniff.py"):
+    for name in (
+        "pages.py",
+        "html_tokens.py",
+        "html_uses.py",
+        "html_rewrite.py",
+        "css.py",
+        "feeds.py",
+        "output_scan.py",
+        "sniff.py",
+    ):
         digest.update((here / name).read_bytes())
     return digest.digest()
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from .html_rewrite import _TreeBuilder
+from .html_tokens import TreeBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def _script_edits(
     script_allowed: Callable[[str], bool],
 ) -> tuple[Hardened, list[tuple[int, int, str]], int | None]:
     """What to remove from `text` (edits by offset), and where its ``<head>`` opens."""
-    elements = _TreeBuilder(text).finish()
+    elements = TreeBuilder(text).finish()
     edits: list[tuple[int, int, str]] = []
     result = Hardened(text)
     head_at = None

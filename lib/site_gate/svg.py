@@ -1,5 +1,5 @@
 """The pictures an SVG file shows: every ``<image>``, ``<feImage>``, ``<use>``, pattern,
-CSS ``url()``, style sheet and ``<foreignObject>`` HTML, as ``html_rewrite.ImageUse``."""
+CSS ``url()``, style sheet and ``<foreignObject>`` HTML, as ``html_uses.ImageUse``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import re
 from html import unescape
 
 from .css import css_urls
-from .html_rewrite import Attribute, Element, ImageUse, PageDoc, _uses_of
+from .html_rewrite import PageDoc
+from .html_tokens import Attribute, Element
+from .html_uses import ImageUse, uses_of
 from .urls import is_plain_local
 
 
@@ -30,7 +32,7 @@ def svg_embedded_images(data: bytes) -> list[str]:
 
 
 def svg_uses(data: bytes | str):
-    """Every picture use in an SVG file (``html_rewrite.ImageUse``, element -1), local
+    """Every picture use in an SVG file (``html_uses.ImageUse``, element -1), local
     ones too. Raises ValueError when the SVG is not well-formed XML."""
     import xml.etree.ElementTree as ET
 
@@ -61,7 +63,7 @@ def svg_uses(data: bytes | str):
             attrs.setdefault(attribute.name, attribute.value)
         # Inside <foreignObject> the elements are HTML; elsewhere SVG.
         shadow = Element(tag, attrs, -1, -1, None, attr_list=attributes, foreign=not inside)
-        uses.extend(_uses_of(-1, shadow))
+        uses.extend(uses_of(-1, shadow))
         if tag in ("iframe", "frame") and "srcdoc" in attrs:
             for inner in PageDoc(attrs["srcdoc"]).uses:
                 uses.append(ImageUse(-1, inner.kind, inner.url, inner.alt, inner.displays,

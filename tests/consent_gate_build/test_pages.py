@@ -11,7 +11,8 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 from site_gate.css import css_urls, rewrite_css, rewrite_css_where
-from site_gate.html_rewrite import PageDoc, srcset_urls
+from site_gate.html_rewrite import PageDoc
+from site_gate.html_uses import srcset_urls
 from site_gate.output_scan import UrlResolver
 from site_gate.pages import (
     is_blocked,

@@ -1,11 +1,11 @@
 """The shape rules of stretched copies (``site_gate.stretched``) and the size a page gives a
-picture (``html_rewrite.shown_size``), without faces, Pelican or a browser."""
+picture (``html_uses.shown_size``), without faces, Pelican or a browser."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image
-from site_gate.html_rewrite import shown_size
+from site_gate.html_uses import shown_size
 from site_gate.pages import scan_document
 from site_gate.stretched import MAX_SIDE, StretchedCheck, parse_shown, stretched_size
 
