@@ -21,9 +21,10 @@ import numpy as np
 from consent_registry.settings import GateSettings
 from face_engine import detectors
 from face_engine import faces as engine
+from face_engine.batch import check_files
 from face_engine.cache import FaceCache
 from face_engine.config import CENTERFACE_TO_DLIB
-from face_engine.decision import check_files, verdict_for_faces
+from face_engine.decision import verdict_for_faces
 from face_engine.detectors import face_recognition_api
 from face_engine.geometry import centerface_to_dlib
 from face_engine.model import ConsentRecord, FaceBox, RegistrySnapshot

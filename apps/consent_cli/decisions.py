@@ -126,7 +126,7 @@ def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) 
         if image.sha256 == sha256:
             found.update(image.recognised)
     if args.image and Path(args.image).is_file():
-        from face_engine.decision import check_files
+        from face_engine.batch import check_files
 
         settings = settings_of(args)
         snapshot = registry.snapshot(decision_day(args))
@@ -283,7 +283,7 @@ def _expand_images(paths: Sequence[str]) -> list[Path]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from consent_registry.snapshot import open_snapshot
-    from face_engine.decision import check_files
+    from face_engine.batch import check_files
 
     settings = settings_of(args)
     paths = _expand_images(args.images)

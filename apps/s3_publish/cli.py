@@ -15,7 +15,7 @@ from pathlib import Path
 
 from consent_registry.clock import consent_today
 from consent_registry.settings import ENVIRONMENT_OVERRIDES, GateSettings, check_plugins
-from face_engine.decision import end_with_parent
+from face_engine.batch import end_with_parent
 from site_gate.manifest import BuildSettings
 
 from .consent import registry_checker

@@ -54,8 +54,8 @@ def registry_checker(
         notes.clear()
         if not files:
             return []
+        from face_engine.batch import check_files
         from face_engine.cache import FaceCache
-        from face_engine.decision import check_files
 
         if snapshot is None:
             snapshot = open_snapshot(gate_settings, today)

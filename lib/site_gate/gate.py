@@ -411,8 +411,8 @@ def _decide_pictures(
         if f.rel in verdicts:
             fresh.remember(verdicts[f.rel], f.persons)
     if todo:
+        from face_engine.batch import check_files
         from face_engine.cache import FaceCache
-        from face_engine.decision import check_files
 
         cache = FaceCache.for_settings(settings)
         cache.fetch_shared([f.sha256 for f in todo if f.kind in FACE_KINDS])
@@ -465,7 +465,7 @@ def _decide_drawings(
     verdicts: dict[str, Verdict],
 ) -> None:
     """SVG files that passed their file check, drawn (``render_check.draw_svgs``) and
-    decided as photos are (``decision.check_files``), whether a page shows them or not:
+    decided as photos are (``batch.check_files``), whether a page shows them or not:
     a photo traced into paths is a face without a picture file. A drawing that cannot be
     drawn is withheld. Drawings are kept by their bytes (``<cache>/drawn``), so a rebuild
     starts no browser for unchanged ones."""
@@ -502,7 +502,7 @@ def _decide_drawings(
 
 class _CopyDecider:
     """Decides the pictures the gate makes from the build's files (SVG files drawn, photos
-    stretched to a page's shape) by the photo verdict (``decision.check_files``); what
+    stretched to a page's shape) by the photo verdict (``batch.check_files``); what
     it decided is remembered by the copies' hashes (``memo.CopyVerdicts``), so a rebuild
     opens the registry only for new copies."""
 
@@ -522,8 +522,8 @@ class _CopyDecider:
         todo = [i for i, reason in enumerate(found) if reason is None]
         if not todo:
             return [str(reason) for reason in found]
+        from face_engine.batch import check_files
         from face_engine.cache import FaceCache
-        from face_engine.decision import check_files
 
         if self._snapshot is None:
             self._snapshot = load_snapshot(self.settings, self.today)[0]

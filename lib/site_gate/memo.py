@@ -66,6 +66,7 @@ def _deciding_code() -> str:
     digest = hashlib.sha256()
     for source in (
         engine / "decision.py",  # the rules
+        engine / "batch.py",  # the same rules over many files
         engine / "model.py",  # consent records and verdicts
         # The snapshot: which records and approvals count (``Registry.snapshot`` reads the
         # rows whose seals hold).

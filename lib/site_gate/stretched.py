@@ -3,7 +3,7 @@ quarter of its width is not found by the detector in the stored file, but the pa
 ``<img width height>`` (or style) stretches it back to a face a visitor sees. So where a
 page shows a local photo at an aspect ratio more than ``TOLERANCE`` away from the stored
 one, a copy resized to the shown shape goes through the same verdict as every photo
-(``face_engine.decision.check_files``); when that copy would be withheld, the photo is
+(``face_engine.batch.check_files``); when that copy would be withheld, the photo is
 withheld from that page (the placeholder), while pages that show it at its own shape keep
 it. Shapes given by a style sheet are left to the rendered-page check (``render_check``).
 
@@ -67,7 +67,7 @@ class StretchedCheck:
     """Decides the stretched copies of a build's photos, once per (photo, shape).
 
     `decide(paths, names)` gives, for each file, "" when the photo verdict
-    (``decision.check_files``, the build's registry and settings) publishes it and
+    (``batch.check_files``, the build's registry and settings) publishes it and
     blurs nothing, else why it is withheld."""
 
     cache_dir: Path

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from face_engine import detectors, faces, pyramid
+from face_engine.batch import check_files
 from face_engine.cache import FaceCache
-from face_engine.decision import check_files, decide
+from face_engine.decision import decide
 from face_engine.faces import FaceError, detect_faces, reference_templates
 from face_engine.model import PUBLISH, WITHHOLD
 from PIL import Image

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from face_engine import decision
+from face_engine import batch, decision
 from face_engine.model import PUBLISH, WITHHOLD, Approval, DetectedFace, FaceBox, sha256_bytes
 
 from .conftest import TODAY, png_bytes, record, snapshot
@@ -268,7 +268,7 @@ def test_unexpected_errors_withhold_instead_of_raising(settings, monkeypatch):
 
 
 def test_missing_file_in_a_batch_withholds(settings, tmp_path):
-    verdicts = decision.check_files([tmp_path / "gone.jpg"], snapshot(), settings, progress=False)
+    verdicts = batch.check_files([tmp_path / "gone.jpg"], snapshot(), settings, progress=False)
     assert verdicts[0].verdict == WITHHOLD
     assert "could not read" in verdicts[0].reasons[0]
 
@@ -295,13 +295,13 @@ def test_batch_falls_back_to_this_process_when_the_pool_breaks(settings, tmp_pat
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(decision, "ProcessPoolExecutor", BrokenPool)
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", BrokenPool)
     paths = []
     for n, colour in enumerate([(10, 20, 30), (200, 100, 50)]):
         paths.append(tmp_path / f"plain{n}.png")
         paths[-1].write_bytes(png_bytes(colour))
     parallel = replace(settings, workers=2)
-    verdicts = decision.check_files(paths, snapshot(), parallel, progress=False)
+    verdicts = batch.check_files(paths, snapshot(), parallel, progress=False)
     assert [v.verdict for v in verdicts] == [PUBLISH, PUBLISH]
     assert [v.reasons for v in verdicts] == [["no faces found"], ["no faces found"]]
 

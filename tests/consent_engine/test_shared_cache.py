@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from consent_registry.settings import GateSettings, SettingsError
-from face_engine import decision
+from face_engine import batch, decision
+from face_engine.batch import check_files
 from face_engine.cache import FaceCache
-from face_engine.decision import check_files
 from face_engine.model import PUBLISH, WITHHOLD
 from face_engine.shared_cache import SharedCacheError, new_key, open_store, parse_location
 from s3_publish.local_s3 import LocalS3
@@ -68,7 +68,7 @@ def _no_scanning(monkeypatch) -> list[str]:
         scanned.append(name)
         raise AssertionError(f"{name} was scanned although the shared cache holds it")
 
-    monkeypatch.setattr(decision, "_detect_job", scan)
+    monkeypatch.setattr(batch, "_detect_job", scan)
     return scanned
 
 

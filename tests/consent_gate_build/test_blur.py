@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from consent_registry.settings import GateSettings
 from face_engine import faces as engine
-from face_engine.decision import check_files, decide
+from face_engine.batch import check_files
+from face_engine.decision import decide
 from face_engine.model import FaceBox, RegistrySnapshot, sha256_bytes
 from PIL import Image
 from site_gate.blur import blur_region, blurred_bytes

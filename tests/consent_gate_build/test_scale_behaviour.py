@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from face_engine.decision import default_workers
+from face_engine.batch import default_workers
 
 from tests.conftest import manifest_path
 from tests.consent_gate_build.gate_helpers import (

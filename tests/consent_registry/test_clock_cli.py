@@ -105,7 +105,7 @@ from pathlib import Path
 from consent_registry.clock import consent_today
 from site_gate.gate import load_snapshot
 from consent_registry.settings import load_settings
-from face_engine.decision import check_files
+from face_engine.batch import check_files
 settings = load_settings(Path(sys.argv[1]))
 today = consent_today(settings.timezone)
 snapshot, _ = load_snapshot(settings, today)

@@ -336,9 +336,9 @@ def test_purge_expired(paths, capsys):
 
 
 def test_check_output_and_exit_codes(paths, capsys, tmp_path, monkeypatch):
-    """The verdicts come from decision.check_files (replaced here; the real engine is
+    """The verdicts come from batch.check_files (replaced here; the real engine is
     exercised in test_consent_integration.py)."""
-    from face_engine import decision
+    from face_engine import batch
 
     good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
     good.write_bytes(b"good")
@@ -360,7 +360,7 @@ def test_check_output_and_exit_codes(paths, capsys, tmp_path, monkeypatch):
         seen.update(settings=settings, progress=progress, names=display_names)
         return [verdicts[str(p)] for p in paths_]
 
-    monkeypatch.setattr(decision, "check_files", check_files)
+    monkeypatch.setattr(batch, "check_files", check_files)
     code, out, err = run(capsys, "check", str(good))
     assert code == 0
     assert out.splitlines()[0] == f"PUBLISH  {good} — all 1 face(s) have consent on file"
@@ -561,7 +561,7 @@ def _settings_file(path: Path, **consent) -> Path:
 
 
 def _capture_check(monkeypatch) -> dict:
-    from face_engine import decision
+    from face_engine import batch
 
     seen = {}
 
@@ -569,7 +569,7 @@ def _capture_check(monkeypatch) -> dict:
         seen["settings"] = settings
         return [Verdict(str(p), "x", PUBLISH, ["no faces found"], []) for p in paths_]
 
-    monkeypatch.setattr(decision, "check_files", check_files)
+    monkeypatch.setattr(batch, "check_files", check_files)
     return seen
 
 
