@@ -57,7 +57,7 @@ class PublishSettings:
     max_attempts: int = setting(
         "S3_MAX_ATTEMPTS",
         5,
-        "Attempts per request (boto3's own retries, then the publisher's per upload).",
+        "Attempts per S3 request in all (botocore's standard retry mode; 1 means no retry).",
     )
     cloudfront_distribution_id: str | None = setting(
         "CLOUDFRONT_DISTRIBUTION_ID",
