@@ -45,7 +45,7 @@ endif
 BUILD_ENV = $(if $(BUILD_REGISTRY_ENV),env $(BUILD_REGISTRY_ENV) ,)
 .PHONY: publish-local s3-status s3-stop
 
-.PHONY: help bootstrap html clean regenerate serve devserver publish demo test test-fast test-nightly test-deps lint bench settings-doc s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
+.PHONY: help bootstrap browser html clean regenerate serve devserver publish demo test test-fast test-nightly test-deps lint bench settings-doc s3_upload consent-office consent-backup takedown-queue-start takedown-queue-done
 
 help:
 	@echo 'Usage:'
@@ -78,31 +78,39 @@ bootstrap: .venv/.synced
 	$(UV) sync --frozen
 	@touch $@
 
-html: bootstrap
+# The consent gate draws SVG files and, under publishconf.py, renders every page in Debian's
+# chromium (never a downloaded browser). Installed when missing and allowed (root); without
+# it every SVG is withheld and a publish build fails, so say how to get it.
+browser: bootstrap
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "note: Debian's chromium is not installed (sudo apt-get install chromium): until it is, every SVG is withheld and publish builds fail"
+
+html: browser
 	@echo "consent $(REGISTRY_NOTE)"
 	$(BUILD_ENV)$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
 
 clean:
 	[ ! -d "$(OUTPUTDIR)" ] || rm -rf "$(OUTPUTDIR)"
 
-regenerate: bootstrap
+regenerate: browser
 	@echo "consent $(REGISTRY_NOTE)"
 	$(BUILD_ENV)$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
 
-serve: bootstrap
+serve: browser
 	@echo "consent $(REGISTRY_NOTE)"
 	$(BUILD_ENV)$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
 
-devserver: bootstrap
+devserver: browser
 	@echo "consent $(REGISTRY_NOTE)"
 	$(BUILD_ENV)$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS) -b $(SERVER) -p $(PORT)
 
-publish: bootstrap
+publish: browser
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) $(PELICANOPTS)
 
 # Browser and axe-core for the page tests (Debian chromium, never a downloaded browser),
 # and libfaketime for the wrong-clock tests (Debian faketime).
-test-deps: bootstrap
+test-deps: browser
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; }
 	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
@@ -132,12 +140,12 @@ bench: bootstrap
 settings-doc: bootstrap
 	$(RUN) python -m tools.settings_reference
 
-demo: bootstrap
+demo: browser
 	$(RUN) python -m tools.demo --serve $(SERVER):$(PORT)
 
 # Build for the local S3 server's website (SITEURL = its address) and publish into its bucket:
 # the running `make demo`'s, else a background server is started (`make s3-stop` stops it).
-publish-local: bootstrap
+publish-local: browser
 	@echo "consent $(REGISTRY_NOTE)"
 	$(BUILD_ENV)$(RUN) python -m tools.demo --publish-local --serve $(SERVER):$(PORT)
 
@@ -147,7 +155,7 @@ s3-status: bootstrap
 s3-stop: bootstrap
 	$(RUN) python -m s3_publish.local_s3 stop --data-dir .s3data
 
-s3_upload: bootstrap
+s3_upload: browser
 	$(RUN) publish --build
 
 # The consent office's workspace in a browser (127.0.0.1 only; see docs/consent-office.md).
