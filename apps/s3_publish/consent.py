@@ -104,8 +104,19 @@ def registry_checker(
             )
         return verdicts
 
+    def from_record(names: Sequence[str], persons: Sequence[Sequence[str]]) -> list[Any]:
+        """Verdicts from whom the build saw (``decide_from_record``), no face work."""
+        nonlocal snapshot
+        if snapshot is None:
+            snapshot = open_snapshot(gate_settings, today)
+        return [
+            decide_from_record(name, "", seen, snapshot, gate_settings)
+            for name, seen in zip(names, persons, strict=True)
+        ]
+
     check.recorded = recorded  # type: ignore[attr-defined]
     check.notes = notes  # type: ignore[attr-defined]
+    check.from_record = from_record  # type: ignore[attr-defined]
     return check
 
 
@@ -139,6 +150,36 @@ def decide_from_record(
         else "as the build decided: nobody identifiable in it"
     )
     return Verdict(name, sha256, PUBLISH, [why + " (decided from the build's record)"], [])
+
+
+def decide_copies(checker: Checker, files: Sequence[Any]) -> list[ImageDecision]:
+    """Decisions for files whose faces the build saw only in the pictures it made of them
+    (``copy_persons``: an SVG drawn, a photo stretched to a page's shape): each is
+    published only while everyone seen there may be shown today. A checker that cannot
+    decide from the build's record withholds them all (never published unchecked)."""
+    if not files:
+        return []
+    names = [f.name for f in files]
+    from_record = getattr(checker, "from_record", None)
+    if from_record is None:
+        why = "the faces the build saw in its drawn or stretched copy cannot be re-checked"
+        return [ImageDecision(name=name, publish=False, reasons=[why]) for name in names]
+    try:
+        verdicts = list(from_record(names, [f.copy_persons for f in files]))
+    except PublishError:
+        raise
+    except Exception as exc:
+        raise PublishError(
+            f"the consent re-check failed ({type(exc).__name__}: {exc}); nothing was published"
+        ) from exc
+    return [
+        ImageDecision(
+            name=name,
+            publish=getattr(verdict, "publish", False) is True,
+            reasons=[f"as drawn or stretched by its page: {r}" for r in verdict.reasons],
+        )
+        for name, verdict in zip(names, verdicts, strict=True)
+    ]
 
 
 def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:

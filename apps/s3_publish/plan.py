@@ -19,7 +19,7 @@ from site_gate.sniff import sniff
 from tqdm import tqdm
 
 from .clients import endpoint_of, explain_client_error, is_missing
-from .consent import Checker, ImageDecision, decide
+from .consent import Checker, ImageDecision, decide, decide_copies
 from .errors import PublishError
 from .headers import cache_control_for, gzip_bytes, is_text_type
 from .settings import PublishSettings
@@ -46,6 +46,8 @@ class LocalFile:
     source_sha256: str = ""  # photos and PDFs: their face-cache and approval key
     # Pictures: whom the build's face work saw in it (the manifest's); None: not recorded.
     persons: tuple[str, ...] | None = None
+    # Whom the gate saw in the pictures it made of the file (drawn, stretched): manifest.
+    copy_persons: tuple[str, ...] = ()
     data: bytes | None = None  # a page rewritten at publish time: these bytes, not the file
 
     @property
@@ -146,6 +148,7 @@ def scan_output(
                 kind=entry.kind,
                 source_sha256=entry.source_sha256,
                 persons=tuple(entry.persons) if entry.face_record else None,
+                copy_persons=tuple(entry.copy_persons),
             )
         )
     return files, refused
@@ -221,6 +224,12 @@ def plan_publish(
     )
     withheld = {d.name: d for d in decisions if not d.publish}
     plan.notes.extend(getattr(checker, "notes", ()) or ())
+    # Files whose face shows only in a picture the gate made of them (an SVG drawn, a photo
+    # stretched by its page): no scan of the file finds it, so whom the gate saw there must
+    # all still be shown today.
+    for decision in decide_copies(checker, [f for f in local if f.copy_persons]):
+        if not decision.publish:
+            withheld[decision.name] = decision
 
     # Objects in the bucket that the output no longer has (or may not upload): re-check the
     # published copy, so one that may not be shown now is a takedown (first, never capped),

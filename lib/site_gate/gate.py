@@ -352,6 +352,11 @@ def _run(
                 source_sha256=f.source_sha256 if f.kind in FACE_KINDS else "",
                 persons=list(f.persons),
                 face_record=f.kind in FACE_KINDS,
+                copy_persons=sorted(
+                    set(f.copy_persons) | pages.stretched.persons_of.get(f.rel, set())
+                    if pages.stretched is not None
+                    else f.copy_persons
+                ),
             )
         )
         passed.add(f.path)
@@ -494,10 +499,13 @@ def _decide_drawings(
         pngs[rel].parent.mkdir(parents=True, exist_ok=True)
         write_atomic(pngs[rel], result)
     rels = sorted(pngs)
-    reasons = copies.decide([pngs[rel] for rel in rels], [f"{rel} (as drawn)" for rel in rels])
-    for rel, why in zip(rels, reasons, strict=True):
+    decided = copies.decide([pngs[rel] for rel in rels], [f"{rel} (as drawn)" for rel in rels])
+    by_rel = {f.rel: f for f in drawings}
+    for rel, (why, persons) in zip(rels, decided, strict=True):
         if why:
             _withhold(verdicts[rel], f"drawn, the drawing shows a face: {why}")
+        else:
+            by_rel[rel].copy_persons = persons
 
 
 class _CopyDecider:
@@ -515,13 +523,14 @@ class _CopyDecider:
         self.memo = CopyVerdicts(settings.cache_dir, memo_key(settings, today, MODEL_VERSION))
         self._snapshot: RegistrySnapshot | None = None
 
-    def decide(self, paths: list[Path], names: list[str]) -> list[str]:
-        """For each copy: "" when it passes, else why it is withheld."""
+    def decide(self, paths: list[Path], names: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """For each copy: ("" when it passes, else why it is withheld; the registry ids
+        seen in it, which the manifest keeps so that publish re-checks them)."""
         hashes = [sha256_bytes(Path(path).read_bytes()) for path in paths]
         found = [self.memo.get(digest) for digest in hashes]
-        todo = [i for i, reason in enumerate(found) if reason is None]
+        todo = [i for i, known in enumerate(found) if known is None]
         if not todo:
-            return [str(reason) for reason in found]
+            return [known for known in found if known is not None]
         from face_engine.batch import check_files
         from face_engine.cache import FaceCache
 
@@ -539,10 +548,11 @@ class _CopyDecider:
         )
         for i, verdict in zip(todo, results, strict=True):
             passes = verdict.publish and not verdict.blurred
-            found[i] = "" if passes else "; ".join(verdict.reasons) or "a face without consent"
+            reason = "" if passes else "; ".join(verdict.reasons) or "a face without consent"
+            found[i] = (reason, _persons(verdict, self._snapshot))
             if cache.path_for(hashes[i]).exists():  # decided from face work, not an error
-                self.memo.put(hashes[i], str(found[i]))
-        return [str(reason) for reason in found]
+                self.memo.put(hashes[i], *found[i])
+        return [known for known in found if known is not None]
 
 
 def _stretched_check(settings: GateSettings, copies: _CopyDecider):

@@ -54,6 +54,8 @@ class OutputFile:
     source_sha256: str = ""  # of the bytes as built, before re-encoding (face cache key)
     content_type: str = ""
     persons: tuple[str, ...] = ()
+    # Registry ids seen only in the gate's copies of it (drawn, stretched): see manifest.
+    copy_persons: tuple[str, ...] = ()
     text: bytes | None = None  # the bytes of a text file, kept so it is read once
     unread: bool = False  # a photo taken as the bytes of the last build (``BuiltPhotos``)
     on_disk: bool = True  # False: not copied into the output (``BuiltPhotos.uncopied``)

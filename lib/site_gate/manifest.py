@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from consent_registry.settings import GateSettings
 
-FORMAT = 2
+FORMAT = 3  # 3: copy_persons
 TMP_PREFIX = ".tmp-manifest-"
 REBUILD_ADVICE = (
     "Build the site with the consent gate (make html, make publish, or publish --build) "
@@ -50,6 +50,10 @@ class ManifestEntry:
     # Pictures: True when `persons` is what the gate's face work found (publish decides a
     # photo whose face work is not cached from it); False in manifests written otherwise.
     face_record: bool = False
+    # Registry ids seen in the pictures the gate made of it (an SVG drawn, a photo stretched
+    # to the shape a page shows it at), where the file itself may show no face: publish
+    # withholds it once any of them may no longer be shown.
+    copy_persons: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

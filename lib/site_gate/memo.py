@@ -174,23 +174,28 @@ class CopyVerdicts:
     def __init__(self, cache_dir: Path, key: str) -> None:
         self.path = Path(cache_dir) / self.FILE_NAME
         self.key = key
-        self.known: dict[str, str] = {}  # sha256 -> "" (passes) or why it is withheld
+        # sha256 -> ("" (passes) or why it is withheld, the registry ids seen in it)
+        self.known: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.changed = False
         try:
             data = json.loads(self.path.read_bytes())
             if data.get("key") == key and isinstance(data.get("copies"), dict):
-                self.known = {str(k): str(v) for k, v in data["copies"].items()}
-        except (OSError, ValueError, AttributeError):
-            pass
+                for digest, (reason, persons) in data["copies"].items():
+                    self.known[str(digest)] = (str(reason), tuple(map(str, persons)))
+        except (OSError, ValueError, AttributeError, TypeError):
+            self.known = {}
 
-    def get(self, sha256: str) -> str | None:
-        """ "" when the copy passed, why not when it did not, None when it is not known."""
+    def get(self, sha256: str) -> tuple[str, tuple[str, ...]] | None:
+        """("" when the copy passed or why not, whom it shows), None when not known."""
         return self.known.get(sha256)
 
-    def put(self, sha256: str, reason: str) -> None:
-        self.known[sha256] = reason
+    def put(self, sha256: str, reason: str, persons: tuple[str, ...] = ()) -> None:
+        self.known[sha256] = (reason, tuple(persons))
         self.changed = True
 
     def save(self) -> None:
         if self.changed:
-            write_cache_json(self.path, {"key": self.key, "copies": self.known})
+            write_cache_json(
+                self.path,
+                {"key": self.key, "copies": {k: [r, list(p)] for k, (r, p) in self.known.items()}},
+            )

@@ -66,14 +66,19 @@ def stretched_size(stored: tuple[int, int], shown: tuple[float, float]) -> tuple
 class StretchedCheck:
     """Decides the stretched copies of a build's photos, once per (photo, shape).
 
-    `decide(paths, names)` gives, for each file, "" when the photo verdict
-    (``batch.check_files``, the build's registry and settings) publishes it and
-    blurs nothing, else why it is withheld."""
+    `decide(paths, names)` gives, for each file, ("" when the photo verdict
+    (``batch.check_files``, the build's registry and settings) publishes it and blurs
+    nothing, else why it is withheld; the registry ids seen in it)."""
 
     cache_dir: Path
-    decide: Callable[[list[Path], list[str]], list[str]]
-    found: dict[tuple[str, tuple[int, int]], str | None] = field(default_factory=dict)
+    decide: Callable[[list[Path], list[str]], list[tuple[str, tuple[str, ...]]]]
+    # (photo, shape) -> (why it may not be shown so, or None; the registry ids seen)
+    found: dict[tuple[str, tuple[int, int]], tuple[str | None, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
     checked: int = 0
+    # rel -> registry ids seen in its stretched copies that passed (kept in the manifest)
+    persons_of: dict[str, set[str]] = field(default_factory=dict)
 
     def reason(self, rel: str, path: Path, source_sha256: str, shown: str) -> str | None:
         """Why the photo `rel` (its checked file at `path`) may not be shown at `shown`
@@ -94,25 +99,30 @@ class StretchedCheck:
         key = (source_sha256 or rel, target)
         if key not in self.found:
             self.found[key] = self._check(rel, path, source_sha256, stored, target)
-        return self.found[key]
+        why, persons = self.found[key]
+        if why is None:
+            self.persons_of.setdefault(rel, set()).update(persons)
+        return why
 
     def _check(
         self, rel: str, path: Path, source_sha256: str, stored, target: tuple[int, int]
-    ) -> str | None:
+    ) -> tuple[str | None, tuple[str, ...]]:
         shape = f"{target[0]}x{target[1]}"
         stored_shape = f"{stored[0]}x{stored[1]}"
         name = f"{rel} at {shape} (stored {stored_shape})"
         try:
             copy = self._copy(path, source_sha256, target)
-            (why,) = self.decide([copy], [name])
+            ((why, persons),) = self.decide([copy], [name])
         except Exception as exc:  # noqa: BLE001 - fail closed: any error withholds
             logger.debug("stretched copy of %s: %s", rel, exc, exc_info=True)
-            return f"its copy at the shape the page shows ({shape}) could not be checked ({exc})"
+            why = f"its copy at the shape the page shows ({shape}) could not be checked ({exc})"
+            return why, ()
         self.checked += 1
         if not why:
-            return None
+            return None, tuple(persons)
         return (
-            f"the page shows it stretched to {shape} from {stored_shape}, and at that shape {why}"
+            f"the page shows it stretched to {shape} from {stored_shape}, and at that shape {why}",
+            tuple(persons),
         )
 
     def _copy(self, path: Path, source_sha256: str, target: tuple[int, int]) -> Path:

@@ -55,7 +55,7 @@ def test_a_stretched_copy_is_decided_once_and_an_error_withholds(tmp_path):
 
     def decide(paths, names):
         seen.append((Image.open(paths[0]).size, names[0]))
-        return ["an unknown face"]
+        return [("an unknown face", ())]
 
     check = StretchedCheck(tmp_path / "cache", decide)
     reason = check.reason("images/thin.png", photo, "ab" * 32, "320x400")
@@ -63,6 +63,26 @@ def test_a_stretched_copy_is_decided_once_and_an_error_withholds(tmp_path):
     assert check.reason("images/thin.png", photo, "ab" * 32, "640x800") == reason  # same shape
     assert seen == [((320, 400), "images/thin.png at 320x400 (stored 80x400)")]
     assert check.reason("images/thin.png", photo, "ab" * 32, "80x400") is None
+    assert check.persons_of == {}  # nobody recorded for a copy that was withheld
+
+
+def test_whom_a_passed_stretched_copy_shows_is_kept_for_every_page_path(tmp_path):
+    """A copy that passes because its person has consent records that person against the
+    photo (the manifest keeps it, so publish withholds the photo after a withdrawal),
+    also where another path holds the same photo."""
+    photo = tmp_path / "thin.png"
+    Image.new("RGB", (80, 400), "grey").save(photo)
+    calls = []
+
+    def decide(paths, names):
+        calls.append(names[0])
+        return [("", ("s-104",))]
+
+    check = StretchedCheck(tmp_path / "cache", decide)
+    assert check.reason("images/thin.png", photo, "ab" * 32, "320x400") is None
+    assert check.reason("images/copy.png", photo, "ab" * 32, "320x400") is None
+    assert len(calls) == 1
+    assert check.persons_of == {"images/thin.png": {"s-104"}, "images/copy.png": {"s-104"}}
 
     def broken(paths, names):
         raise RuntimeError("the detector stopped")
