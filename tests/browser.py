@@ -1,7 +1,7 @@
 """The page tests' browser and axe-core: the real Debian chromium (never a downloaded
 browser), the axe-core of node_modules, and how their findings are reported.
 
-The `browser` fixture (tests/conftest.py) starts one Chromium for the whole session."""
+The `browser` fixture (tests/conftest.py) starts one Chromium for the tests of a module."""
 
 from __future__ import annotations
 

@@ -149,10 +149,12 @@ def shared_faces() -> Path:
     return SHARED_FACES
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """The real Debian chromium, started once for the session (each test opens its own
-    context, so cookies, viewports and routes never carry over)."""
+    """The real Debian chromium for the tests of a module (each test opens its own context,
+    so cookies, viewports and routes never carry over). Per module, not per session:
+    Playwright's sync API keeps an event loop running while it is open, and asyncio.run()
+    (Pagefind's indexer) or another sync_playwright() in a later test would refuse to run."""
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, missing_tools
 
     problem = missing_tools()
@@ -170,7 +172,8 @@ def browser():
 def sample_site(tmp_path_factory):
     """The sample site built on a school day, once per day for the whole session:
     `sample_site("2026-11-30T07:30")` is the output folder (SITE_DATE; no argument: the
-    site tests' day). Shared by every test that asks for that day, so read it only."""
+    site tests' day), and Pelican's console output is beside it in build.log. Shared by
+    every test that asks for that day, so read it only."""
     from tests.site.helpers import SAMPLE_DATE, build
 
     built: dict[str, Path] = {}
@@ -178,7 +181,8 @@ def sample_site(tmp_path_factory):
     def build_sample(site_date: str = SAMPLE_DATE) -> Path:
         if site_date not in built:
             output = tmp_path_factory.mktemp("sample-site") / "output"
-            build(output, site_date=site_date)
+            proc = build(output, site_date=site_date)
+            (output.parent / "build.log").write_text(proc.stdout + proc.stderr)
             built[site_date] = output
         return built[site_date]
 

@@ -128,7 +128,9 @@ def test_a_withheld_photo_is_never_in_the_search_index(gated_build):
             assert leaked not in index, leaked
 
 
-def test_the_index_is_published_exactly_when_the_gate_passes_all_of_it(gated_build, tmp_path):
+def test_the_index_is_published_exactly_when_the_gate_passes_all_of_it(
+    gated_build, tmp_path, sample_site
+):
     """With the default SEARCH_GATE_CHECK the build asks the gate's rules first: all of the
     bundle goes out, or none of it with one warning (never a half index)."""
     from site_search.gate_check import gate_refusals
@@ -145,11 +147,12 @@ def test_the_index_is_published_exactly_when_the_gate_passes_all_of_it(gated_bui
     assert gzipped, "Pagefind writes its index as gzip files"
     assert all(gzip.decompress(p.read_bytes()).startswith(b"pagefind_dcd") for p in gzipped)
 
-    from tests.site.helpers import build as build_sample
+    import pelicanconf
 
-    out = tmp_path / "sample" / "output"
-    proc = build_sample(out, PLUGINS=search_plugins())
-    log = " ".join((proc.stdout + proc.stderr).split())
+    # The sample site as built: its PLUGINS have search on and the gate last.
+    assert search_plugins() == pelicanconf.PLUGINS, "build here with PLUGINS=search_plugins()"
+    out = sample_site()
+    log = " ".join((out.parent / "build.log").read_text().split())
     if refused:
         assert not (out / "pagefind").exists()
         assert log.count("Site search is off for this build") == 1, log[-3000:]
