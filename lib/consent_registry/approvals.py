@@ -13,7 +13,8 @@ from face_engine.model import (
     DetectedFace,
 )
 
-from .changes import _gate_settings, _plural
+from . import withdrawals
+from .changes import _gate_settings, _plural, _school_day
 from .clock import consent_today
 from .closest import Closest
 from .records import (
@@ -202,6 +203,10 @@ class ApprovalsMixin:
         with self.transaction():
             self._note_seal(HOLDS, sha256, hold.to_text())
             self._audit(by, "hold-photo", None, {"sha256": sha256, "reason": reason})
+            # In the withdrawals journal too: a restore of an older backup takes it down again.
+            self._journal(
+                withdrawals.HOLD, "", _school_day(self.gate_settings), reason, (sha256,), by
+            )
         return hold
 
     def release_photo(self, sha256: str, actor: str | None = None) -> None:
@@ -212,3 +217,11 @@ class ApprovalsMixin:
                 raise RegistryError(f"the photo {sha256[:12]}… is not taken down by the office")
             self._note_seal(HOLDS, sha256, None)
             self._audit(actor, "release-photo", None, {"sha256": sha256})
+            self._journal(
+                withdrawals.RELEASE,
+                "",
+                _school_day(self.gate_settings),
+                "published again",
+                (sha256,),
+                actor,
+            )

@@ -21,13 +21,14 @@ from .closest import Closest, ClosestIndex
 from .records import (
     EXPIRED,
     RECONSENT,
+    PhotoHold,
     RegistryError,
     Withdrawal,
     _check_encoding,
     _now,
     default_actor,
 )
-from .seals import _altered_row
+from .seals import HOLDS, _altered_row
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +371,11 @@ class BlocksMixin:
         done = []
         last: dict[str, withdrawals.Entry] = {}
         photos: dict[str, set[str]] = {}
+        held: dict[str, withdrawals.Entry] = {}  # photo hash -> its last hold or release
         for entry in sorted(entries, key=lambda e: e.seq):
+            if entry.action in withdrawals.PHOTO_ACTIONS:
+                held[entry.photos[0]] = entry
+                continue
             last[entry.person_id] = entry
             if entry.action in withdrawals.WITHDRAWALS:
                 photos.setdefault(entry.person_id, set()).update(entry.photos)
@@ -423,6 +428,38 @@ class BlocksMixin:
                     f"{person_id}: {entry.why} on {entry.on} (by {entry.actor}), made after the "
                     f"backup: applied again, {_plural(count, 'photo')} blocked"
                 )
+        done += self._reapply_holds(held, actor)
+        return done
+
+    def _reapply_holds(self, held: dict[str, withdrawals.Entry], actor: str | None) -> list[str]:
+        """Photos the office took down after the backup are taken down again; one it
+        published again after the backup stays as the backup has it (a release is never
+        re-applied: the office releases it again if it still wants to)."""
+        done = []
+        current = self.photo_holds()
+        for sha256, entry in sorted(held.items()):
+            if entry.action == withdrawals.RELEASE:
+                if sha256 in current:
+                    done.append(
+                        f"photo {sha256[:12]}: published again on {entry.on} after the backup; "
+                        "still taken down as the backup has it (publish it again if wanted)"
+                    )
+                continue
+            if sha256 not in current:
+                # Not journalled again: the entry is the journal's own, re-applied.
+                hold = PhotoHold(sha256, entry.actor, entry.why, _now())
+                with self.transaction():
+                    self._note_seal(HOLDS, sha256, hold.to_text())
+                    self._audit(
+                        actor,
+                        "reapply-hold",
+                        None,
+                        {"sha256": sha256, "on": entry.on, "journal_entry": entry.seq},
+                    )
+            done.append(
+                f"photo {sha256[:12]}: taken down on {entry.on} (by {entry.actor}, {entry.why}), "
+                "after the backup: taken down again"
+            )
         return done
 
     def set_journal_position(self, seq: int, mac: str, actor: str | None = None) -> None:

@@ -34,7 +34,11 @@ HEAD_KEY = "withdrawals_head"  # meta row: "<seq> <mac> <mac of both>"
 GENESIS = "genesis"
 WITHDRAWALS = ("revoke", "never-publish", "expired")
 RECONSENT = "reconsent"
-ACTIONS = (*WITHDRAWALS, RECONSENT)
+# The office takes one photo down (``Registry.hold_photo``) or publishes it again: by photo,
+# not by person (the entry's person_id is empty, its one photo the held image's hash).
+HOLD, RELEASE = "hold-photo", "release-photo"
+PHOTO_ACTIONS = (HOLD, RELEASE)
+ACTIONS = (*WITHDRAWALS, RECONSENT, *PHOTO_ACTIONS)
 _FIELDS = ("seq", "prev", "at", "action", "person_id", "on", "why", "photos", "actor")
 
 
@@ -392,7 +396,15 @@ def would_come_back(registry: Path, backup_file: Path, plan: RestorePlan) -> lis
     """The withdrawals a restore of `backup_file` would undo, as far as can be told: the
     journal's readable entries after the backup, and every person withdrawn in the
     registry now but not in the backup."""
-    found = {e.person_id: f"{e.person_id}: {e.why} on {e.on}" for e in plan.to_apply}
+    found = {
+        e.person_id or e.photos[0]: (
+            f"photo {e.photos[0][:12]}: taken down on {e.on} ({e.why})"
+            if e.action == HOLD
+            else f"{e.person_id}: {e.why} on {e.on}"
+        )
+        for e in plan.to_apply
+        if e.action != RELEASE
+    }
     live, backup = _states(registry), _states(backup_file) or {}
     if live is None:
         found.setdefault(

@@ -236,3 +236,34 @@ def test_a_restore_into_a_new_place_uses_the_journal_beside_the_backup(
         capsys, "restore", str(withdrawn_after_backup), "--registry", str(bare), "--yes"
     )
     assert code == 0 and "withdrawals made after the backup are not known here" in out
+
+
+def test_a_photo_taken_down_after_the_backup_is_taken_down_again_by_a_restore(
+    paths, capsys, fake_faces
+):
+    """The office takes one photo down (the family keeps its consent), then last week's
+    backup is restored: the photo is held again. A photo published again after the backup
+    stays held as the backup has it (never published by a restore)."""
+    held_later, released_later = "a" * 64, "b" * 64
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.hold_photo(released_later, by="m.chen", reason="family asked")
+    backup = paths["root"] / "backups" / "registry.sqlite3"
+    assert run(capsys, "backup", str(backup))[0] == 0
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        registry.hold_photo(held_later, by="m.chen", reason="wrong child named")
+        registry.release_photo(released_later, actor="m.chen")
+        assert set(registry.photo_holds()) == {held_later}
+
+    code, out, err = run(capsys, "restore", str(backup), "--yes")
+    assert code == 0, err
+    assert f"photo {held_later[:12]}: taken down on" in out and "taken down again" in out
+    assert f"photo {released_later[:12]}: published again on" in out
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        assert set(registry.photo_holds()) == {held_later, released_later}
+    # A later withdrawal still continues the journal the restore put in place.
+    photo = write_photo(paths["root"] / "S9.txt", 9)
+    assert run(capsys, "add", "S9", "--name", "Student S9", "--photo", str(photo))[0] == 0
+    assert run(capsys, "revoke", "S9", "--by", "m.chen")[0] == 0
+    with Registry.open(paths["registry"], paths["key_file"]) as registry:
+        journal = withdrawals.read(withdrawals.journal_path(paths["registry"]), registry._key)
+    assert not journal.problems and [e.action for e in journal.entries][-1] == "revoke"
