@@ -164,14 +164,7 @@ def decide_copies(checker: Checker, files: Sequence[Any]) -> list[ImageDecision]
     if from_record is None:
         why = "the faces the build saw in its drawn or stretched copy cannot be re-checked"
         return [ImageDecision(name=name, publish=False, reasons=[why]) for name in names]
-    try:
-        verdicts = list(from_record(names, [f.copy_persons for f in files]))
-    except PublishError:
-        raise
-    except Exception as exc:
-        raise PublishError(
-            f"the consent re-check failed ({type(exc).__name__}: {exc}); nothing was published"
-        ) from exc
+    verdicts = _run_check(lambda: from_record(names, [f.copy_persons for f in files]))
     return [
         ImageDecision(
             name=name,
@@ -213,6 +206,18 @@ def open_snapshot(gate_settings: Any, today: date | None = None) -> Any:
         ) from exc
 
 
+def _run_check(call: Callable[[], Sequence[Any]]) -> list[Any]:
+    """The verdicts of one consent re-check; any failure stops publishing, saying why."""
+    try:
+        return list(call())
+    except PublishError:
+        raise
+    except Exception as exc:
+        raise PublishError(
+            f"the consent re-check failed ({type(exc).__name__}: {exc}); nothing was published"
+        ) from exc
+
+
 def decide(
     checker: Checker,
     files: Sequence[Path],
@@ -222,14 +227,9 @@ def decide(
     """Run the checker and return one decision per file; any doubt withholds."""
     if not files:
         return []
-    try:
-        verdicts = list(checker(list(files), list(names), None if hashes is None else list(hashes)))
-    except PublishError:
-        raise
-    except Exception as exc:
-        raise PublishError(
-            f"the consent re-check failed ({type(exc).__name__}: {exc}); nothing was published"
-        ) from exc
+    verdicts = _run_check(
+        lambda: checker(list(files), list(names), None if hashes is None else list(hashes))
+    )
     if len(verdicts) != len(files):
         raise PublishError(
             f"the consent re-check returned {len(verdicts)} verdicts for {len(files)} images; "
