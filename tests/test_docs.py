@@ -90,10 +90,13 @@ def program_argv(words: list[str]) -> tuple[list[str], list[str]] | None:
 
 
 def subcommands(help_output: str) -> set[str]:
-    """The subcommands argparse lists: {a,b,c} and the indented names under it."""
+    """The subcommands a --help lists: argparse's (`publish`) {a,b,c} and the indented
+    names under it, click's (`consent`) the names under "Commands:"."""
     names = set(re.findall(r"(?m)^ {4}([\w-]+)(?: {2,}|$)", help_output))
     for group in re.findall(r"\{([\w,-]+)\}", help_output):
         names |= set(group.split(","))
+    commands = help_output.partition("\nCommands:\n")[2]
+    names |= set(re.findall(r"(?m)^ {2}(\w[\w-]*)(?: {2,}|$)", commands))
     return names
 
 

@@ -4,13 +4,13 @@ decisions on them (`approve`, `unapprove`)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import click
 from consent_registry.advice import SHORT_HASH, approve_command
 from consent_registry.registry import SHA256, Registry, RegistryError, check_person_id
 from face_engine.model import NOBODY, sha256_bytes
@@ -19,9 +19,11 @@ from site_gate.review import verdicts_now, waiting_for_decision
 from .common import (
     EXIT_OK,
     EXIT_WITHHELD,
+    Args,
     CliError,
-    Parents,
     actor_of,
+    by_option,
+    command,
     decision_day,
     err,
     no_registry,
@@ -30,14 +32,16 @@ from .common import (
     out,
     plural,
     report_of,
+    report_option,
     settings_of,
+    where_options,
 )
 
 # A whole image hash, or its start as the build's log prints it (advice.SHORT_HASH).
 HASH_PREFIX = re.compile(rf"^[0-9a-f]{{{SHORT_HASH},64}}$")
 
 
-def _check_clock(args: argparse.Namespace, registry: Registry, what: str) -> date:
+def _check_clock(args: Args, registry: Registry, what: str) -> date:
     """The day to decide for, refused (ClockError) when the registry's audit log shows the
     clock to be wrong (``snapshot.check_dated``)."""
     from consent_registry.snapshot import check_dated
@@ -47,7 +51,7 @@ def _check_clock(args: argparse.Namespace, registry: Registry, what: str) -> dat
     return today
 
 
-def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
+def _image_hash(args: Args) -> tuple[str, str]:
     """(sha256, what to call the image) from IMAGE or --sha256."""
     if args.sha256 and args.image:
         raise CliError("give either an image file or --sha256, not both")
@@ -67,7 +71,7 @@ def _image_hash(args: argparse.Namespace) -> tuple[str, str]:
         raise CliError(f"the image {path} cannot be read ({exc.strerror or exc})") from None
 
 
-def _whole_hash(args: argparse.Namespace, text: str) -> tuple[str, str]:
+def _whole_hash(args: Args, text: str) -> tuple[str, str]:
     """(sha256, what to call the image) of a whole hash, or of the start of one
     (``advice.SHORT_HASH`` or more hex digits) that one image of the last build's report
     has: the build's log prints the short form."""
@@ -95,7 +99,7 @@ def _whole_hash(args: argparse.Namespace, text: str) -> tuple[str, str]:
     )
 
 
-def _shows(args: argparse.Namespace) -> tuple[str, ...]:
+def _shows(args: Args) -> tuple[str, ...]:
     """The people named with --shows; () for `--shows nobody` (or for --not-student alone:
     everyone in it who is not named is not a student)."""
     given = [s.strip() for s in args.shows or () if s.strip()]
@@ -117,7 +121,7 @@ def _shows(args: argparse.Namespace) -> tuple[str, ...]:
         raise CliError(f"--shows: {exc}") from None
 
 
-def _gate_recognises(args: argparse.Namespace, sha256: str, registry: Registry) -> set[str]:
+def _gate_recognises(args: Args, sha256: str, registry: Registry) -> set[str]:
     """Who the gate recognises in the image: from the last build's report and, for a
     file, from the gate's own verdict on it now."""
     found: set[str] = set()
@@ -161,7 +165,32 @@ def _print_unmatched(registry: Registry, sha256: str, today: date, settings) -> 
         )
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
+@command("approve", help="publish one exact image anyway")
+@where_options
+@click.argument(
+    "image",
+    required=False,
+    metavar="[IMAGE]",
+    help="the image file as it is in content/, or its SHA-256 as the build prints it",
+)
+@click.option("--sha256", help="the image's hash (from `consent review`) instead of a file")
+@click.option(
+    "--shows",
+    multiple=True,
+    metavar="ID",
+    help="a person you recognise in the photo (repeat for each), or `nobody` when no "
+    "one can be identified; the approval ends when anyone named loses consent",
+)
+@click.option(
+    "--not-student",
+    metavar="WHO",
+    help="the faces matching no record are not students: visitor, parent, or your own "
+    "words (required when the photo has such a face and --shows does not name it)",
+)
+@click.option("--by", required=True, metavar="NAME", help="who decides")
+@click.option("--reason", required=True, metavar="TEXT", help="why it may be published")
+@report_option()
+def cmd_approve(args: Args) -> int:
     from consent_registry.registry import BlockedImage, UnstatedFaces
 
     sha256, label = _image_hash(args)
@@ -203,7 +232,12 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_unapprove(args: argparse.Namespace) -> int:
+@command("unapprove", help="withdraw an image's approval")
+@where_options
+@by_option
+@click.argument("image", required=False, metavar="[IMAGE]")
+@click.option("--sha256", help="the image's hash instead of a file")
+def cmd_unapprove(args: Args) -> int:
     sha256, label = _image_hash(args)
     with open_existing(args) as registry:
         registry.withdraw_approval(sha256, actor=actor_of(args))
@@ -211,7 +245,10 @@ def cmd_unapprove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_review(args: argparse.Namespace) -> int:
+@command("review", help="withheld images waiting for a decision")
+@where_options
+@report_option()
+def cmd_review(args: Args) -> int:
     """The withheld images waiting for a decision: the workspace's review queue lists the
     same ones (``review.waiting_for_decision``), the office's keep-withheld decisions
     included when its workspace file is there."""
@@ -281,7 +318,13 @@ def _expand_images(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+@command("check", help="the gate's verdict for images")
+@where_options
+@click.argument(
+    "images", nargs=-1, required=True, metavar="IMAGE...", help="image files or folders"
+)
+@click.option("--json", is_flag=True, help="machine-readable output")
+def cmd_check(args: Args) -> int:
     from consent_registry.snapshot import open_snapshot
     from face_engine.batch import check_files
 
@@ -323,54 +366,5 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_WITHHELD if withheld else EXIT_OK
 
 
-def add_commands(sub, parents: Parents) -> None:
-    """Add approve, unapprove, review and check to `consent`'s subparsers."""
-    where, who, edits, defaults = parents
-    both = [where, who]
-    p = sub.add_parser("approve", parents=[where], help="publish one exact image anyway")
-    p.add_argument(
-        "image",
-        nargs="?",
-        metavar="IMAGE",
-        help="the image file as it is in content/, or its SHA-256 as the build prints it",
-    )
-    p.add_argument("--sha256", help="the image's hash (from `consent review`) instead of a file")
-    p.add_argument(
-        "--shows",
-        action="append",
-        metavar="ID",
-        help="a person you recognise in the photo (repeat for each), or `nobody` when no "
-        "one can be identified; the approval ends when anyone named loses consent",
-    )
-    p.add_argument(
-        "--not-student",
-        metavar="WHO",
-        help="the faces matching no record are not students: visitor, parent, or your own "
-        "words (required when the photo has such a face and --shows does not name it)",
-    )
-    p.add_argument("--by", required=True, metavar="NAME", help="who decides")
-    p.add_argument("--reason", required=True, metavar="TEXT", help="why it may be published")
-    p.add_argument(
-        "--report",
-        metavar="PATH",
-        help=f"the build's consent report (default: {defaults.report_path})",
-    )
-    p.set_defaults(func=cmd_approve)
-
-    p = sub.add_parser("unapprove", parents=both, help="withdraw an image's approval")
-    p.add_argument("image", nargs="?", metavar="IMAGE")
-    p.add_argument("--sha256", help="the image's hash instead of a file")
-    p.set_defaults(func=cmd_unapprove)
-
-    p = sub.add_parser("review", parents=[where], help="withheld images waiting for a decision")
-    p.add_argument(
-        "--report",
-        metavar="PATH",
-        help=f"the build's consent report (default: {defaults.report_path})",
-    )
-    p.set_defaults(func=cmd_review)
-
-    p = sub.add_parser("check", parents=[where], help="the gate's verdict for images")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_check)
+# In `consent --help`, in this order.
+COMMANDS = (cmd_approve, cmd_unapprove, cmd_review, cmd_check)

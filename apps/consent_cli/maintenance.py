@@ -3,17 +3,38 @@ and the key of a district's shared face cache (`shared-cache-key`)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+import click
 from consent_registry.clock import school_day
 from consent_registry.settings import DEFAULTS
 from consent_registry.sis_import import parse_date
 
-from .common import EXIT_OK, CliError, Parents, actor_of, open_existing, out, plural, settings_of
+from .common import (
+    EXIT_OK,
+    Args,
+    CliError,
+    actor_of,
+    by_option,
+    command,
+    open_existing,
+    out,
+    plural,
+    settings_of,
+    where_options,
+)
 
 
-def cmd_purge_expired(args: argparse.Namespace) -> int:
+@command("purge-expired", help="delete the templates of expired consent")
+@where_options
+@by_option
+@click.option(
+    "--date",
+    metavar="YYYY-MM-DD",
+    help="confirm today's date when the command doubts the clock (it says when): it "
+    "must be the clock's day at the school; consent that ended before it is purged",
+)
+def cmd_purge_expired(args: Args) -> int:
     """Delete the templates of consent that ended before the school's day by the clock,
     or before --date. Never by SITE_DATE: a preview's future date must not delete anything
     (``clock.consent_today`` moves only later for that reason, so it is not used here)."""
@@ -64,7 +85,19 @@ def cmd_purge_expired(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_shared_cache_key(args: argparse.Namespace) -> int:
+@command(
+    "shared-cache-key",
+    help="make the key of a district's shared face cache (CONSENT_SHARED_CACHE)",
+)
+@where_options
+@click.argument(
+    "path",
+    required=False,
+    metavar="[PATH]",
+    help="where to write it (default: CONSENT_SHARED_CACHE_KEY_FILE, else "
+    f"{DEFAULTS['CONSENT_SHARED_CACHE_KEY_FILE']})",
+)
+def cmd_shared_cache_key(args: Args) -> int:
     from face_engine.shared_cache import SharedCacheError, new_key
 
     path = Path(args.path).expanduser() if args.path else settings_of(args).shared_cache_key_file
@@ -82,31 +115,5 @@ def cmd_shared_cache_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(sub, parents: Parents) -> None:
-    """Add purge-expired and shared-cache-key to `consent`'s subparsers."""
-    where, who, edits, defaults = parents
-    both = [where, who]
-    p = sub.add_parser(
-        "purge-expired", parents=both, help="delete the templates of expired consent"
-    )
-    p.add_argument(
-        "--date",
-        metavar="YYYY-MM-DD",
-        help="confirm today's date when the command doubts the clock (it says when): it "
-        "must be the clock's day at the school; consent that ended before it is purged",
-    )
-    p.set_defaults(func=cmd_purge_expired)
-
-    p = sub.add_parser(
-        "shared-cache-key",
-        parents=[where],
-        help="make the key of a district's shared face cache (CONSENT_SHARED_CACHE)",
-    )
-    p.add_argument(
-        "path",
-        nargs="?",
-        metavar="PATH",
-        help="where to write it (default: CONSENT_SHARED_CACHE_KEY_FILE, else "
-        f"{DEFAULTS['CONSENT_SHARED_CACHE_KEY_FILE']})",
-    )
-    p.set_defaults(func=cmd_shared_cache_key)
+# In `consent --help`, in this order.
+COMMANDS = (cmd_purge_expired, cmd_shared_cache_key)

@@ -1,103 +1,46 @@
 """The `consent` subcommands of the office's workspace and of the registry file: `serve`,
 `user add` / `user remove` / `user list`, `backup`, `restore` and `takedowns-ran`.
 
-`cli.build_parser` adds them with ``add_commands``; they read the same
-settings (``--settings``, ``--registry``, ``--key-file``) through ``common.settings_of``.
+`cli` adds ``COMMANDS`` to the `consent` group; they take the same shared options
+(``common.where_options``, ``common.by_option``) and read the settings through
+``common.settings_of``. The workspace itself (consent_office) knows nothing of them: this
+package stands above it and the registry.
 """
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+import click
 from consent_office.accounts import ROLES, AccountError, Accounts, office_db_path
 from consent_office.audit import record
 from consent_registry import storage
-from consent_registry.registry import Registry, RegistryError, default_actor
-from consent_registry.settings import GateSettings
+from consent_registry.registry import Registry, default_actor
 
-from .common import DEFAULT_SETTINGS_FILE, open_registry, settings_of
-
-SettingsOf = Callable[[argparse.Namespace], GateSettings]
-
-
-class CommandError(RegistryError):
-    """Printed by `consent` as `consent: <message>`."""
-
-
-def add_commands(sub, where: argparse.ArgumentParser, who: argparse.ArgumentParser) -> None:
-    """Add the workspace's subcommands to `consent`'s subparsers."""
-    p = sub.add_parser(
-        "serve",
-        parents=[where],
-        help="the consent office's workspace in a browser (http://127.0.0.1:8001)",
-    )
-    p.add_argument("--host", help="address to listen on (default: 127.0.0.1, this computer only)")
-    p.add_argument("--port", type=int, help="port (default: CONSENT_OFFICE_PORT, 8001)")
-    p.set_defaults(func=cmd_serve)
-
-    users = sub.add_parser("user", help="accounts of the web workspace")
-    user_sub = users.add_subparsers(dest="user_command", metavar="ACTION")
-    user_sub.required = True
-    p = user_sub.add_parser("add", parents=[where, who], help="add an account (asks a password)")
-    p.add_argument("name", help="the sign-in name, e.g. m.chen")
-    p.add_argument(
-        "--role",
-        required=True,
-        choices=ROLES,
-        help="office: may change records and approve photos; viewer: may only look",
-    )
-    p.add_argument("--replace", action="store_true", help="set a new password or role")
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of asking",
-    )
-    p.set_defaults(func=cmd_user_add)
-    p = user_sub.add_parser(
-        "remove", parents=[where, who], help="delete an account and end its sessions"
-    )
-    p.add_argument("name", help="the sign-in name")
-    p.set_defaults(func=cmd_user_remove)
-    p = user_sub.add_parser("list", parents=[where], help="list the accounts")
-    p.set_defaults(func=cmd_user_list)
-
-    p = sub.add_parser(
-        "backup",
-        parents=[where],
-        help="copy the registry safely, even while it is in use (SQLite online backup)",
-    )
-    p.add_argument("dest", metavar="DEST", help="a backup file, or a folder for a dated file")
-    p.set_defaults(func=cmd_backup)
-
-    p = sub.add_parser("restore", parents=[where], help="put a backup in place of the registry")
-    p.add_argument("backup", metavar="BACKUP", help="the backup file (from `consent backup`)")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument(
-        "--without-withdrawals-journal",
-        action="store_true",
-        help="restore even though the withdrawals journal beside the registry is missing or "
-        "damaged: withdrawals made after the backup may come back (the refusal lists them)",
-    )
-    p.set_defaults(func=cmd_restore)
-
-    p = sub.add_parser(
-        "takedowns-ran",
-        parents=[where],
-        help="for the scheduled publish: mark the office's queued takedowns as done",
-    )
-    p.add_argument(
-        "--starting",
-        action="store_true",
-        help="run before the publish: the requests waiting now are the ones it answers",
-    )
-    p.set_defaults(func=cmd_takedowns_ran)
+from .common import (
+    DEFAULT_SETTINGS_FILE,
+    Args,
+    CliError,
+    CommandGroup,
+    by_option,
+    command,
+    open_registry,
+    settings_of,
+    where_options,
+)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+class CommandError(CliError):
+    """A workspace command's refusal, printed by `consent` as `consent: <message>`."""
+
+
+@command("serve", help="the consent office's workspace in a browser (http://127.0.0.1:8001)")
+@where_options
+@click.option("--host", help="address to listen on (default: 127.0.0.1, this computer only)")
+@click.option("--port", type=int, help="port (default: CONSENT_OFFICE_PORT, 8001)")
+def cmd_serve(args: Args) -> int:
     from dataclasses import replace
 
     from consent_office.app import serve
@@ -116,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _password(args: argparse.Namespace) -> str:
+def _password(args: Args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin or not sys.stdin.isatty():
@@ -130,7 +73,23 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
+@command("add", help="add an account (asks a password)")
+@where_options
+@by_option
+@click.argument("name", help="the sign-in name, e.g. m.chen")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="office: may change records and approve photos; viewer: may only look",
+)
+@click.option("--replace", is_flag=True, help="set a new password or role")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="read the password from the first line of standard input instead of asking",
+)
+def cmd_user_add(args: Args) -> int:
     settings = settings_of(args)
     password = _password(args)
     with open_registry(args) as registry:
@@ -153,7 +112,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_remove(args: argparse.Namespace) -> int:
+@command("remove", help="delete an account and end its sessions")
+@where_options
+@by_option
+@click.argument("name", help="the sign-in name")
+def cmd_user_remove(args: Args) -> int:
     settings = settings_of(args)
     with open_registry(args) as registry:
         try:
@@ -166,7 +129,9 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_list(args: argparse.Namespace) -> int:
+@command("list", help="list the accounts")
+@where_options
+def cmd_user_list(args: Args) -> int:
     settings = settings_of(args)
     path = office_db_path(settings.registry)
     if not path.exists():
@@ -178,7 +143,10 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+@command("backup", help="copy the registry safely, even while it is in use (SQLite online backup)")
+@where_options
+@click.argument("dest", metavar="DEST", help="a backup file, or a folder for a dated file")
+def cmd_backup(args: Args) -> int:
     settings = settings_of(args)
     try:
         result = storage.backup(settings.registry, Path(args.dest))
@@ -207,7 +175,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+@command("restore", help="put a backup in place of the registry")
+@where_options
+@click.argument("backup", metavar="BACKUP", help="the backup file (from `consent backup`)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option(
+    "--without-withdrawals-journal",
+    is_flag=True,
+    help="restore even though the withdrawals journal beside the registry is missing or "
+    "damaged: withdrawals made after the backup may come back (the refusal lists them)",
+)
+def cmd_restore(args: Args) -> int:
     settings = settings_of(args)
     registry = settings.registry
     if not args.yes:
@@ -257,7 +235,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_takedowns_ran(args: argparse.Namespace) -> int:
+@command(
+    "takedowns-ran", help="for the scheduled publish: mark the office's queued takedowns as done"
+)
+@where_options
+@click.option(
+    "--starting",
+    is_flag=True,
+    help="run before the publish: the requests waiting now are the ones it answers",
+)
+def cmd_takedowns_ran(args: Args) -> int:
     settings = settings_of(args)
     path = office_db_path(settings.registry)
     if not path.exists():
@@ -270,3 +257,16 @@ def cmd_takedowns_ran(args: argparse.Namespace) -> int:
             count = accounts.mark_takedowns_ran("published by the scheduled publish")
             print(f"Marked {count} queued takedown request(s) as done.", flush=True)
     return 0
+
+
+# `consent user ACTION`: the accounts of the web workspace.
+user = CommandGroup(
+    "user",
+    help="accounts of the web workspace",
+    short_help="accounts of the web workspace",
+    subcommand_metavar="ACTION [ARGS]...",
+    commands=[cmd_user_add, cmd_user_remove, cmd_user_list],
+)
+
+# In `consent --help`, in this order.
+COMMANDS = (cmd_serve, user, cmd_backup, cmd_restore, cmd_takedowns_ran)

@@ -4,31 +4,39 @@ the person."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
+import click
 from consent_registry.registry import KNOWN_SCOPES, RESTORE, ROLES, Person, Registry
 from consent_registry.sis_import import import_export, parse_date
 from face_engine.model import PUBLISH, Approval
 
 from .common import (
     EXIT_OK,
+    Args,
     CliError,
-    Parents,
     actor_of,
+    by_option,
+    command,
     decision_day,
     err,
+    if_version_option,
     no_registry,
     open_existing,
     open_registry,
     out,
     plural,
     report_of,
+    report_option,
     settings_of,
+    where_options,
 )
+
+# What a withdrawal reads the build's report for (--report).
+SHOWING = ", to list the photos showing them"
 
 
 def _describe(person: Person) -> str:
@@ -53,7 +61,7 @@ def _parse_expires(text: str | None, today: date) -> date | None:
     return expires
 
 
-def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Approval]) -> None:
+def _photos_showing(args: Args, person_id: str, approvals: list[Approval]) -> None:
     """Print the photos of the last build that show `person_id`, the approvals that name
     them, and what the next publish does with each."""
     report_path, report = report_of(args, required=False)
@@ -96,10 +104,10 @@ def _photos_showing(args: argparse.Namespace, person_id: str, approvals: list[Ap
             )
 
 
-def _face_choices(args: argparse.Namespace, photos: list[Path]) -> list[int | str]:
+def _face_choices(args: Args, photos: list[Path]) -> list[int | str]:
     """The face to take from each photo: --face N once (every photo) or once per --photo,
     in order; without it the largest clear face when the others are much smaller."""
-    faces_given = args.face or []
+    faces_given = list(args.face)
     if not faces_given:
         return ["auto"] * len(photos)
     if len(faces_given) == 1:
@@ -118,7 +126,54 @@ _NAME_NEEDED = (
 )
 
 
-def cmd_add(args: argparse.Namespace) -> int:
+@command("add", help="add a person with reference photos")
+@where_options
+@by_option
+@if_version_option
+@click.argument("id", help="the student or staff id, e.g. S1024")
+@click.option(
+    "--name",
+    help='full name, e.g. "Jamie Rivera" (needed for a new record; with --replace, '
+    "the stored name stays when it is left out)",
+)
+@click.option(
+    "--photo",
+    multiple=True,
+    metavar="FILE",
+    help="a reference photo of the person alone (repeat for more); never stored",
+)
+@click.option("--role", type=click.Choice(ROLES), help="student (default) or staff")
+@click.option(
+    "--scope",
+    multiple=True,
+    type=click.Choice(KNOWN_SCOPES),
+    help="where photos may be used (repeat for more; default: website)",
+)
+@click.option("--expires", metavar="YYYY-MM-DD", help="the date the consent ends")
+@click.option("--grade", help="grade or class, e.g. 5")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="update an existing record: new photos replace the stored templates; "
+    "details not given stay as they are",
+)
+@click.option(
+    "--lookalike-of",
+    multiple=True,
+    metavar="ID",
+    help="the photos match the record ID, and you confirm they are different people "
+    "who look alike (twins); recorded in the audit log",
+)
+@click.option(
+    "--face",
+    multiple=True,
+    type=int,
+    metavar="N",
+    help="the student's face in a photo with several (1 is the leftmost; once for every "
+    "photo, or once after each --photo); without it the largest clear face is taken "
+    "when the others are much smaller",
+)
+def cmd_add(args: Args) -> int:
     from face_engine import faces
 
     if not args.replace and not (args.name or "").strip():
@@ -217,7 +272,13 @@ def _blocked_text(registry: Registry, person_id: str) -> str:
     )
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+@command("revoke", help="consent withdrawn: block, never publish")
+@where_options
+@by_option
+@if_version_option
+@click.argument("id")
+@report_option(SHOWING)
+def cmd_revoke(args: Args) -> int:
     with open_existing(args) as registry:
         before = registry.get(args.id)
         person = registry.revoke(
@@ -237,7 +298,14 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_remove(args: argparse.Namespace) -> int:
+@command("remove", help="delete a record for good (student left)")
+@where_options
+@by_option
+@if_version_option
+@click.argument("id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@report_option(SHOWING)
+def cmd_remove(args: Args) -> int:
     with open_existing(args) as registry:
         person = registry.get(args.id)
         if person is None:
@@ -268,7 +336,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_never_publish(args: argparse.Namespace) -> int:
+@command("never-publish", help="safeguarding: never publish")
+@where_options
+@by_option
+@if_version_option
+@click.argument("id")
+@report_option(SHOWING)
+def cmd_never_publish(args: Args) -> int:
     with open_existing(args) as registry:
         person = registry.set_never_publish(
             args.id,
@@ -285,7 +359,10 @@ def cmd_never_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+@command("list", help="list everyone in the registry")
+@where_options
+@click.option("--json", is_flag=True, help="machine-readable output")
+def cmd_list(args: Args) -> int:
     registry = open_registry(args, create=False)
     if registry is None:
         if args.json:
@@ -338,7 +415,10 @@ def _audit_line(entry) -> str:
     )
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+@command("show", help="one record and its history")
+@where_options
+@click.argument("id")
+def cmd_show(args: Args) -> int:
     registry = open_registry(args, create=False)
     if registry is None:
         raise CliError(no_registry(args))
@@ -378,7 +458,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+@command("audit", help="the audit log (all changes)")
+@where_options
+@click.argument("id", required=False, help="only this person's entries")
+@click.option("--json", is_flag=True)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="check the audit log's chain and every row's authentication; says where it breaks",
+)
+def cmd_audit(args: Args) -> int:
     registry = open_registry(args, create=False)
     if registry is None:
         raise CliError(no_registry(args))
@@ -411,7 +500,24 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+@command("import", help="bulk import a student-information export")
+@where_options
+@by_option
+@click.argument("csv", metavar="FILE.csv")
+@click.option(
+    "--photos-dir",
+    metavar="DIR",
+    help="where reference photos are: photo-column paths are relative to it, or one "
+    "folder per student id",
+)
+@click.option("--dry-run", is_flag=True, help="check everything, save nothing")
+@click.option(
+    "--ignore-column",
+    multiple=True,
+    metavar="NAME",
+    help="a column of the export to leave out (repeat for more)",
+)
+def cmd_import(args: Args) -> int:
     from face_engine import faces
 
     photos_dir = Path(args.photos_dir).expanduser() if args.photos_dir else None
@@ -435,7 +541,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_reconsent(args: argparse.Namespace) -> int:
+@command(
+    "reconsent", help="consent given again to a withdrawn record (the only way to make it active)"
+)
+@where_options
+@if_version_option
+@click.argument("id")
+@click.option("--on", required=True, metavar="YYYY-MM-DD", help="the date it was given")
+@click.option("--by", "given_by", required=True, metavar="NAME", help="who gave it (the parent)")
+@click.option(
+    "--evidence",
+    required=True,
+    metavar="TEXT",
+    help="where the new consent is kept, e.g. 'signed form, office file 2026/14'",
+)
+@click.option(
+    "--scope",
+    multiple=True,
+    type=click.Choice(KNOWN_SCOPES),
+    help="where photos may be used under the new consent (repeat; default: as before)",
+)
+@click.option("--expires", metavar="YYYY-MM-DD", help="the date the new consent ends")
+def cmd_reconsent(args: Args) -> int:
     try:
         given_on = parse_date(args.on)
     except ValueError as exc:
@@ -471,133 +598,15 @@ def cmd_reconsent(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(sub, parents: Parents) -> None:
-    """Add the commands on the records to `consent`'s subparsers."""
-    where, who, edits, defaults = parents
-    both = [where, who]
-    p = sub.add_parser("add", parents=[*both, edits], help="add a person with reference photos")
-    p.add_argument("id", help="the student or staff id, e.g. S1024")
-    p.add_argument(
-        "--name",
-        help='full name, e.g. "Jamie Rivera" (needed for a new record; with --replace, '
-        "the stored name stays when it is left out)",
-    )
-    p.add_argument(
-        "--photo",
-        action="append",
-        metavar="FILE",
-        help="a reference photo of the person alone (repeat for more); never stored",
-    )
-    p.add_argument("--role", choices=ROLES, help="student (default) or staff")
-    p.add_argument(
-        "--scope",
-        action="append",
-        choices=KNOWN_SCOPES,
-        help="where photos may be used (repeat for more; default: website)",
-    )
-    p.add_argument("--expires", metavar="YYYY-MM-DD", help="the date the consent ends")
-    p.add_argument("--grade", help="grade or class, e.g. 5")
-    p.add_argument(
-        "--replace",
-        action="store_true",
-        help="update an existing record: new photos replace the stored templates; "
-        "details not given stay as they are",
-    )
-    p.add_argument(
-        "--lookalike-of",
-        action="append",
-        metavar="ID",
-        help="the photos match the record ID, and you confirm they are different people "
-        "who look alike (twins); recorded in the audit log",
-    )
-    p.add_argument(
-        "--face",
-        action="append",
-        type=int,
-        metavar="N",
-        help="the student's face in a photo with several (1 is the leftmost; once for every "
-        "photo, or once after each --photo); without it the largest clear face is taken "
-        "when the others are much smaller",
-    )
-    p.set_defaults(func=cmd_add)
-
-    report_help = "the build's consent report, to list the photos showing them (default: %s)"
-    p = sub.add_parser(
-        "revoke", parents=[*both, edits], help="consent withdrawn: block, never publish"
-    )
-    p.add_argument("id")
-    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
-    p.set_defaults(func=cmd_revoke)
-
-    p = sub.add_parser(
-        "remove", parents=[*both, edits], help="delete a record for good (student left)"
-    )
-    p.add_argument("id")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
-    p.set_defaults(func=cmd_remove)
-
-    p = sub.add_parser("never-publish", parents=[*both, edits], help="safeguarding: never publish")
-    p.add_argument("id")
-    p.add_argument("--report", metavar="PATH", help=report_help % defaults.report_path)
-    p.set_defaults(func=cmd_never_publish)
-
-    p = sub.add_parser(
-        "reconsent",
-        parents=[where, edits],
-        help="consent given again to a withdrawn record (the only way to make it active)",
-    )
-    p.add_argument("id")
-    p.add_argument("--on", required=True, metavar="YYYY-MM-DD", help="the date it was given")
-    p.add_argument(
-        "--by", dest="given_by", required=True, metavar="NAME", help="who gave it (the parent)"
-    )
-    p.add_argument(
-        "--evidence",
-        required=True,
-        metavar="TEXT",
-        help="where the new consent is kept, e.g. 'signed form, office file 2026/14'",
-    )
-    p.add_argument(
-        "--scope",
-        action="append",
-        choices=KNOWN_SCOPES,
-        help="where photos may be used under the new consent (repeat; default: as before)",
-    )
-    p.add_argument("--expires", metavar="YYYY-MM-DD", help="the date the new consent ends")
-    p.set_defaults(func=cmd_reconsent)
-
-    p = sub.add_parser("list", parents=[where], help="list everyone in the registry")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_list)
-
-    p = sub.add_parser("show", parents=[where], help="one record and its history")
-    p.add_argument("id")
-    p.set_defaults(func=cmd_show)
-
-    p = sub.add_parser("audit", parents=[where], help="the audit log (all changes)")
-    p.add_argument("id", nargs="?", help="only this person's entries")
-    p.add_argument("--json", action="store_true")
-    p.add_argument(
-        "--verify",
-        action="store_true",
-        help="check the audit log's chain and every row's authentication; says where it breaks",
-    )
-    p.set_defaults(func=cmd_audit)
-
-    p = sub.add_parser("import", parents=both, help="bulk import a student-information export")
-    p.add_argument("csv", metavar="FILE.csv")
-    p.add_argument(
-        "--photos-dir",
-        metavar="DIR",
-        help="where reference photos are: photo-column paths are relative to it, or one "
-        "folder per student id",
-    )
-    p.add_argument("--dry-run", action="store_true", help="check everything, save nothing")
-    p.add_argument(
-        "--ignore-column",
-        action="append",
-        metavar="NAME",
-        help="a column of the export to leave out (repeat for more)",
-    )
-    p.set_defaults(func=cmd_import)
+# In `consent --help`, in this order.
+COMMANDS = (
+    cmd_add,
+    cmd_revoke,
+    cmd_remove,
+    cmd_never_publish,
+    cmd_reconsent,
+    cmd_list,
+    cmd_show,
+    cmd_audit,
+    cmd_import,
+)

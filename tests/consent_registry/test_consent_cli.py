@@ -96,8 +96,8 @@ def test_add_with_scopes_role_and_replace(paths, fake_faces, capsys, tmp_path):
         (None, (), "photo not found"),
         ("FACE:1", ("--expires", "2020-01-01"), "is in the past"),
         ("FACE:1", ("--expires", "30/06/2027"), "is not a date"),
-        ("FACE:1", ("--scope", "billboard"), "invalid choice: 'billboard'"),
-        ("FACE:1", ("--role", "parent"), "invalid choice: 'parent'"),
+        ("FACE:1", ("--scope", "billboard"), "'billboard' is not one of 'website'"),
+        ("FACE:1", ("--role", "parent"), "'parent' is not one of 'student', 'staff'"),
     ],
 )
 def test_add_errors_save_nothing(
@@ -175,9 +175,76 @@ def test_unknown_id_and_bad_usage_are_plain_errors(paths, capsys):
     code, _, err = run(capsys, "revoke", "S404")
     assert code == 1 and "no record for S404" in err
     code, _, err = run(capsys, "frobnicate")
-    assert code == 1 and "invalid choice" in err
+    assert code == 1 and "No such command 'frobnicate'" in err and "see `consent --help`" in err
     code, _, err = run(capsys, "add", "S1")
     assert code == 1 and "--name" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem", "where"),
+    [
+        (("add", "S1", "--frob"), "No such option '--frob'", "consent add"),
+        (("add",), "Missing argument 'ID'", "consent add"),
+        (("add", "S1", "--if-version", "two"), "'two' is not a valid integer", "consent add"),
+        (("check",), "Missing argument 'IMAGE...'", "consent check"),
+        (
+            ("reconsent", "S1", "--on", "2026-01-01", "--evidence", "form"),
+            "Missing option '--by'",
+            "consent reconsent",
+        ),
+        (("user", "add", "m.chen", "--role", "boss"), "'boss' is not one of", "consent user add"),
+        (("user",), "Missing command", "consent user"),
+        ((), "Missing command", "consent"),
+    ],
+)
+def test_a_mistyped_command_line_says_what_is_wrong_and_changes_nothing(
+    paths, capsys, argv, problem, where
+):
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert f"Usage: {where} " in err
+    assert problem in err and f"(see `{where} --help`)" in err
+    assert not paths["registry"].exists() and not paths["key_file"].exists()
+
+
+def test_help_lists_every_command_by_subject(paths, capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    listed = re.findall(r"(?m)^  ([a-z][\w-]*)  ", out.partition("Commands:")[2])
+    assert listed[:3] == ["add", "revoke", "remove"]
+    assert {"approve", "check", "purge-expired", "serve", "user", "takedowns-ran"} <= set(listed)
+    code, out, _ = run(capsys, "user", "add", "-h")
+    assert code == 0
+    assert "the sign-in name" in out and "--password-stdin" in out and "--registry PATH" in out
+    assert not paths["registry"].exists()
+
+
+def test_ctrl_c_exits_130_and_says_nothing_more_was_saved(paths, capsys, monkeypatch):
+    Registry.open(paths["registry"], paths["key_file"]).close()
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Registry, "list_people", interrupted)
+    code, _, err = run(capsys, "list")
+    assert code == 130 and "interrupted; nothing more was saved" in err
+
+
+def test_input_ending_at_a_question_is_an_error_not_a_yes(
+    paths, fake_faces, capsys, tmp_path, monkeypatch
+):
+    photo = write_photo(tmp_path / "p.jpg", 1)
+    assert main(["add", "S1", "--name", "Jamie Rivera", "--photo", str(photo)]) == 0
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def ended(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", ended)
+    capsys.readouterr()
+    code, _, err = run(capsys, "remove", "S1")
+    assert code == 1 and "the input ended" in err
+    assert "S1" in people(paths)
 
 
 def test_missing_key_for_an_existing_registry(paths, fake_faces, capsys, tmp_path):
