@@ -41,6 +41,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .errors import OfficeError
+
 ROLES = ("office", "viewer")
 # A session ends after this long without a request, and after MAX_SESSION in any case.
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -100,7 +102,7 @@ CREATE TABLE IF NOT EXISTS takedown_queue (
 _hasher = PasswordHasher()
 
 
-class AccountError(Exception):
+class AccountError(OfficeError):
     """A problem with an account or a sign-in; the message says what to do."""
 
 

@@ -26,6 +26,7 @@ from consent_registry.sis_import import (
 )
 from flask import Flask, Response, g, redirect, request, url_for
 
+from .errors import OfficeError
 from .web import MAX_UPLOAD, Upload, Workspace
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ TITLE = "Import from the student system"
 ACTION_ORDER = {"revoke": 0, "add": 1, "update": 2}
 
 
-class PhotosRefused(ValueError):
+class PhotosRefused(OfficeError, ValueError):
     """The uploaded photos cannot be used; the message says why and what to do."""
 
 

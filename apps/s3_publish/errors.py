@@ -1,7 +1,10 @@
-"""The one error type publishing raises: its message says what happened and what to do."""
+"""The base of every error publishing raises (``PublishError``): its message says what
+happened and what to do."""
+
+from site_common.errors import SiteError
 
 
-class PublishError(Exception):
+class PublishError(SiteError):
     """Publishing stopped; the message is meant for the person running `publish`."""
 
 

@@ -40,6 +40,8 @@ from urllib.parse import quote, urlsplit
 from site_common.files import write_atomic
 from site_common.processes import process_alive, stop_process, watchdog_command
 
+from .errors import PublishError
+
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -62,8 +64,8 @@ PORT_FLAGS = (
 )
 
 
-class LocalS3Error(RuntimeError):
-    pass
+class LocalS3Error(PublishError, RuntimeError):
+    """The local S3 server could not start, or stopped; the message says why."""
 
 
 class LocalS3Busy(LocalS3Error):

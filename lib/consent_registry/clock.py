@@ -40,6 +40,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import RegistryError
+
 log = logging.getLogger(__name__)
 
 # How much earlier than the newest audit entry a clock may read (two machines' clocks, or
@@ -49,7 +51,7 @@ SKEW = timedelta(minutes=5)
 AHEAD_DAYS = 3
 
 
-class ClockError(ValueError):
+class ClockError(RegistryError, ValueError):
     """The clock disagrees with the registry; the message says what to check and do."""
 
 

@@ -22,15 +22,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .errors import RegistryError
+
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
 
-class KeyFileError(Exception):
+class KeyFileError(RegistryError):
     """The key file is missing, unreadable or does not unlock the registry."""
 
 
-class DecryptionError(Exception):
+class DecryptionError(RegistryError):
     """A stored value could not be decrypted with the key (wrong key or altered data)."""
 
 

@@ -17,6 +17,7 @@ from face_engine.model import ConsentRecord, DetectedFace
 
 from . import withdrawals
 from .closest import Closest
+from .errors import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 RESTORE = "restore from backup (your last good copy of the registry file)"
-
-
-class RegistryError(Exception):
-    """A problem the consent office can fix; the message says what to do."""
 
 
 class PersonNotFound(RegistryError):

@@ -91,7 +91,7 @@ def accepted_columns() -> str:
     return "; ".join(f"{c}: {', '.join(a)}" for c, a in COLUMN_ALIASES.items())
 
 
-class ImportFailed(Exception):
+class ImportFailed(RegistryError):
     """The file cannot be imported; `problems` lists everything that is wrong."""
 
     def __init__(self, source: Path, problems: Sequence[str], note: str = ""):

@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .errors import RegistryError
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 DAMAGED = "damaged: restore from backup"
 FULL_CODES = {"SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_SHMSIZE"}
 DAMAGED_CODES = {"SQLITE_CORRUPT", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE"}
 
 
-class StorageError(Exception):
+class StorageError(RegistryError):
     """The registry file cannot be used as it is; the message says what to do."""
 
 

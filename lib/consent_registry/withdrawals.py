@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import crypto
+from .errors import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ ACTIONS = (*WITHDRAWALS, RECONSENT, *PHOTO_ACTIONS)
 _FIELDS = ("seq", "prev", "at", "action", "person_id", "on", "why", "photos", "actor")
 
 
-class JournalError(Exception):
+class JournalError(RegistryError):
     """The journal cannot be used as it is; the message says what to do."""
 
 

@@ -14,13 +14,10 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from .errors import FaceError
 from .geometry import resize
 
 log = logging.getLogger(__name__)
-
-
-class FaceError(Exception):
-    """A photo could not be used: the message says what happened and what to do."""
 
 
 _threads = 0

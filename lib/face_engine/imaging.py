@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageCms, ImageFile, ImageOps, ImageSequence
 
+from .errors import FaceError
+
 if TYPE_CHECKING:  # numpy is loaded where pixels are handled: a warm rebuild needs none
     import numpy as np
 
@@ -39,14 +41,14 @@ ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
 DECODE_VERSION = "display-1"
 
 
-class ImageTooLarge(ValueError):
+class ImageTooLarge(FaceError, ValueError):
     def __init__(self, width: int, height: int):
         super().__init__(f"{width}x{height} pixels is over the {MAX_PIXELS:,}-pixel limit")
         self.width = width
         self.height = height
 
 
-class TooManyFrames(ValueError):
+class TooManyFrames(FaceError, ValueError):
     def __init__(self, count: int):
         super().__init__(f"an animation of {count} frames (more than {MAX_FRAMES})")
         self.count = count

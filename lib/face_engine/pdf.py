@@ -28,6 +28,7 @@ import hashlib
 import io
 from typing import TYPE_CHECKING
 
+from .errors import FaceError
 from .imaging import MAX_PIXELS, detection_views
 
 if TYPE_CHECKING:  # numpy is loaded only where a PDF is read (``is_pdf`` is used by sniffing)
@@ -130,7 +131,7 @@ def is_pdf(data: bytes) -> bool:
     return PDF_SIGNATURE in data[:1024]
 
 
-class PdfUnreadable(ValueError):
+class PdfUnreadable(FaceError, ValueError):
     """The PDF cannot be checked; the message says why and what to do."""
 
 

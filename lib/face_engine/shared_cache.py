@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import FaceError
+
 log = logging.getLogger(__name__)
 
 KEY_BYTES = 32
@@ -35,7 +37,7 @@ NONCE_BYTES = 12
 FETCH_THREADS = 8
 
 
-class SharedCacheError(Exception):
+class SharedCacheError(FaceError):
     """The shared cache cannot be used; the message says what to do."""
 
 

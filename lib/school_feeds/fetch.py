@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 from site_common.files import write_atomic
 
+from .errors import FeedError
 from .text import slugify
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ T = TypeVar("T")
 
 MAX_FEED_BYTES = 10 * 1024 * 1024
 USER_AGENT = "school-site-feeds/1.0 (+https://getpelican.com)"
-
-
-class FeedError(ValueError):
-    """A feed or data file that cannot be used; the message says what is wrong."""
 
 
 @dataclass

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from site_common.settings import Env, Setting, SettingsError
 
+from .errors import FeedError
+
 SITE_DATE = Setting(
     "SITE_DATE",
     "",
@@ -25,7 +27,7 @@ PREVIEW_TIME = time(12, 0)  # a bare date previews the site as at noon
 EXAMPLES = "YYYY-MM-DD (2026-12-07) or YYYY-MM-DDTHH:MM (2026-01-27T07:00)"
 
 
-class SiteDateError(SettingsError):
+class SiteDateError(FeedError, SettingsError):
     """SITE_DATE is set to something that is not a date or a date-time."""
 
 

@@ -1,2 +1,3 @@
-"""Small helpers every layer uses: files written whole (`files`), processes (`processes`)
-and the one settings loader (`settings`). They import no other package of the project."""
+"""Small helpers every layer uses: files written whole (`files`), processes (`processes`),
+the one settings loader (`settings`) and the root of the project's errors (`errors`). They
+import no other package of the project."""

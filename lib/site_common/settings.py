@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import SiteError
+
 METADATA_KEY = "site_setting"
 
 
-class SettingsError(ValueError):
+class SettingsError(SiteError, ValueError):
     """A setting is missing, malformed or unsafe; the message names it and says what to do."""
 
 

@@ -47,6 +47,7 @@ from face_engine.model import PUBLISH, WITHHOLD, RegistrySnapshot, Verdict, sha2
 from site_common.files import is_disk_failure, write_atomic
 
 from .cache_upkeep import site_folder
+from .errors import GateError
 from .inventory import (
     BuiltPhotos,
     OutputFile,
@@ -78,10 +79,6 @@ REWRITE_VERSION = "4"
 _DOCUMENT_KINDS = (Kind.HTML, Kind.XML, Kind.CSS, Kind.SVG, Kind.JSON)  # JSON: manifests
 # Text that is not a drawing: checked for pictures after pages are rewritten.
 TEXT_ONLY_KINDS = TEXT_KINDS - {Kind.SVG}
-
-
-class GateError(RuntimeError):
-    """The gate could not finish; unchecked files have been removed from the output."""
 
 
 @dataclass

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from html import unescape
 
 from .css import css_urls, rewrite_css
+from .errors import GateError
 from .html_tokens import Element, TreeBuilder
 from .html_uses import (
     _FRAME_TAGS,
@@ -45,7 +46,7 @@ from .html_uses import (
 _REWRITE_PASSES = 4
 
 
-class RewriteError(ValueError):
+class RewriteError(GateError, ValueError):
     """A blocked picture could not be removed from a page (the gate fails closed)."""
 
 

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import GateError
+
 if TYPE_CHECKING:
     from consent_registry.settings import GateSettings
 
@@ -35,7 +37,7 @@ REBUILD_ADVICE = (
 )
 
 
-class ManifestError(Exception):
+class ManifestError(GateError):
     """There is no usable manifest; the message says what to do."""
 
 

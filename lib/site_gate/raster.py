@@ -40,6 +40,7 @@ from face_engine.pdf import PdfUnreadable, is_pdf, rewrite_pdf
 from PIL import Image
 from site_common.files import DISK_ERRNOS, write_atomic, write_cache_json
 
+from .errors import GateError
 from .sniff import content_type, sniff
 
 # Bump when the encoding changes: cached copies are keyed by it.
@@ -48,7 +49,7 @@ JPEG_QUALITY = 90
 WEBP_QUALITY = 90
 
 
-class RasterError(Exception):
+class RasterError(GateError):
     """An image could not be re-encoded; the message says which file and why."""
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from site_common.files import write_atomic
 
+from .errors import GateError
 
-class ReportPathError(ValueError):
+
+class ReportPathError(GateError, ValueError):
     """The report would be published with the site."""
 
 
@@ -59,11 +61,11 @@ def write_report(
 # ---------------------------------------------------------------- reading
 
 
-class ReportMissing(FileNotFoundError):
+class ReportMissing(FileNotFoundError, GateError):
     """There is no report yet: the site was not built with the gate."""
 
 
-class ReportUnreadable(ValueError):
+class ReportUnreadable(GateError, ValueError):
     """The report exists but cannot be used (damaged, cut short, not a report)."""
 
 

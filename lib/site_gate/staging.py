@@ -34,6 +34,8 @@ from pathlib import Path
 from site_common.processes import process_alive
 from site_common.settings import Env, Setting
 
+from .errors import GateError
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "."
@@ -56,7 +58,7 @@ PAUSE_AT = Setting(
 PAUSE_ENV = PAUSE_AT.key
 
 
-class BuildFailed(RuntimeError):
+class BuildFailed(GateError):
     """The build could not finish; the last good output is untouched."""
 
 

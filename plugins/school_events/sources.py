@@ -25,6 +25,7 @@ from school_feeds.ics_in import calendar_name, read_ics
 from school_feeds.ics_out import stable_uid
 from school_feeds.status import SourceStatus
 from school_feeds.text import clean_text, parse_day, slugify
+from site_common.errors import SiteError
 
 SUFFIX_FORMATS = {".ics": "ics"}
 HEADER = re.compile(r"^(?P<key>[A-Za-z][A-Za-z _-]*):\s*(?P<value>.*)$")
@@ -56,7 +57,7 @@ class LoadResult:
     problems: list[str] = field(default_factory=list)
 
 
-class EventFileError(ValueError):
+class EventFileError(SiteError, ValueError):
     """A Markdown event file that cannot be used; the message names the line and the fix."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import markdown
+from site_common.errors import SiteError
 
 LEVELS = ("info", "warning", "urgent")
 # Urgent first, then the alert that started most recently.
@@ -28,7 +29,7 @@ _DEFAULT_HEADINGS = {"info": "Notice", "warning": "Important notice", "urgent": 
 CLOSES = ("school",)
 
 
-class AlertError(ValueError):
+class AlertError(SiteError, ValueError):
     """An alert that cannot be shown as written; the message says where and how to fix it."""
 
 

@@ -14,10 +14,12 @@ import os
 import re
 from pathlib import Path
 
+from site_common.errors import SiteError
+
 DOMAIN = "messages"
 
 
-class CatalogError(ValueError):
+class CatalogError(SiteError, ValueError):
     """A catalogue exists but cannot be read."""
 
 

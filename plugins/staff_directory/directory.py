@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from school_feeds.text import clean_text, slugify
+from site_common.errors import SiteError
 
 # Header spellings of the common student-information and HR exports.
 COLUMNS = {
@@ -33,7 +34,7 @@ PHONE = re.compile(
 )
 
 
-class StaffFileError(ValueError):
+class StaffFileError(SiteError, ValueError):
     """A whole CSV file that cannot be used; the message says what is wrong."""
 
 
