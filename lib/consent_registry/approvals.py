@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 from face_engine.model import (
     Approval,
     DetectedFace,
 )
 
-from . import withdrawals
+from . import clock, withdrawals
 from .changes import _gate_settings, _plural, _school_day
 from .clock import consent_today
 from .closest import Closest
@@ -103,7 +103,7 @@ class ApprovalsMixin:
         people = tuple(dict.fromkeys(check_person_id(i) for i in shows))
         today = today or consent_today(None)  # callers give the school's day
         settings = _gate_settings(settings or self.gate_settings)
-        at = datetime.now(UTC).replace(microsecond=0)
+        at = clock.now_utc().replace(microsecond=0)
         with self.transaction():
             snapshot = self.snapshot(today)
             blocked = {b.person_id: b for b in snapshot.blocked}

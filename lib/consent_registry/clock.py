@@ -68,7 +68,9 @@ def zone(timezone: str | None) -> ZoneInfo | None:
 
 
 def now_utc() -> datetime:
-    """The machine's clock, as an aware UTC datetime."""
+    """The machine's clock, as an aware UTC datetime: the one clock of every time the
+    registry writes (records, audit entries, approvals, the withdrawals journal, backup and
+    restore names), so a test or a told time has one place to set it."""
     return datetime.now(UTC)
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 from face_engine.model import ConsentRecord, DetectedFace
 
-from . import withdrawals
+from . import clock, withdrawals
 from .closest import Closest
 from .errors import RegistryError
 
@@ -145,7 +145,7 @@ def default_actor() -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.now_utc().isoformat(timespec="seconds")
 
 
 def _aware(moment: datetime) -> datetime:

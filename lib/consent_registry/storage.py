@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import clock
 from .errors import RegistryError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -152,7 +153,7 @@ class BackupResult:
 
 
 def backup_name(registry: Path, when: datetime | None = None) -> str:
-    when = when or datetime.now(UTC)
+    when = when or clock.now_utc()
     return f"{Path(registry).stem}-{when:%Y%m%dT%H%M%SZ}.sqlite3"
 
 
@@ -228,7 +229,7 @@ def prune_before_restore(registry: Path, now: datetime | None = None) -> list[Pa
     RESTORE_KEEP that are more than RESTORE_KEEP_DAYS old (with their -wal/-shm files);
     returns the copies deleted."""
     registry = Path(registry)
-    now = now or datetime.now(UTC)
+    now = now or clock.now_utc()
     prefix = f"{registry.name}.before-restore-"
     copies = []
     for path in registry.parent.glob(f"{glob.escape(prefix)}*"):
@@ -281,7 +282,7 @@ def restore(backup_file: Path, registry: Path) -> Path | None:
     shutil.copyfile(backup_file, partial)
     os.chmod(partial, 0o600)
     if registry.exists():
-        stamp = datetime.now(UTC).strftime(_STAMP)
+        stamp = clock.now_utc().strftime(_STAMP)
         kept = registry.with_name(f"{registry.name}.before-restore-{stamp}")
         os.replace(registry, kept)
     for suffix in ("-wal", "-shm"):  # the old journal goes with the old file, never replayed

@@ -22,10 +22,9 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
-from . import crypto
+from . import clock, crypto
 from .errors import RegistryError
 
 log = logging.getLogger(__name__)
@@ -242,7 +241,7 @@ def append(
     entry = Entry(
         seq=seq + 1,
         prev=prev,
-        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        at=clock.now_utc().isoformat(timespec="seconds"),
         action=action,
         person_id=person_id,
         on=on,
@@ -284,7 +283,7 @@ def _set_aside(path: Path, journal: Journal) -> None:
             SUFFIX,
         )
         return
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now_utc().strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
     os.replace(path, aside)
     why = "; ".join(journal.problems) or "it does not end where the registry recorded"

@@ -106,6 +106,9 @@ def parse_time(value: str) -> time | None:
 # the noon hour and 13:00-23:59 is a 24-hour time, both taken as written.
 AFTERNOON_HOURS = range(1, 12)
 HAS_MERIDIEM = re.compile(r"[ap]\.?\s*m\.?$", re.I)
+# time_label formats a datetime; to show a time of day it only carries the time. A fixed
+# day, not the clock's: the build's "today" has one home (school_feeds.site_date).
+ANY_DAY = date(2000, 1, 1)
 
 
 def parse_game_time(value: str) -> tuple[time | None, str | None]:
@@ -115,7 +118,7 @@ def parse_game_time(value: str) -> tuple[time | None, str | None]:
         return parsed, None
     if parsed.hour in AFTERNOON_HOURS:
         afternoon = parsed.replace(hour=parsed.hour + 12)
-        shown = time_label(datetime.combine(date.today(), afternoon))
+        shown = time_label(datetime.combine(ANY_DAY, afternoon))
         return afternoon, (
             f"{value!r} has no a.m. or p.m.; read as {shown} (games without a.m./p.m. "
             "between 1:00 and 11:59 are afternoon or evening games). Write 4:30 PM or "
@@ -127,7 +130,7 @@ def parse_game_time(value: str) -> tuple[time | None, str | None]:
 def _bus_label(value: str) -> str:
     """A bus departure as shown; the afternoon rule of parse_game_time applies."""
     parsed, _ = parse_game_time(value)
-    return time_label(datetime.combine(date.today(), parsed)) if parsed else clean_text(value)
+    return time_label(datetime.combine(ANY_DAY, parsed)) if parsed else clean_text(value)
 
 
 def describe(
