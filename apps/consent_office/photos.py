@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from face_engine.imaging import open_bounded
-from face_engine.model import Approval
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from site_gate.report import BuildReport, ReportMissing, ReportUnreadable
 from site_gate.report import read_report as read_built_report
@@ -84,6 +83,12 @@ class Report:
     @property
     def withheld(self) -> list[ReportImage]:
         return [i for i in self.images if i.verdict == "withhold"]
+
+    @property
+    def current_verdicts(self) -> dict[str, str]:
+        """sha256 -> the verdict against the registry as it is now, for the images
+        matched again (``as_of_now``)."""
+        return {i.sha256: i.current for i in self.images if i.current}
 
 
 def read_report(path: Path) -> Report:
@@ -516,53 +521,3 @@ def thumbnail(data: bytes, faces: list[dict], side: int = THUMBNAIL_SIDE) -> byt
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-# ---------------------------------------------------------------- photos showing someone
-
-
-@dataclass
-class Showing:
-    name: str
-    pages: list[str]
-    fate: str  # what the next publish does with it once the person's consent ends
-    sha256: str = ""
-    published: bool = False  # the last build published it: it can be taken down now
-
-
-def photos_showing(report: Report, person_id: str, approvals: list[Approval]) -> list[Showing]:
-    """The photos of the last build that show `person_id` (the gate recognised them, or an
-    approval names them), from person ids only, and what the next publish does with each
-    when their consent ends."""
-    named = {a.sha256: a for a in approvals if a.shows and person_id in a.shows}
-    found = []
-    seen = set()
-    for image in report.images:
-        if not image.shows(person_id) and image.sha256 not in named:
-            continue
-        seen.add(image.sha256)
-        if image.verdict == "publish" and image.current == "withhold":
-            fate = "published by the last build; withheld now, taken down at the next publish"
-        elif image.verdict == "publish":
-            fate = "taken down from the website at the next publish"
-        elif image.current == "publish":
-            fate = "withheld by the last build; published at the next build while they keep consent"
-        else:
-            fate = "already withheld; it stays off the website"
-        approval = named.get(image.sha256)
-        if approval is not None:
-            fate += f" (the approval by {approval.by} no longer holds)"
-        found.append(
-            Showing(image.name, image.pages, fate, image.sha256, image.verdict == "publish")
-        )
-    for sha256, approval in named.items():
-        if sha256 not in seen:
-            found.append(
-                Showing(
-                    approval.label or f"image {sha256[:12]}…",
-                    [],
-                    f"approved by {approval.by}: withheld wherever it is used, taken down at "
-                    "the next publish",
-                )
-            )
-    return found

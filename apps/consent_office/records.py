@@ -18,6 +18,7 @@ from consent_registry.registry import (
     StaleRecord,
 )
 from flask import Flask, Response, abort, g, redirect, request, url_for
+from site_gate.review import photos_showing
 
 from . import photos as photo_lib
 from .search import search
@@ -372,7 +373,7 @@ def register(app: Flask, ws: Workspace) -> None:
             approvals = list(registry.approvals().values())
             history = registry.audit_log(person_id)
             now = ws.report_now(registry)  # the build's faces against the records now
-        showing = photo_lib.photos_showing(now, person_id, approvals)
+        showing = photos_showing(now.images, person_id, approvals, now=now.current_verdicts)
         return page(
             "record.html",
             title=person.name,
@@ -485,7 +486,7 @@ def register(app: Flask, ws: Workspace) -> None:
                         title="Nothing was changed: the record changed meanwhile",
                         text=f"{exc}",
                     )
-        showing = photo_lib.photos_showing(now, person_id, approvals)
+        showing = photos_showing(now.images, person_id, approvals, now=now.current_verdicts)
         title, effect = ACTIONS[action]
         if request.method == "POST":
             done = {

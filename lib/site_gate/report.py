@@ -107,6 +107,10 @@ class ReportImage:
         """The people the gate recognised in it (any verdict)."""
         return [f.person_id for f in self.faces if f.person_id]
 
+    def shows(self, person_id: str) -> bool:
+        """Whether the gate recognised `person_id` in it."""
+        return person_id in self.recognised
+
     @property
     def consented(self) -> list[str]:
         """The people recognised in it whose consent covered it."""

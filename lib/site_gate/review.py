@@ -1,6 +1,7 @@
-"""Which withheld photos of the last build wait for a decision: the one rule that
-`consent review` and the consent office's review queue both follow, so they list the same
-photos for the same report and registry.
+"""Which withheld photos of the last build wait for a decision, and which photos show a
+person and what happens to each when their consent ends: the rules that `consent` and the
+consent office's workspace both follow, so they list the same photos for the same report
+and registry.
 
 A withheld photo waits unless the office kept it withheld on purpose, or the registry as it
 is now publishes it: judged by the gate's own verdict (``decision.verdict_for_faces``) on
@@ -10,12 +11,13 @@ approval publishes it and names everyone the build recognised in it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from face_engine.decision import verdict_for_faces
-from face_engine.model import WITHHOLD, Verdict
+from face_engine.model import PUBLISH, WITHHOLD, Approval, Verdict
 
 
 class JudgedImage(Protocol):
@@ -88,3 +90,90 @@ def waiting_for_decision(
         elif not approval_holds(image, snapshot, settings):
             waiting.append(image)
     return waiting
+
+
+# ---------------------------------------------------------------- photos showing someone
+
+
+class ShownImage(Protocol):
+    """An image of the build's report as ``photos_showing`` reads it (``report.ReportImage``,
+    or the workspace's view of one)."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def verdict(self) -> str: ...
+
+    @property
+    def pages(self) -> Sequence[str]: ...
+
+    def shows(self, person_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Showing:
+    """A photo showing a person, and what the next publish does with it once their
+    consent ends (`fate`, in the office's words)."""
+
+    name: str
+    pages: tuple[str, ...]
+    fate: str
+    sha256: str
+    published: bool = False  # the last build published it: it can be taken down now
+    built: bool = True  # False: not in the last build, only an approval names the person
+
+
+def photos_showing(
+    images: Iterable[ShownImage],
+    person_id: str,
+    approvals: Iterable[Approval],
+    *,
+    now: Mapping[str, str] | None = None,
+) -> list[Showing]:
+    """The photos of the last build that show `person_id` (the gate recognised them, or an
+    approval names them), in report order, then the approved photos naming them that the
+    build did not have; each with what happens to it when their consent ends.
+
+    `now`: sha256 -> the verdict ("publish" or "withhold") against the registry as it is
+    now, where it is known; an image missing from it counts as the build decided."""
+    named = {a.sha256: a for a in approvals if a.shows and person_id in a.shows}
+    now = now or {}
+    found = []
+    seen = set()
+    for image in images:
+        if not image.shows(person_id) and image.sha256 not in named:
+            continue
+        seen.add(image.sha256)
+        current = now.get(image.sha256, image.verdict)
+        if image.verdict == PUBLISH and current == WITHHOLD:
+            fate = "published by the last build; withheld now, taken down at the next publish"
+        elif image.verdict == PUBLISH:
+            fate = "taken down from the website at the next publish"
+        elif current == PUBLISH:
+            fate = "withheld by the last build; published at the next build while they keep consent"
+        else:
+            fate = "already withheld; it stays off the website"
+        approval = named.get(image.sha256)
+        if approval is not None:
+            fate += f" (the approval by {approval.by} no longer holds)"
+        found.append(
+            Showing(image.name, tuple(image.pages), fate, image.sha256, image.verdict == PUBLISH)
+        )
+    for sha256, approval in named.items():
+        if sha256 in seen:
+            continue
+        found.append(
+            Showing(
+                approval.label or f"image {sha256[:12]}…",
+                (),
+                f"approved by {approval.by} on {approval.at:%Y-%m-%d}: withheld wherever it is "
+                "used, taken down from the website at the next publish",
+                sha256,
+                built=False,
+            )
+        )
+    return found
