@@ -32,11 +32,6 @@ BASES = {
     "consent_cli": "consent_cli.common.CliError",
 }
 
-# apps/consent_cli moves to click; its errors get their bases with that change
-# (CliError(SiteError), CommandError(CliError)). Until then they are let through by name,
-# and `test_not_yet_is_still_needed` fails once one is fixed or gone, so this cannot go stale.
-NOT_YET = {"consent_cli.common.CliError", "consent_cli.office.CommandError"}
-
 
 def _resolve(dotted: str) -> type:
     module, _, name = dotted.rpartition(".")
@@ -53,7 +48,7 @@ def _base_of(module_name: str) -> type:
     return _resolve(BASES[package]) if package in BASES else SiteError
 
 
-def _strays(modules: list[types.ModuleType], allowed: set[str] = NOT_YET) -> list[str]:
+def _strays(modules: list[types.ModuleType]) -> list[str]:
     """Every Exception class defined in `modules` that does not derive from its package's
     base and SiteError, as "module.Class (its bases) is not a Base"."""
     found = []
@@ -66,7 +61,7 @@ def _strays(modules: list[types.ModuleType], allowed: set[str] = NOT_YET) -> lis
                 continue
             name = f"{module.__name__}.{obj.__qualname__}"
             missing = [b for b in (base, SiteError) if not issubclass(obj, b)]
-            if name in allowed or not missing:
+            if not missing:
                 continue
             bases = ", ".join(b.__name__ for b in obj.__bases__)
             found.append(f"{name} ({bases}) is not a {missing[0].__name__}")
@@ -81,15 +76,7 @@ def test_every_error_derives_from_its_package_base():
 def test_each_package_base_is_its_own_and_a_site_error(package):
     base = _resolve(BASES[package])
     assert base.__module__.split(".")[0] == package
-    if BASES[package] not in NOT_YET:
-        assert issubclass(base, SiteError)
-
-
-def test_not_yet_is_still_needed():
-    """Each name let through is still there and still a stray: remove it once fixed."""
-    modules = [importlib.import_module(n.rpartition(".")[0]) for n in sorted(NOT_YET)]
-    found = {s.split(" ")[0] for s in _strays(modules, allowed=set())}
-    assert found == NOT_YET
+    assert issubclass(base, SiteError)
 
 
 def test_errors_keep_their_builtin_base():

@@ -18,6 +18,7 @@ import click
 from consent_registry.clock import consent_today
 from consent_registry.registry import Registry, default_actor
 from consent_registry.settings import DEFAULTS, GateSettings, SettingsError, load_settings
+from site_common.errors import SiteError
 from site_gate.report import BuildReport, ReportMissing, ReportUnreadable, read_report
 
 DEFAULT_SETTINGS_FILE = "pelicanconf.py"
@@ -134,7 +135,7 @@ def report_option(purpose: str = "") -> Callable[[F], F]:
     )
 
 
-class CliError(Exception):
+class CliError(SiteError):
     """A problem the user can fix; printed without a traceback."""
 
 

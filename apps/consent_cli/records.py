@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from consent_registry.registry import KNOWN_SCOPES, RESTORE, ROLES, Person, Registry
 from consent_registry.sis_import import import_export, parse_date
-from face_engine.model import PUBLISH, Approval
+from face_engine.model import Approval
+from site_gate.review import photos_showing
 
 from .common import (
     EXIT_OK,
@@ -63,45 +64,31 @@ def _parse_expires(text: str | None, today: date) -> date | None:
 
 def _photos_showing(args: Args, person_id: str, approvals: list[Approval]) -> None:
     """Print the photos of the last build that show `person_id`, the approvals that name
-    them, and what the next publish does with each."""
+    them, and what the next publish does with each (``site_gate.review.photos_showing``,
+    the rule the workspace's record pages follow too)."""
     report_path, report = report_of(args, required=False)
-    named = {a.sha256: a for a in approvals if a.shows and person_id in a.shows}
     if report is None:
         out(
             f"There is no build report at {report_path}, so the photos showing {person_id} "
             "cannot be listed: run `make html` to see them. Any photo the gate no longer "
             "passes is taken down from the website at the next publish."
         )
-        images = []
-    else:
-        images = [i for i in report.images if person_id in i.recognised or i.sha256 in named]
+    showing = photos_showing(report.images if report else (), person_id, approvals)
     if report is not None:
         built = report.generated_at or "?"
-        if not images:
+        in_build = [s for s in showing if s.built]
+        if not in_build:
             out(f"No photo of the last build (report of {built}) shows {person_id}.")
         else:
             out(f"Photos showing {person_id} in the last build (report of {built}):")
-        for image in images:
-            where = f", on {', '.join(image.pages)}" if image.pages else ""
-            if image.verdict == PUBLISH:
-                fate = "taken down from the website at the next publish"
-            else:
-                fate = "already withheld; it stays off the website"
-            approval = named.get(image.sha256)
-            note = (
-                f" (the approval by {approval.by} no longer holds)" if approval is not None else ""
-            )
-            out(f"  {image.name}{where}: {fate}{note}")
-    shown = {image.sha256 for image in images}
-    unbuilt = [a for sha, a in named.items() if sha not in shown]
-    if unbuilt:
+        for s in in_build:
+            where = f", on {', '.join(s.pages)}" if s.pages else ""
+            out(f"  {s.name}{where}: {s.fate}")
+    approved_only = [s for s in showing if not s.built]
+    if approved_only:
         out(f"Approvals naming {person_id}, which no longer hold:")
-        for approval in unbuilt:
-            label = approval.label or f"sha256 {approval.sha256[:12]}…"
-            out(
-                f"  {label}, approved by {approval.by} on {approval.at:%Y-%m-%d}: "
-                "withheld wherever it is used, taken down from the website at the next publish"
-            )
+        for s in approved_only:
+            out(f"  {s.name}, {s.fate}")
 
 
 def _face_choices(args: Args, photos: list[Path]) -> list[int | str]:
