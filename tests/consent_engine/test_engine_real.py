@@ -191,9 +191,10 @@ def test_small_face_in_a_camera_sized_photo_is_found_at_full_resolution(shared_f
     candidates, _ = faces.find_candidates(rgb, faces.DEFAULT_CONFIG)
     # Only the full-resolution tiles see it; the scaled-down passes do not.
     assert {c.detector for c in candidates} == {"centerface"}
-    (found,) = faces.detect_faces(photo, encode=False)
+    (found,) = faces.detect_faces(photo)
     assert found.detector == "centerface" and 4380 < found.box.left < 4400
-    verdict = decide(photo, snapshot(), settings)
+    # The rule on the faces just found: a third full-resolution search would take 10 s.
+    verdict = decide(photo, snapshot(), settings, faces=[found])
     assert verdict.verdict == WITHHOLD and "too small" in verdict.faces[0].reason
 
 

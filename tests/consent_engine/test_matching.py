@@ -297,13 +297,25 @@ def test_batch_falls_back_to_this_process_when_the_pool_breaks(settings, tmp_pat
 
     monkeypatch.setattr(batch, "ProcessPoolExecutor", BrokenPool)
     paths = []
-    for n, colour in enumerate([(10, 20, 30), (200, 100, 50)]):
+    for n in range(batch.POOL_MIN_PHOTOS):  # enough photos for the pool to be tried
         paths.append(tmp_path / f"plain{n}.png")
-        paths[-1].write_bytes(png_bytes(colour))
+        paths[-1].write_bytes(png_bytes((10 * n, 20, 30)))
     parallel = replace(settings, workers=2)
     verdicts = batch.check_files(paths, snapshot(), parallel, progress=False)
-    assert [v.verdict for v in verdicts] == [PUBLISH, PUBLISH]
-    assert [v.reasons for v in verdicts] == [["no faces found"], ["no faces found"]]
+    assert [v.verdict for v in verdicts] == [PUBLISH] * len(paths)
+    assert [v.reasons for v in verdicts] == [["no faces found"]] * len(paths)
+
+
+def test_a_few_photos_are_examined_without_starting_workers(settings, tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(batch, "_run_pool", lambda *args: started.append(args))
+    paths = []
+    for n in range(batch.POOL_MIN_PHOTOS - 1):
+        paths.append(tmp_path / f"plain{n}.png")
+        paths[-1].write_bytes(png_bytes((10 * n, 20, 30)))
+    verdicts = batch.check_files(paths, snapshot(), replace(settings, workers=2), progress=False)
+    assert not started
+    assert [v.verdict for v in verdicts] == [PUBLISH] * len(paths)
 
 
 # ---------------------------------------------------------------- CONSENT_BLUR
