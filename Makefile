@@ -120,18 +120,25 @@ lint: bootstrap
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 
+# One pytest worker per core (pytest-xdist; TEST_WORKERS=0 runs in this process). A test
+# module stays on one worker, so its Chromium and module builds start once; what the
+# session builds once (the sample site per day) is shared by the workers through a file
+# lock (tests/conftest.py, built_once).
+TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist loadscope
+
 test: test-deps lint
-	$(RUN) pytest -q
+	$(RUN) pytest -q $(XDIST)
 
 # Nightly: the whole suite with axe-core run on every page of the sample site, where
 # `make test` runs it on one page of each kind (tests/site/test_accessibility.py).
 test-nightly: test-deps lint
-	AXE_ALL_PAGES=1 $(RUN) pytest -q
+	AXE_ALL_PAGES=1 $(RUN) pytest -q $(XDIST)
 
 # The inner loop while working: no site builds, no browser, no S3 server (see the markers
 # in tests/conftest.py); `make test` runs everything.
 test-fast: bootstrap
-	$(RUN) pytest -q -m "not build and not browser and not s3"
+	$(RUN) pytest -q -n $(TEST_WORKERS) -m "not build and not browser and not s3"
 
 bench: bootstrap
 	$(RUN) python -m bench

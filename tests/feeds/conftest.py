@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_pelican
+from tests.conftest import ROOT, built_once, run_pelican
 
 FEED_PLUGINS = ["lunch_menu", "athletics"]
 SAMPLE_DATE = "2026-11-23"
@@ -69,8 +70,16 @@ def build(content: Path, output: Path, site_date: str = SAMPLE_DATE):
 def feed_sample(tmp_path_factory):
     """A copy of the sample content built once for the session with the feed plugins on
     SAMPLE_DATE: (output, finished pelican process, content copy). Read it only."""
-    tmp = tmp_path_factory.mktemp("feed-sample")
-    content = tmp / "content"
-    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("gallery"))
-    proc = build(content, tmp / "out")
-    return tmp / "out", proc, content
+
+    def make(folder: Path) -> None:
+        content = folder / "content"
+        shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("gallery"))
+        proc = build(content, folder / "out")
+        (folder / "stdout.txt").write_text(proc.stdout)
+        (folder / "stderr.txt").write_text(proc.stderr)
+
+    folder = built_once(tmp_path_factory, "feed-sample", make)
+    proc = subprocess.CompletedProcess(
+        ["pelican"], 0, (folder / "stdout.txt").read_text(), (folder / "stderr.txt").read_text()
+    )
+    return folder / "out", proc, folder / "content"

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import built_once
 from tests.site.helpers import PRODUCTION_URL, build
 
 
 @pytest.fixture(scope="session")
 def production_site(tmp_path_factory) -> Path:
     """The sample site built with absolute production URLs, once for the session."""
-    out = tmp_path_factory.mktemp("site-prod") / "output"
-    build(out, SITEURL=PRODUCTION_URL, FEED_DOMAIN=PRODUCTION_URL, RELATIVE_URLS=False)
-    return out
+
+    def make(folder: Path) -> None:
+        build(
+            folder / "output",
+            SITEURL=PRODUCTION_URL,
+            FEED_DOMAIN=PRODUCTION_URL,
+            RELATIVE_URLS=False,
+        )
+
+    return built_once(tmp_path_factory, "site-prod", make) / "output"
