@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from consent_office import accounts as accounts_module
 from consent_office.accounts import Accounts, office_db_path
 from consent_office.settings import OfficeSettings
 
@@ -41,6 +43,19 @@ class Office:
     @property
     def content(self) -> Path:
         return self.settings.content_path
+
+
+# argon2id at argon2-cffi's defaults (64 MiB, 3 passes, the workspace's own) costs 0.05 s a
+# hash on a quiet machine and 0.5 s on a busy one; every workspace test adds two accounts
+# and signs in. The same algorithm with the least memory and passes stands in for it here:
+# test_accounts.py checks that the workspace itself hashes at the defaults.
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+WORKSPACE_HASHER = accounts_module._hasher
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    monkeypatch.setattr(accounts_module, "_hasher", QUICK_HASHER)
 
 
 @pytest.fixture

@@ -160,3 +160,21 @@ def test_a_queued_takedown_shows_when_the_scheduled_publish_ran(client, office, 
     page = client.get("/takedown/status").get_data(as_text=True)
     assert page.count("published by the scheduled publish") == 1
     assert page.count("waiting for the scheduled publish") == 1
+
+
+def test_the_workspace_hashes_with_argon2id_at_rfc_9106_strength():
+    """The tests sign in with cheap hashes (conftest.QUICK_HASHER); the workspace does not:
+    argon2id with argon2-cffi's defaults, at least RFC 9106's second recommended choice
+    (64 MiB, 3 passes, 4 lanes)."""
+    from argon2 import PasswordHasher, Type
+
+    from tests.consent_office.conftest import WORKSPACE_HASHER
+
+    defaults = PasswordHasher()
+    assert WORKSPACE_HASHER.type is Type.ID
+    assert (WORKSPACE_HASHER.memory_cost, WORKSPACE_HASHER.time_cost) == (
+        defaults.memory_cost,
+        defaults.time_cost,
+    )
+    assert WORKSPACE_HASHER.memory_cost >= 64 * 1024 and WORKSPACE_HASHER.time_cost >= 3
+    assert WORKSPACE_HASHER.parallelism >= 4
