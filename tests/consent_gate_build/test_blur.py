@@ -78,9 +78,16 @@ def scene(encodings):
     return data, stranger_box, stranger
 
 
-def _settings(tmp_path: Path, blur: bool) -> GateSettings:
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """One face cache for the module: the same composite is searched for faces once (the
+    cache is content-addressed, and no test here is about a cold cache)."""
+    return tmp_path_factory.mktemp("blur-cache")
+
+
+def _settings(cache: Path, blur: bool) -> GateSettings:
     base = GateSettings.from_mapping({"CONSENT_BLUR": blur})
-    return replace(base, cache_dir=tmp_path / "cache", workers=1)
+    return replace(base, cache_dir=cache, workers=1)
 
 
 def _snapshot(encodings, *extra) -> RegistrySnapshot:
@@ -88,12 +95,12 @@ def _snapshot(encodings, *extra) -> RegistrySnapshot:
     return RegistrySnapshot(tuple(records + list(extra)), {}, TODAY, "blur-test")
 
 
-def test_the_stranger_withholds_the_photo_unless_blur_is_on(scene, encodings, tmp_path):
+def test_the_stranger_withholds_the_photo_unless_blur_is_on(scene, encodings, cache):
     data, stranger_box, _ = scene
     snapshot = _snapshot(encodings)
-    off = decide(data, snapshot, _settings(tmp_path, False), "group.jpg")
+    off = decide(data, snapshot, _settings(cache, False), "group.jpg")
     assert not off.publish and not off.blurred
-    on = decide(data, snapshot, _settings(tmp_path, True), "group.jpg")
+    on = decide(data, snapshot, _settings(cache, True), "group.jpg")
     assert on.publish, on.reasons
     (blurred,) = on.blurred
     assert _inside(blurred, stranger_box)
@@ -101,17 +108,17 @@ def test_the_stranger_withholds_the_photo_unless_blur_is_on(scene, encodings, tm
     assert sum(face.ok for face in on.faces) == 2
 
 
-def test_a_never_publish_stranger_is_never_blurred_into_the_photo(scene, encodings, tmp_path):
+def test_a_never_publish_stranger_is_never_blurred_into_the_photo(scene, encodings, cache):
     data, _, stranger = scene
     child = record("S9", *stranger, never_publish=True)
-    verdict = decide(data, _snapshot(encodings, child), _settings(tmp_path, True), "group.jpg")
+    verdict = decide(data, _snapshot(encodings, child), _settings(cache, True), "group.jpg")
     assert not verdict.publish and not verdict.blurred
     assert any("never-publish" in reason for reason in verdict.reasons)
 
 
-def test_no_detector_finds_the_blurred_face_and_it_matches_no_one(scene, encodings, tmp_path):
+def test_no_detector_finds_the_blurred_face_and_it_matches_no_one(scene, encodings, cache):
     data, stranger_box, stranger = scene
-    verdict = decide(data, _snapshot(encodings), _settings(tmp_path, True), "group.jpg")
+    verdict = decide(data, _snapshot(encodings), _settings(cache, True), "group.jpg")
     published = blurred_bytes(data, verdict.blurred, "group.jpg")
     (box,) = verdict.blurred
     before = engine.load_frames(data)[0]
@@ -138,7 +145,9 @@ def test_no_detector_finds_the_blurred_face_and_it_matches_no_one(scene, encodin
     assert min(_distance(t, blurred) for t in everyone) > 0.6
 
 
-def test_the_build_publishes_the_blurred_photo_and_publish_agrees(scene, encodings, tmp_path):
+def test_the_build_publishes_the_blurred_photo_and_publish_agrees(
+    scene, encodings, tmp_path, cache
+):
     data, stranger_box, stranger = scene
     content = tmp_path / "content"
     (content / "images").mkdir(parents=True)
@@ -146,9 +155,7 @@ def test_the_build_publishes_the_blurred_photo_and_publish_agrees(scene, encodin
     write_article(content, "assembly", "The assembly.", image="images/assembly.jpg")
     keys = [k for k in PEOPLE if k in ("obama", "biden")]
     registry = seed_registry(tmp_path / "registry", encodings, people=keys)
-    build = build_site(
-        content, tmp_path, "blur", registry, tmp_path / "cache", extra={"CONSENT_BLUR": True}
-    )
+    build = build_site(content, tmp_path, "blur", registry, cache, extra={"CONSENT_BLUR": True})
     entry = build.image("images/assembly.jpg")
     assert entry["verdict"] == "publish", entry["reasons"]
     assert len(entry["blurred"]) == 1
@@ -163,7 +170,7 @@ def test_the_build_publishes_the_blurred_photo_and_publish_agrees(scene, encodin
         tmp_path,
         "blur",
         registry,
-        tmp_path / "cache",
+        cache,
         extra={"CONSENT_BLUR": True},
         debug=True,
     )
@@ -171,9 +178,7 @@ def test_the_build_publishes_the_blurred_photo_and_publish_agrees(scene, encodin
     assert (rebuild.output / "images" / "assembly.jpg").read_bytes() == published
 
     # The publish-time re-check (same function, same cached faces) keeps it up.
-    settings = replace(
-        GateSettings.from_mapping({"CONSENT_BLUR": True}), cache_dir=tmp_path / "cache"
-    )
+    settings = replace(GateSettings.from_mapping({"CONSENT_BLUR": True}), cache_dir=cache)
     with registry.open() as opened:
         snapshot = opened.snapshot(TODAY)
     source = content / "images" / "assembly.jpg"
