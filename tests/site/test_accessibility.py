@@ -1,6 +1,8 @@
 """Every generated page fits a 320 px screen and gives every image an alt attribute, and
 one page of each kind passes axe-core's WCAG 2.1 A/AA rules at 1280 and 320 px in the real
-Debian chromium. AXE_ALL_PAGES=1 (the nightly run) runs axe on every page at both widths."""
+Debian chromium (for tests/site/test_phone_layout.py and tests/i18n/test_pages_browser.py too,
+on the kinds whose markup their school day leaves as it is here). AXE_ALL_PAGES=1 (the
+nightly run) runs axe on every page at both widths."""
 
 from __future__ import annotations
 
@@ -165,6 +167,35 @@ def test_every_kind_of_page_is_checked_by_axe(site, axe_paths):
     assert kind("calendar/2026-11/index.html") == kind("calendar/2026-12/index.html")
     if axe_paths is not None:  # None: axe runs on every page (AXE_ALL_PAGES=1)
         assert 25 <= len(axe_paths) < len(html_paths(site)) / 2, sorted(axe_paths)
+
+
+def markup(site: Path, path: str) -> set[str]:
+    """The tag names and class attributes of a page."""
+    html = (site / path).read_text(encoding="utf-8")
+    return set(re.findall(r"<(\w+)", html)) | set(re.findall(r'class="([^"]+)"', html))
+
+
+def test_the_pages_left_to_this_module_are_kinds_it_checks_with_the_same_markup(
+    site, axe_paths, sample_site
+):
+    """tests/site/test_phone_layout.py and tests/i18n/test_pages_browser.py run axe at 1280
+    px (and 320 px) only on the pages a school day changes, and count on this module for the
+    others: each of those is a kind axe checks here, with no tag or class that the school
+    day's page has and this site's lacks."""
+    from tests.i18n import conftest as i18n_site
+    from tests.i18n import test_pages_browser as i18n
+    from tests.site import test_phone_layout as phone
+
+    assert i18n_site.SCHOOL_DAY == phone.SCHOOL_DAY
+    school_day = sample_site(phone.SCHOOL_DAY)
+    checked = {page_kind(site, p) for p in (axe_paths or html_paths(site))}
+    left = [p for k, p in phone.PAGE_KINDS.items() if k not in phone.SCHOOL_DAY_KINDS]
+    left += [p + "index.html" for p in i18n.AXE_AT_1280_ELSEWHERE]
+    assert len(left) >= 13 + 10
+    for path in left:
+        new = markup(school_day, path) - markup(site, path)
+        assert page_kind(school_day, path) in checked, f"{path}: no page of its kind checked here"
+        assert not new, f"{path} has markup on a school day that is not checked here: {new}"
 
 
 def test_site_has_the_pages_to_check(site):
