@@ -167,6 +167,14 @@ def registry(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def face_cache(tmp_path_factory):
+    """One face cache for the module's passing builds and publish-time re-checks: it is
+    content-addressed (the same photo is searched once, as publish reuses a build's faces);
+    the killed builds keep cold caches of their own."""
+    return tmp_path_factory.mktemp("deny-cache")
+
+
+@pytest.fixture(scope="module")
 def attacked_site(tmp_path_factory, registry):
     work = tmp_path_factory.mktemp("attack")
     content = work / "content"
@@ -266,7 +274,9 @@ def test_published_content_types_come_from_the_bytes(attacked_site, local_s3, s3
         assert (build.output / name).is_file(), name
 
 
-def test_a_build_without_the_gate_cannot_be_published(tmp_path, local_s3, s3_bucket, registry):
+def test_a_build_without_the_gate_cannot_be_published(
+    tmp_path, local_s3, s3_bucket, registry, face_cache
+):
     content = tmp_path / "content"
     shutil.copyfile(UNCONSENTED, _mkdir(content / "images/news") / "visitor.jpg")
     write_article(content, "visitor", "![A visitor]({static}/images/news/visitor.jpg)")
@@ -279,28 +289,28 @@ def test_a_build_without_the_gate_cannot_be_published(tmp_path, local_s3, s3_buc
         publish(
             build.output,
             settings_for(s3_bucket, local_s3.endpoint_url),
-            registry_checker(_gate(registry, tmp_path)),
+            registry_checker(_gate(registry, face_cache)),
             manifest_path(build.output),
         )
     assert _bucket(local_s3, s3_bucket) == {}
 
 
 def test_files_added_or_changed_after_the_build_are_refused(
-    tmp_path, local_s3, s3_bucket, registry, monkeypatch
+    tmp_path, local_s3, s3_bucket, registry, monkeypatch, face_cache
 ):
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     content = tmp_path / "content"
     shutil.copyfile(CONSENTED, _mkdir(content / "images/news") / "speaker.jpg")
     write_article(content, "speaker", "![The speaker]({static}/images/news/speaker.jpg)")
-    build = build_site(content, tmp_path, "late", registry, tmp_path / "cache")
+    build = build_site(content, tmp_path, "late", registry, face_cache)
     shutil.copyfile(UNCONSENTED, build.output / "images/news/visitor.jpg")
     shutil.copyfile(UNCONSENTED, build.output / "images/news/speaker.jpg")
     with pytest.raises(PublishError, match="2 file\\(s\\) in the output were not passed") as err:
         publish(
             build.output,
             settings_for(s3_bucket, local_s3.endpoint_url),
-            registry_checker(_gate(registry, tmp_path)),
+            registry_checker(_gate(registry, face_cache)),
             manifest_path(build.output),
         )
     assert "images/news/visitor.jpg: not passed by the consent gate" in str(err.value)
@@ -309,7 +319,7 @@ def test_files_added_or_changed_after_the_build_are_refused(
 
 
 def test_a_build_killed_during_the_gate_publishes_nothing_it_did_not_check(
-    tmp_path, local_s3, s3_bucket, registry, monkeypatch
+    tmp_path, local_s3, s3_bucket, registry, monkeypatch, face_cache
 ):
     """Killed in the middle of the gate, a first build leaves nothing to publish; a rebuild
     killed the same way leaves the last checked site and its manifest as they were."""
@@ -345,12 +355,12 @@ def test_a_build_killed_during_the_gate_publishes_nothing_it_did_not_check(
         publish(
             output,
             settings_for(s3_bucket, local_s3.endpoint_url),
-            registry_checker(_gate(registry, tmp_path)),
+            registry_checker(_gate(registry, face_cache)),
             manifest_path(output),
         )
     assert _bucket(local_s3, s3_bucket) == {}
 
-    good = build_site(content, tmp_path, "killed", registry, tmp_path / "cache-good")
+    good = build_site(content, tmp_path, "killed", registry, face_cache)
     before = {p: p.read_bytes() for p in good.output.rglob("*") if p.is_file()}
     manifest = manifest_path(output).read_bytes()
     killed_build("cache-second")
@@ -359,7 +369,7 @@ def test_a_build_killed_during_the_gate_publishes_nothing_it_did_not_check(
     result = publish(
         output,
         settings_for(s3_bucket, local_s3.endpoint_url),
-        registry_checker(_gate(registry, tmp_path)),
+        registry_checker(_gate(registry, face_cache)),
         manifest_path(output),
     )
     assert result.uploaded == len(before)
@@ -417,14 +427,14 @@ def _mkdir(path):
     return path
 
 
-def _gate(registry, tmp_path):
+def _gate(registry, cache):
     from consent_registry.settings import GateSettings
 
     return GateSettings.from_mapping(
         {
             "CONSENT_REGISTRY": str(registry.path),
             "CONSENT_KEY_FILE": str(registry.key_file),
-            "CONSENT_CACHE_DIR": str(tmp_path / "publish-cache"),
+            "CONSENT_CACHE_DIR": str(cache),
             "CONSENT_WORKERS": 1,
         }
     )
@@ -433,42 +443,42 @@ def _gate(registry, tmp_path):
 GROUP = SHARED_FACES / "groups/obama_and_biden.jpg"  # S1001 with a person who has no record
 
 
-def _publish_to(bucket, local_s3, registry, output, tmp_path):
+def _publish_to(bucket, local_s3, registry, output, face_cache):
     return publish(
         output,
         settings_for(bucket, local_s3.endpoint_url),
-        registry_checker(_gate(registry, tmp_path)),
+        registry_checker(_gate(registry, face_cache)),
         manifest_path(output),
     )
 
 
-def _group_site(tmp_path, registry, name):
+def _group_site(tmp_path, registry, name, cache):
     content = tmp_path / "content"
     if not content.exists():
         shutil.copyfile(GROUP, _mkdir(content / "images/news") / "group.jpg")
         write_article(content, "group", "![Two visitors]({static}/images/news/group.jpg)")
-    return build_site(content, tmp_path, name, registry, tmp_path / "cache")
+    return build_site(content, tmp_path, name, registry, cache)
 
 
 def test_an_approval_no_longer_holds_once_a_person_it_names_is_revoked(
-    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, matcher
+    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, matcher, face_cache
 ):
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     registry = encodings_registry(tmp_path / "registry")
-    withheld = _group_site(tmp_path, registry, "before")
+    withheld = _group_site(tmp_path, registry, "before", face_cache)
     sha256 = withheld.image("images/news/group.jpg")["sha256"]
     with registry.open() as reg:
         reg.approve(sha256, by="M. Chen", reason="both families agreed", shows=("S1001",))
-    approved = _group_site(tmp_path, registry, "approved")
+    approved = _group_site(tmp_path, registry, "approved", face_cache)
     assert approved.image("images/news/group.jpg")["verdict"] == "publish"
-    _publish_to(s3_bucket, local_s3, registry, approved.output, tmp_path)
+    _publish_to(s3_bucket, local_s3, registry, approved.output, face_cache)
     assert "images/news/group.jpg" in _bucket(local_s3, s3_bucket)
 
     with registry.open() as reg:
         reg.revoke("S1001")
     # No rebuild: the publish-time re-check alone takes the photo down.
-    result = _publish_to(s3_bucket, local_s3, registry, approved.output, tmp_path)
+    result = _publish_to(s3_bucket, local_s3, registry, approved.output, face_cache)
     assert [t.name for t in result.plan.takedowns] == ["images/news/group.jpg"]
     published = _bucket(local_s3, s3_bucket)
     assert "images/news/group.jpg" not in published
@@ -476,7 +486,7 @@ def test_an_approval_no_longer_holds_once_a_person_it_names_is_revoked(
 
 
 def test_rows_written_without_the_key_publish_nothing(
-    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch
+    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, face_cache
 ):
     import sqlite3
     from datetime import UTC, datetime
@@ -484,7 +494,7 @@ def test_rows_written_without_the_key_publish_nothing(
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     registry = encodings_registry(tmp_path / "registry")
-    withheld = _group_site(tmp_path, registry, "before")
+    withheld = _group_site(tmp_path, registry, "before", face_cache)
     sha256 = withheld.image("images/news/group.jpg")["sha256"]
     with sqlite3.connect(registry.path) as db:  # an approval forged with plain sqlite3
         columns = [row[1] for row in db.execute("PRAGMA table_info(approvals)")]
@@ -499,9 +509,9 @@ def test_rows_written_without_the_key_publish_nothing(
             list(values.values()),
         )
         assert set(values) <= set(columns)
-    after = _group_site(tmp_path, registry, "forged")
+    after = _group_site(tmp_path, registry, "forged", face_cache)
     assert after.image("images/news/group.jpg")["verdict"] == "withhold"
-    _publish_to(s3_bucket, local_s3, registry, after.output, tmp_path)
+    _publish_to(s3_bucket, local_s3, registry, after.output, face_cache)
     assert "images/news/group.jpg" not in _bucket(local_s3, s3_bucket)
 
 

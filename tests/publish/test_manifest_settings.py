@@ -33,6 +33,14 @@ def registry_env(tmp_path, monkeypatch):
     return env
 
 
+@pytest.fixture(scope="module")
+def face_cache(tmp_path_factory):
+    """One face cache for the builds that find a browser: content-addressed, so the theme's
+    pictures are searched once (the build without a browser keeps a cold cache: what it may
+    take from a warm one is what it tests)."""
+    return tmp_path_factory.mktemp("settings-cache")
+
+
 class _Registry:  # what build_site takes: the environment naming the registry
     def __init__(self, env):
         self.env = env
@@ -58,13 +66,13 @@ def _keys(local_s3, bucket) -> set[str]:
 
 
 def test_a_development_build_is_refused_by_publish(
-    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys
+    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys, face_cache
 ):
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     content = tmp_path / "content"
     write_article(content, "field-day", f"The crowd at field day.\n\n![Crowd]({REMOTE})")
-    cache = tmp_path / "cache"
+    cache = face_cache
     # `make html`: pelicanconf.py, no CONSENT_STRICT, so the hot-linked picture stays.
     build = build_site(content, tmp_path, "dev", _Registry(registry_env), cache)
     assert REMOTE in build.page("field-day")
@@ -184,7 +192,7 @@ def test_a_build_whose_pages_were_not_rendered_is_refused(
 
 
 def test_an_environment_that_turns_the_render_check_off_is_refused(
-    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys
+    tmp_path, local_s3, s3_bucket, registry_env, monkeypatch, capsys, face_cache
 ):
     """publishconf.py asks for the rendered-page check; CONSENT_RENDER_CHECK=0 in the shell
     turns it off for the build (the environment wins there), but not for what publish
@@ -193,7 +201,7 @@ def test_an_environment_that_turns_the_render_check_off_is_refused(
         monkeypatch.setenv(key, value)
     content = tmp_path / "content"
     write_article(content, "notice", "The office is closed on Friday.")
-    cache = tmp_path / "cache"
+    cache = face_cache
     weakened = {"CONSENT_RENDER_CHECK": "0"}
     build = build_site(
         content,
