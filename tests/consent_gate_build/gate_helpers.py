@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageDraw
 
-from tests.conftest import ROOT, SHARED_FACES, manifest_path
+from tests.conftest import ROOT, SHARED_FACES, manifest_path, share_drawings
 
 # Reference photos the registries are seeded from; the site uses other photos of the same
 # people, as a consent office's form photo differs from the photos on the website.
@@ -212,6 +212,7 @@ def build_site(
         }
     )
     environment = {**environment, "COLUMNS": "1000", **(env or {})}
+    share_drawings(cache_dir, environment)
     overrides = {
         # Only the gate: these tests are about it, not about the other plugins.
         "PLUGINS": ["consent_gate"],

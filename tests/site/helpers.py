@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -112,9 +113,17 @@ def _handler_for(directory: str):
     return functools.partial(_QuietHandler, directory=directory)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # Chromium drops connections when a test closes its page mid-load; anything else
+        # is still printed.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve(directory: Path) -> Iterator[str]:
     """Serve `directory` on a free loopback port; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(str(directory)))
+    server = _QuietServer(("127.0.0.1", 0), _handler_for(str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
