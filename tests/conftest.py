@@ -74,8 +74,11 @@ def share_drawings(cache_dir: Path, env: dict | None = None) -> None:
     hash, so a shared drawing is the same drawing): the theme's logo is drawn once per run,
     not by a Chromium started in every build with a cache of its own (1.2 CPU-seconds a
     build, measured). Left alone: a cache that has its own drawings already, and a build
-    that chooses its browser (CONSENT_CHROMIUM: the tests of a missing one)."""
+    that chooses its browser (CONSENT_CHROMIUM: the tests of a missing one), and a relative
+    folder, which the build takes from its project (CONSENT_ROOT), not from here."""
     if not _FACE_CACHE or "CONSENT_CHROMIUM" in {**os.environ, **(env or {})}:
+        return
+    if not Path(cache_dir).is_absolute():
         return
     drawn = Path(cache_dir) / "drawn"
     if drawn.exists() or drawn.is_symlink() or Path(cache_dir).resolve() == _FACE_CACHE[0]:
@@ -387,3 +390,44 @@ def pytest_runtest_makereport(item, call):
                 "the test)"
             )
             return
+
+
+# Nothing a test run does may land in the checkout (a school runs `make test` in its own
+# site folder): what git does not track is listed before and after, and a run that added
+# to it fails, naming what appeared. The tools' own folders are left out.
+_OWN_FOLDERS = ("!! .venv/", "!! node_modules/", "!! .mypy_cache/", "!! .ruff_cache/")
+
+
+def _untracked_in_checkout() -> set[str] | None:
+    try:
+        listed = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None  # not a git checkout: nothing to compare
+    return {line for line in listed.splitlines() if line and line not in _OWN_FOLDERS}
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the run itself, not an xdist worker
+        session.config._checkout_before = _untracked_in_checkout()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_checkout_before", None)
+    after = _untracked_in_checkout() if before is not None else None
+    if before is None or after is None or not after - before:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            "The test run wrote into the checkout: "
+            + ", ".join(sorted(after - before))
+            + ". Tests must write into their temporary folders only.",
+            red=True,
+        )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
