@@ -109,13 +109,25 @@ def serving(settings: OfficeSettings) -> Iterator[str]:
     from consent_office.app import make_server, wait_for
 
     server = make_server(settings)
-    thread = threading.Thread(target=server.run, daemon=True)
+    closing = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            # waitress has no stop: closing its sockets under its select() is the way,
+            # and that select() then fails on them.
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
     wait_for(url + "/login")
     try:
         yield url
     finally:
+        closing.set()
         server.close()
         thread.join(timeout=5)
 
