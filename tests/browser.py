@@ -11,6 +11,11 @@ from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Every request to another machine goes to a proxy that is not there, so it fails at once:
+# a page test cannot reach the internet (Chromium sends loopback addresses direct). Routing
+# each request through Python instead cost 0.06 s a page load, and turns the browser's cache
+# off (163 pages at 320 px: 21 s routed, 12 s not).
+NO_OTHER_HOSTS = "--proxy-server=http://127.0.0.1:9"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -18,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    NO_OTHER_HOSTS,
 ]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_RUN = """async (tags) => {
@@ -51,3 +57,16 @@ def describe(reports: dict[str, dict]) -> str:
             )
             lines += [f"    {target}" for target in violation["targets"]]
     return "\n".join(lines)
+
+
+def requests_outside(page, base_url: str) -> list[str]:
+    """The URLs `page` asks for outside `base_url` from now on (none of them is reached:
+    NO_OTHER_HOSTS), for the test to assert there are none."""
+    outside: list[str] = []
+    page.on("request", lambda request: _note_outside(request.url, base_url, outside))
+    return outside
+
+
+def _note_outside(url: str, base_url: str, outside: list[str]) -> None:
+    if not url.startswith((base_url, "data:", "blob:", "about:")):
+        outside.append(url)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe, requests_outside
 from tests.conftest import ROOT
 from tests.site.helpers import Tags, build, copy_content, serve
 
@@ -70,16 +70,7 @@ def check_pages(
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     # Only the local server: a request to any other host is a failure in itself.
-    outside: list[str] = []
-
-    def guard(route):
-        if route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    outside = requests_outside(page, base_url)
     reports = {}
     try:
         for path in paths:

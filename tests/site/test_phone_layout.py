@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe, requests_outside
 from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
@@ -84,16 +84,7 @@ def base_url(site):
 def open_page(browser, base_url: str, width: int):
     # axe is injected as an inline script, which the site's own policy (CSP) refuses.
     context = browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
-    page = context.new_page()
-
-    def loopback_only(route) -> None:
-        if route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            route.abort()
-
-    page.route("**/*", loopback_only)
-    return context, page
+    return context, context.new_page()
 
 
 def url(base_url: str, path: str) -> str:
@@ -105,6 +96,7 @@ def reports(browser, site, base_url):
     found = {}
     for width in (320, 375, 1280):
         context, page = open_page(browser, base_url, width)
+        outside = requests_outside(page, base_url)
         try:
             for kind, path in PAGE_KINDS.items():
                 assert (site / path).is_file(), f"the build has no {kind} page at {path}"
@@ -121,6 +113,7 @@ def reports(browser, site, base_url):
                 found[(width, path)] = facts
         finally:
             context.close()
+        assert not outside, f"pages asked for files outside the site: {outside}"
     return found
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe
+from tests.browser import AXE, AXE_RUN, WCAG_TAGS, describe, requests_outside
 from tests.site.helpers import serve
 
 pytestmark = pytest.mark.browser
@@ -26,17 +26,7 @@ def new_page(browser, base_url: str, width: int):
     # axe is injected as an inline script, which the site's own policy (CSP) refuses.
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
-    outside: list[str] = []
-
-    def loopback_only(route) -> None:
-        if route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", loopback_only)
-    return context, page, outside
+    return context, page, requests_outside(page, base_url)
 
 
 def test_department_filter_shows_one_department(browser, base_url):
