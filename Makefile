@@ -125,7 +125,7 @@ lint: bootstrap
 # session builds once (the sample site per day) is shared by the workers through a file
 # lock (tests/conftest.py, built_once).
 TEST_WORKERS ?= auto
-XDIST = -n $(TEST_WORKERS) --dist loadscope
+XDIST = -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 test: test-deps lint
 	$(RUN) pytest -q $(XDIST)

@@ -175,7 +175,13 @@ def project_copy(tmp_path_factory) -> Path:
     """One fresh copy of the project for the session's `make demo` runs (they write its
     demo registry and gallery photos there, never into the checkout); its face cache is the
     session's, so the demo's photos are examined once."""
-    copy = fresh_copy(tmp_path_factory.mktemp("project") / "site")
+    return share_session_faces(fresh_copy(tmp_path_factory.mktemp("project") / "site"))
+
+
+def share_session_faces(copy: Path) -> Path:
+    """Give a fresh copy's builds the session's face cache (its default `.cache/consent`),
+    for the tests of a program's path, not of a cold cache: the sample photos are examined
+    once a run."""
     (copy / ".cache").mkdir()
     (copy / ".cache" / "consent").symlink_to(_face_cache_dir(copy / "output"))
     return copy
@@ -339,6 +345,16 @@ def pytest_collection_modifyitems(config, items):
         for marker, pattern in patterns.items():
             if marker not in item.keywords and pattern.search(text):
                 item.add_marker(getattr(pytest.mark, marker))
+    # Modules that build, open a browser or start a server first, the quick ones after:
+    # `make test` hands whole modules to its workers in this order (--dist loadscope,
+    # --no-loadscope-reorder), so the quick ones fill the end of the run instead of one
+    # worker finishing a long module alone (the last 20 s of a run, before).
+    heavy = {
+        item.module.__name__
+        for item in items
+        if any(marker in item.keywords for marker in REACHES) and item.module is not None
+    }
+    items.sort(key=lambda item: item.module is None or item.module.__name__ not in heavy)
 
 
 # The same three, as a started program's command line shows them: a test that starts one

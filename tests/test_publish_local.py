@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_copy
+from tests.conftest import fresh_copy, share_session_faces
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +48,7 @@ def make(site: Path, *args: str) -> list[str]:
 
 @pytest.fixture
 def site_env(tmp_path):
-    site = fresh_copy(tmp_path / "site")
+    site = share_session_faces(fresh_copy(tmp_path / "site"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CONSENT_"))}
     env.update(JUNK_AWS)
     # The rendered-page check has its own tests (consent_gate_build/test_render_check.py); a
