@@ -3,6 +3,7 @@ unit tests (the integration tests use the real registry)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from face_engine.model import PUBLISH, WITHHOLD, Verdict
@@ -68,6 +69,19 @@ def tiny_png(colour=(30, 120, 60)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+@functools.cache
+def _templates(photo: Path) -> tuple:
+    from face_engine.faces import reference_templates
+
+    return tuple(reference_templates(photo.read_bytes(), photo.name))
+
+
+def reference_templates_of(photo: Path) -> list:
+    """A consent-office reference photo's templates, made once per process: the same photo
+    is enrolled by most tests here (2.6 s of face work each time under load, measured)."""
+    return list(_templates(photo))
 
 
 def write_site(root: Path, files: dict[str, str | bytes] | None = None) -> Path:

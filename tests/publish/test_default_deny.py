@@ -10,6 +10,7 @@ so a route that stops carrying the face fails the test instead of passing it sil
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import io
 import os
@@ -31,7 +32,7 @@ from site_gate.manifest import read_manifest
 from tests.conftest import ROOT, SHARED_FACES, manifest_path
 from tests.consent_gate_build.gate_helpers import build_site, seed_registry, write_article
 from tests.leak_check import FaceMatcher
-from tests.publish.publish_helpers import settings_for
+from tests.publish.publish_helpers import reference_templates_of, settings_for
 
 pytestmark = pytest.mark.s3
 
@@ -69,6 +70,13 @@ def _video(frames: list[Image.Image]) -> bytes:
 
 def attack_files() -> dict[str, bytes]:
     """{path under content/: bytes}: the unconsented face by every file route."""
+    return dict(_attack_files())
+
+
+@functools.cache
+def _attack_files() -> dict[str, bytes]:
+    # Made once for the carrier check and the build (the AVIF, video and PDF encodes: 3.8 s
+    # a call under load, measured).
     face = Image.open(UNCONSENTED).convert("RGB")
     face.thumbnail((480, 480))
     small = face.copy()
@@ -157,25 +165,22 @@ def matcher() -> FaceMatcher:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    from face_engine.faces import reference_templates
-
     folder = tmp_path_factory.mktemp("registry")
-    encodings = {
-        "obama": reference_templates((SHARED_FACES / "people/obama/obama1.jpg").read_bytes())
-    }
+    encodings = {"obama": reference_templates_of(SHARED_FACES / "people/obama/obama1.jpg")}
     return seed_registry(folder, encodings, people=("obama",))
 
 
 @pytest.fixture(scope="module")
-def face_cache(tmp_path_factory):
-    """One face cache for the module's passing builds and publish-time re-checks: it is
-    content-addressed (the same photo is searched once, as publish reuses a build's faces);
-    the killed builds keep cold caches of their own."""
-    return tmp_path_factory.mktemp("deny-cache")
+def face_cache(_session_face_cache):
+    """The run's face cache for the passing builds and publish-time re-checks: it is
+    content-addressed (the same photo is searched once, as publish reuses a build's faces,
+    and the photos here are the ones other modules search too); the killed builds keep cold
+    caches of their own."""
+    return _session_face_cache
 
 
 @pytest.fixture(scope="module")
-def attacked_site(tmp_path_factory, registry):
+def attacked_site(tmp_path_factory, registry, face_cache):
     work = tmp_path_factory.mktemp("attack")
     content = work / "content"
     files = attack_files()
@@ -193,9 +198,7 @@ def attacked_site(tmp_path_factory, registry):
     for slug, html in pages.items():
         write_article(content, slug, f"Text before.\n\n{html}\n\nText after.\n")
     write_article(content, "speaker", "![The speaker]({static}/images/ok/speaker.jpg)")
-    build = build_site(
-        content, work, "site", registry, work / "cache", extra={"CONSENT_WORKERS": 1}
-    )
+    build = build_site(content, work, "site", registry, face_cache, extra={"CONSENT_WORKERS": 1})
     return build, files, pages
 
 
@@ -218,7 +221,7 @@ def test_every_attack_file_really_carries_the_face(matcher):
 
 
 def test_no_route_leaks_the_face_into_output_or_the_bucket(
-    attacked_site, matcher, registry, local_s3, s3_bucket, monkeypatch
+    attacked_site, matcher, registry, local_s3, s3_bucket, monkeypatch, face_cache
 ):
     build, files, pages = attacked_site
     leaked = [
@@ -231,17 +234,8 @@ def test_no_route_leaks_the_face_into_output_or_the_bucket(
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    from consent_registry.settings import GateSettings
-
-    gate = GateSettings.from_mapping(
-        {
-            "CONSENT_REGISTRY": str(registry.path),
-            "CONSENT_KEY_FILE": str(registry.key_file),
-            "CONSENT_CACHE_DIR": str(build.output.parent / "cache"),
-            "CONSENT_WORKERS": 1,
-        }
-    )
     settings = settings_for(s3_bucket, local_s3.endpoint_url)
+    gate = _gate(registry, face_cache)
     result = publish(build.output, settings, registry_checker(gate), manifest_path(build.output))
     published = _bucket(local_s3, s3_bucket)
     assert result.uploaded == len(published) > 10
@@ -327,8 +321,13 @@ def test_a_build_killed_during_the_gate_publishes_nothing_it_did_not_check(
         monkeypatch.setenv(key, value)
     content = tmp_path / "content"
     folder = _mkdir(content / "images/many")
-    for i in range(12):  # distinct bytes, so each is face-checked
-        (folder / f"speaker-{i:02d}.jpg").write_bytes(CONSENTED.read_bytes() + bytes([i]))
+    # Six half-size photos, not twelve full ones: the good build checks every one (2-4 s of
+    # face work each under load, measured), and the five left when the first is checked (where the
+    # builds are killed) are still seconds of work against a 0.05 s poll.
+    speaker = Image.open(CONSENTED)
+    speaker = _jpeg(speaker.resize((speaker.width // 2, speaker.height // 2)))
+    for i in range(6):  # distinct bytes, so each is face-checked
+        (folder / f"speaker-{i:02d}.jpg").write_bytes(speaker + bytes([i]))
     write_article(content, "many", "Many photos.")
     output = tmp_path / "out-killed"
 
@@ -460,14 +459,30 @@ def _group_site(tmp_path, registry, name, cache):
     return build_site(content, tmp_path, name, registry, cache)
 
 
+@pytest.fixture(scope="module")
+def group_sha256(tmp_path_factory, registry, face_cache) -> str:
+    """The group photo's hash as a build that withholds it reports it (one of its two people
+    has no record), built once for the two tests below: they approve the photo by it."""
+    withheld = _group_site(tmp_path_factory.mktemp("group"), registry, "before", face_cache)
+    entry = withheld.image("images/news/group.jpg")
+    assert entry["verdict"] == "withhold"
+    return entry["sha256"]
+
+
 def test_an_approval_no_longer_holds_once_a_person_it_names_is_revoked(
-    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, matcher, face_cache
+    tmp_path,
+    local_s3,
+    s3_bucket,
+    encodings_registry,
+    monkeypatch,
+    matcher,
+    face_cache,
+    group_sha256,
 ):
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     registry = encodings_registry(tmp_path / "registry")
-    withheld = _group_site(tmp_path, registry, "before", face_cache)
-    sha256 = withheld.image("images/news/group.jpg")["sha256"]
+    sha256 = group_sha256
     with registry.open() as reg:
         reg.approve(sha256, by="M. Chen", reason="both families agreed", shows=("S1001",))
     approved = _group_site(tmp_path, registry, "approved", face_cache)
@@ -486,7 +501,7 @@ def test_an_approval_no_longer_holds_once_a_person_it_names_is_revoked(
 
 
 def test_rows_written_without_the_key_publish_nothing(
-    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, face_cache
+    tmp_path, local_s3, s3_bucket, encodings_registry, monkeypatch, face_cache, group_sha256
 ):
     import sqlite3
     from datetime import UTC, datetime
@@ -494,8 +509,7 @@ def test_rows_written_without_the_key_publish_nothing(
     for key, value in local_s3.env().items():
         monkeypatch.setenv(key, value)
     registry = encodings_registry(tmp_path / "registry")
-    withheld = _group_site(tmp_path, registry, "before", face_cache)
-    sha256 = withheld.image("images/news/group.jpg")["sha256"]
+    sha256 = group_sha256
     with sqlite3.connect(registry.path) as db:  # an approval forged with plain sqlite3
         columns = [row[1] for row in db.execute("PRAGMA table_info(approvals)")]
         values = {
@@ -517,10 +531,7 @@ def test_rows_written_without_the_key_publish_nothing(
 
 @pytest.fixture
 def encodings_registry():
-    from face_engine.faces import reference_templates
-
-    reference = (SHARED_FACES / "people/obama/obama1.jpg").read_bytes()
-    encodings = {"obama": reference_templates(reference)}
+    encodings = {"obama": reference_templates_of(SHARED_FACES / "people/obama/obama1.jpg")}
 
     def make(folder):
         return seed_registry(folder, encodings, people=("obama",))

@@ -20,7 +20,7 @@ from tests.conftest import SHARED_FACES, manifest_path
 from tests.consent_engine import pdf_routes
 from tests.consent_gate_build.gate_helpers import build_site, seed_registry, write_article
 from tests.leak_check import SAME_PERSON, FaceMatcher
-from tests.publish.publish_helpers import settings_for
+from tests.publish.publish_helpers import reference_templates_of, settings_for
 
 pytestmark = pytest.mark.s3
 
@@ -46,12 +46,10 @@ def matcher() -> FaceMatcher:
 
 @pytest.fixture(scope="module")
 def pdf_site(tmp_path_factory):
-    from face_engine.faces import reference_templates
-
     work = tmp_path_factory.mktemp("pdfs")
     registry = seed_registry(
         work / "registry",
-        {"obama": reference_templates((SHARED_FACES / "people/obama/obama1.jpg").read_bytes())},
+        {"obama": reference_templates_of(SHARED_FACES / "people/obama/obama1.jpg")},
         people=("obama",),
     )
     content = work / "content"

@@ -9,7 +9,6 @@ import shutil
 import pytest
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
-from face_engine.faces import reference_templates
 from PIL import Image
 from s3_publish.consent import registry_checker
 from s3_publish.errors import PublishError
@@ -18,6 +17,7 @@ from s3_publish.sync import publish
 from tests.publish.publish_helpers import (
     PAGES_AND_ASSETS,
     gate_manifest,
+    reference_templates_of,
     settings_for,
     write_site,
 )
@@ -29,14 +29,16 @@ DERIVATIVE = "images/gallery/obama2-480w.jpg"
 
 
 @pytest.fixture
-def gate(tmp_path, monkeypatch):
+def gate(tmp_path, monkeypatch, _session_face_cache):
+    """A registry of the test's own; the face cache is the run's (content-addressed: the
+    photo and its derivative are scanned once, not by every test)."""
     for key in ("CONSENT_REGISTRY", "CONSENT_KEY_FILE"):
         monkeypatch.delenv(key, raising=False)
     return GateSettings.from_mapping(
         {
             "CONSENT_REGISTRY": str(tmp_path / "consent" / "registry.sqlite3"),
             "CONSENT_KEY_FILE": str(tmp_path / "consent" / "consent.key"),
-            "CONSENT_CACHE_DIR": str(tmp_path / "cache"),
+            "CONSENT_CACHE_DIR": str(_session_face_cache),
             "CONSENT_WORKERS": 1,
         }
     )
@@ -44,9 +46,9 @@ def gate(tmp_path, monkeypatch):
 
 @pytest.fixture
 def consented_student(gate, shared_faces):
-    reference = (shared_faces / "people/obama/obama1.jpg").read_bytes()
+    templates = reference_templates_of(shared_faces / "people/obama/obama1.jpg")
     with Registry.open(gate.registry, gate.key_file) as registry:
-        registry.add("S1001", "Sam Student", reference_templates(reference, "obama1.jpg"))
+        registry.add("S1001", "Sam Student", templates)
     return "S1001"
 
 

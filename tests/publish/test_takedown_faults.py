@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from botocore.exceptions import ClientError
 from consent_registry.registry import Registry
 from consent_registry.settings import GateSettings
-from face_engine.faces import reference_templates
 from s3_publish.consent import registry_checker
 from s3_publish.errors import PublishError
 from s3_publish.publish_log import PublishLog, log_path_for
@@ -23,6 +23,7 @@ from tests.consent_gate_build.gate_helpers import no_face_image
 from tests.publish.publish_helpers import (
     PAGES_AND_ASSETS,
     gate_manifest,
+    reference_templates_of,
     settings_for,
     write_site,
 )
@@ -41,14 +42,16 @@ ARTICLE_HTML = (
 
 
 @pytest.fixture
-def gate(tmp_path, monkeypatch):
+def gate(tmp_path, monkeypatch, _session_face_cache):
+    """A registry of the test's own; the face cache is the run's (content-addressed: the
+    same photo is scanned once, not by every test), except where a cold one is the point."""
     for key in ("CONSENT_REGISTRY", "CONSENT_KEY_FILE"):
         monkeypatch.delenv(key, raising=False)
     return GateSettings.from_mapping(
         {
             "CONSENT_REGISTRY": str(tmp_path / "consent" / "registry.sqlite3"),
             "CONSENT_KEY_FILE": str(tmp_path / "consent" / "consent.key"),
-            "CONSENT_CACHE_DIR": str(tmp_path / "cache"),
+            "CONSENT_CACHE_DIR": str(_session_face_cache),
             "CONSENT_WORKERS": 1,
         }
     )
@@ -56,9 +59,9 @@ def gate(tmp_path, monkeypatch):
 
 @pytest.fixture
 def student(gate, shared_faces):
-    reference = (shared_faces / "people/obama/obama1.jpg").read_bytes()
+    templates = reference_templates_of(shared_faces / "people/obama/obama1.jpg")
     with Registry.open(gate.registry, gate.key_file) as registry:
-        registry.add("S1001", "Sam Student", reference_templates(reference, "obama1.jpg"))
+        registry.add("S1001", "Sam Student", templates)
     return "S1001"
 
 
@@ -206,6 +209,7 @@ def test_a_cache_miss_is_decided_from_the_persons_the_build_recorded(
     """The build recorded Sam in the photo; its published copy shows no face the engine
     finds now (as a re-encoded copy may differ). With no face work cached, publish must
     not scan the copy: Sam's withdrawal takes the photo down."""
+    gate = replace(gate, cache_dir=tmp_path / "cache")  # cold: nothing of the run's in it
     site = write_site(tmp_path / "output2", dict(PAGES_AND_ASSETS))
     no_face_image(site / "images/trip.jpg", seed=5)
     manifest = gate_manifest(site)
