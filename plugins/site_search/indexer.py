@@ -292,7 +292,8 @@ UNUSED_BUNDLE_FILES = (
 
 
 async def _write_index(pages: list[PageText], bundle: Path) -> None:
-    from pagefind.index import IndexConfig, PagefindIndex
+    from pagefind.index import IndexConfig
+    from pagefind.service import PagefindService
 
     # One folder of rebuilt pages, indexed in one request: a request per page costs about
     # 0.1 s in the Python API (6.2 s for the 59 sample pages, 0.4 s as a folder).
@@ -301,13 +302,28 @@ async def _write_index(pages: list[PageText], bundle: Path) -> None:
             target = Path(temp, page.path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(page.document(), encoding="utf-8")
-        # The index is written once, when the context closes, to the configured folder (an
-        # explicit write_files() too would write it a second time, to ./pagefind).
-        config = IndexConfig(output_path=str(bundle.resolve()))
-        async with PagefindIndex(config=config) as index:
+        # The bundle's files are asked for and written here, not by Pagefind's own write on
+        # leaving its context: that service is terminated right after answering, and under
+        # load a build kept an empty pagefind-worker.js (or no index at all).
+        service = await PagefindService().launch()
+        try:
+            index = await service.create_index(IndexConfig())
             await index.add_directory(path=temp)
-    for name in UNUSED_BUNDLE_FILES:
-        (bundle / name).unlink(missing_ok=True)
+            files = await index.get_files()
+        finally:
+            await service.close()
+    empty = sorted(str(f["path"]) for f in files if not f["content"])
+    if empty or not files:
+        raise ValueError(f"Pagefind gave an empty search bundle file: {', '.join(empty)}")
+    for file in files:
+        relative = PurePosixPath(str(file["path"]))
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"Pagefind named a bundle file outside the bundle: {relative}")
+        if relative.name in UNUSED_BUNDLE_FILES:
+            continue
+        target = bundle.joinpath(*relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(file["content"])
 
 
 def _sort_entry(entry: Path) -> None:
