@@ -163,6 +163,21 @@ def copy_face(content: Path, relative: str, target: str) -> Path:
     return destination
 
 
+def cache_sharing_faces(folder: Path, shared: Path) -> Path:
+    """A consent cache of its own (re-encoded copies, the sites' indexes, its own prune)
+    whose face results are `shared`'s: for a test about the cache or the disk it is on,
+    not about face work, which a cold cache of its own does again for every photo and the
+    theme's pictures (10-20 s a build on a busy machine, measured)."""
+    from face_engine.cache import FaceCache
+
+    faces = FaceCache(shared).directory
+    faces.mkdir(parents=True, exist_ok=True)
+    own = FaceCache(folder).directory
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.symlink_to(faces, target_is_directory=True)
+    return folder
+
+
 @dataclass
 class Build:
     output: Path

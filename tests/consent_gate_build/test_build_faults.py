@@ -159,7 +159,9 @@ def test_a_cache_disk_that_fills_during_re_encoding_fails_the_build(
     assert not list(tmp_path.glob(".tmp-manifest-*"))
 
 
-def test_a_full_disk_for_the_manifest_leaves_site_and_manifest(tmp_path, small_site, small_disk):
+def test_a_full_disk_for_the_manifest_leaves_site_and_manifest(
+    tmp_path, small_site, small_disk, face_cache
+):
     """The manifest is written (to a temp file) before the swap: no room for it, no swap."""
     content, registry = small_site
     output = tmp_path / "output"
@@ -169,7 +171,8 @@ def test_a_full_disk_for_the_manifest_leaves_site_and_manifest(tmp_path, small_s
     cmd_manifest = reports / "output.manifest.json"
 
     def run():
-        cmd = pelican_cmd(content, output, tmp_path / "cache")
+        # The run's face cache: the manifest's disk is what fills, not the cache's.
+        cmd = pelican_cmd(content, output, face_cache)
         cmd = [c for c in cmd if not c.startswith("CONSENT_MANIFEST_PATH")]
         cmd.append(f'CONSENT_MANIFEST_PATH="{cmd_manifest}"')
         return subprocess.run(
