@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 from dataclasses import replace
 from datetime import date
@@ -52,6 +54,76 @@ def settings(tmp_path: Path) -> GateSettings:
     return replace(GateSettings.from_mapping({}), cache_dir=tmp_path / "cache", workers=1)
 
 
+# The networks' outputs for pixels already seen in this run: CenterFace's boxes (by the
+# pixels and the threshold) and dlib's encodings (by the pixels and the boxes). These tests
+# search the same photo, tile, face or PDF page again and again (in another test, with
+# another setting, through `decide` and then `check_files`); what was seen before reuses the
+# outputs, and all the rest (tiling, second looks, merging, levelling, caches, the verdict)
+# runs as before. Both networks are pure functions of their inputs.
+_BOXES_SEEN: dict[tuple, list] = {}
+_ENCODINGS_SEEN: dict[tuple, list] = {}
+
+
+def _pixels(rgb: np.ndarray) -> tuple:
+    pixels = np.ascontiguousarray(rgb)
+    return hashlib.blake2b(pixels.data, digest_size=16).digest(), pixels.shape, pixels.dtype.str
+
+
+def _reusing_centerface(network):
+    def centerface_landmarks(rgb: np.ndarray, threshold: float):
+        key = (_pixels(rgb), threshold)
+        if key not in _BOXES_SEEN:
+            _BOXES_SEEN[key] = network(rgb, threshold)
+        return [(box.copy(), score, marks.copy()) for box, score, marks in _BOXES_SEEN[key]]
+
+    centerface_landmarks.network = network
+    return centerface_landmarks
+
+
+def _reusing_encoder(network):
+    def _encode_boxes(image: np.ndarray, boxes: list[np.ndarray]):
+        key = (_pixels(image), np.asarray(boxes, dtype=np.float64).tobytes())
+        if key not in _ENCODINGS_SEEN:
+            _ENCODINGS_SEEN[key] = network(image, boxes)
+        return [encoding.copy() for encoding in _ENCODINGS_SEEN[key]]
+
+    _encode_boxes.network = network
+    return _encode_boxes
+
+
+@contextlib.contextmanager
+def networks_reused():
+    """CenterFace (`detectors.centerface_landmarks`, also under the name `faces` imported)
+    and dlib's encoder (`faces._encode_boxes`) reusing their outputs."""
+    from face_engine import detectors, faces
+
+    def network(function):
+        return getattr(function, "network", function)  # not the reusing one around it
+
+    centerface = _reusing_centerface(network(detectors.centerface_landmarks))
+    encoder = _reusing_encoder(network(faces._encode_boxes))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detectors, "centerface_landmarks", centerface)
+        patch.setattr(faces, "centerface_landmarks", centerface)
+        patch.setattr(faces, "_encode_boxes", encoder)
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _networks_reused():
+    # Per module, so that nothing outside these tests runs with it.
+    with networks_reused():
+        yield
+
+
+@pytest.fixture(scope="module")
+def shared_photos() -> Path:
+    """The shared face photos, for module fixtures (the suite's `shared_faces` is per test)."""
+    if not SHARED_FACES.is_dir():
+        pytest.fail(f"the shared face photos are missing: expected them at {SHARED_FACES}")
+    return SHARED_FACES
+
+
 @pytest.fixture(scope="session")
 def templates() -> dict[str, list[np.ndarray]]:
     """Reference templates of four people, from the shared photos, with the real models."""
@@ -59,7 +131,8 @@ def templates() -> dict[str, list[np.ndarray]]:
 
     if not SHARED_FACES.is_dir():
         pytest.fail(f"the shared face photos are missing: expected them at {SHARED_FACES}")
-    return {
-        person: reference_templates((SHARED_FACES / relative).read_bytes(), relative)
-        for person, relative in REFERENCES.items()
-    }
+    with networks_reused():
+        return {
+            person: reference_templates((SHARED_FACES / relative).read_bytes(), relative)
+            for person, relative in REFERENCES.items()
+        }
