@@ -312,9 +312,11 @@ async def _write_index(pages: list[PageText], bundle: Path) -> None:
             files = await index.get_files()
         finally:
             await service.close()
+    if not files:
+        raise ValueError("Pagefind gave no search bundle files")
     empty = sorted(str(f["path"]) for f in files if not f["content"])
-    if empty or not files:
-        raise ValueError(f"Pagefind gave an empty search bundle file: {', '.join(empty)}")
+    if empty:
+        raise ValueError(f"Pagefind gave empty search bundle files: {', '.join(empty)}")
     for file in files:
         relative = PurePosixPath(str(file["path"]))
         if relative.is_absolute() or ".." in relative.parts:
